@@ -1,0 +1,107 @@
+"""bitmapist: real-time user-activity analytics on bitmaps.
+
+A drop-in for bitmapist 3.x (same API, same defaults, same Redis key layout) that also
+runs on an embedded store, a Redis-protocol server of its own and Redis Cluster.
+
+Example::
+
+    from bitmapist import mark_event, MonthEvents
+
+    mark_event("active", 123)
+    assert 123 in MonthEvents("active")
+"""
+
+from __future__ import annotations
+
+from .api import (
+    delete_all_events,
+    delete_runtime_bitop_keys,
+    delete_temporary_bitop_keys,
+    get_event_names,
+    mark_event,
+    mark_events,
+    mark_unique,
+    unmark_event,
+    unmark_unique,
+)
+from .client import Bitmapist
+from .errors import BitmapistError, InvalidInput, StoreError, UnknownSystem, UnsupportedOperation
+from .events import (
+    BitOpAnd,
+    BitOperation,
+    BitOpNot,
+    BitOpOr,
+    BitOpXor,
+    DayEvents,
+    GenericPeriodEvents,
+    HourEvents,
+    MonthEvents,
+    UniqueEvents,
+    WeekEvents,
+    YearEvents,
+)
+from .periods import add_month, iso_to_gregorian, iso_year_start, not_none
+from .stores import open_store
+from .systems import SYSTEMS, get_client, get_redis, setup_redis
+
+#: Track hourly bitmaps by default? (3.x default: False — hours cost memory.)
+TRACK_HOURLY = False
+#: Track the date-independent unique bitmap by default?
+TRACK_UNIQUE = False
+
+# Names the bitmapist 3.x README uses by mistake; they work too.
+DailyEvents = DayEvents
+YearEvent = YearEvents
+MonthEvent = MonthEvents
+WeekEvent = WeekEvents
+DayEvent = DayEvents
+HourEvent = HourEvents
+
+__version__ = "4.0.0.dev0"
+
+__all__ = [
+    "SYSTEMS",
+    "TRACK_HOURLY",
+    "TRACK_UNIQUE",
+    "BitOpAnd",
+    "BitOpNot",
+    "BitOpOr",
+    "BitOpXor",
+    "BitOperation",
+    "Bitmapist",
+    "BitmapistError",
+    "DailyEvents",
+    "DayEvent",
+    "DayEvents",
+    "GenericPeriodEvents",
+    "HourEvent",
+    "HourEvents",
+    "InvalidInput",
+    "MonthEvent",
+    "MonthEvents",
+    "StoreError",
+    "UniqueEvents",
+    "UnknownSystem",
+    "UnsupportedOperation",
+    "WeekEvent",
+    "WeekEvents",
+    "YearEvent",
+    "YearEvents",
+    "add_month",
+    "delete_all_events",
+    "delete_runtime_bitop_keys",
+    "delete_temporary_bitop_keys",
+    "get_client",
+    "get_event_names",
+    "get_redis",
+    "iso_to_gregorian",
+    "iso_year_start",
+    "mark_event",
+    "mark_events",
+    "mark_unique",
+    "not_none",
+    "open_store",
+    "setup_redis",
+    "unmark_event",
+    "unmark_unique",
+]

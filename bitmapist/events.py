@@ -1,0 +1,521 @@
+"""Event objects: an event name over a period (or a bit operation), bound to a system.
+
+These are value objects, as in bitmapist 3.x: building one touches no store. Queries
+(`len`, `in`, iteration, ...) hand the object's expression to its system's client.
+"""
+
+from __future__ import annotations
+
+import calendar
+import types
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .errors import InvalidInput
+from .expressions import OP_NAMES, Expr, Key, Op
+from .periods import (
+    add_month,
+    check_day,
+    check_hour,
+    check_iso_week,
+    check_month,
+    check_year,
+    iso_to_gregorian,
+    not_none,
+    now_in,
+    to_calendar,
+)
+from .validation import check_event_name, check_uuid
+
+if TYPE_CHECKING:
+    from .client import Bitmapist
+
+
+def _client_of(system: Any) -> Bitmapist:
+    from .systems import get_client  # systems imports the client, which imports us
+
+    return get_client(system)
+
+
+class _FromDate:
+    """`from_date` that works on the class (3.x) and on an instance (the README's slip).
+
+    `MonthEvents.from_date("active", dt)` builds a new event; `ev.from_date(dt)` gives the
+    same event (name and system) for the period containing `dt`.
+    """
+
+    def __init__(self, build: Any):
+        self.build = build
+        self.__doc__ = build.__doc__
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        if instance is None:
+            return types.MethodType(self.build, owner)
+
+        def from_date(*args: Any, **kwargs: Any) -> Any:
+            if args and (isinstance(args[0], str) or args[0] is None) or "event_name" in kwargs:
+                return self.build(owner, *args, **kwargs)  # called like the classmethod
+            kwargs.setdefault("system", instance.system)
+            return self.build(owner, instance.event_name, *args, **kwargs)
+
+        return from_date
+
+
+class EventsBase:
+    """What every event and bit operation can answer. Subclasses provide `expression`."""
+
+    #: Set on classes bound to a `Bitmapist` client (`client.MonthEvents`).
+    _bound_system: Any = None
+    system: Any
+
+    @classmethod
+    def _resolve_system(cls, system: Any) -> Any:
+        if cls._bound_system is not None and isinstance(system, str) and system == "default":
+            return cls._bound_system
+        return system
+
+    @property
+    def client(self) -> Bitmapist:
+        """The `Bitmapist` client of this object's system."""
+        return _client_of(self.system)
+
+    @property
+    def expression(self) -> Expr:
+        raise NotImplementedError
+
+    @property
+    def redis_key(self) -> str:
+        """The key bitmapist 3.x stores (or, for bit operations, caches) this bitmap under."""
+        return self.expression.name
+
+    def get_count(self) -> int:
+        """How many ids are marked."""
+        return self.client.count(self.expression)
+
+    def __len__(self) -> int:
+        return self.get_count()
+
+    def __contains__(self, uuid: Any) -> bool:
+        return self.client.contains(self.expression, check_uuid(uuid))
+
+    def get_uuids(self) -> Iterator[int]:
+        """The marked ids, ascending."""
+        return self.client.ids(self.expression)
+
+    def __iter__(self) -> Iterator[int]:
+        return self.get_uuids()
+
+    def bitmap(self) -> Any:
+        """The marked ids as a `pyroaring.BitMap`."""
+        return self.client.bitmap(self.expression)
+
+    def has_events_marked(self) -> bool:
+        """True if at least one id is marked."""
+        return self.client.any(self.expression)
+
+    def delete(self) -> None:
+        """Delete the stored bitmap (for bit operations: their cached result, if any)."""
+        self.client.delete_keys([self.redis_key])
+
+    def __eq__(self, other: object) -> bool:
+        other_key = getattr(other, "redis_key", None)
+        if other_key is None:
+            return NotImplemented
+        return self.redis_key == other_key
+
+    def __hash__(self) -> int:
+        return hash(self.redis_key)
+
+    def __invert__(self) -> BitOpNot:
+        return BitOpNot(self)
+
+    def __or__(self, other: EventsBase) -> BitOpOr:
+        return BitOpOr(self, other)
+
+    def __and__(self, other: EventsBase) -> BitOpAnd:
+        return BitOpAnd(self, other)
+
+    def __xor__(self, other: EventsBase) -> BitOpXor:
+        return BitOpXor(self, other)
+
+
+class UniqueEvents(EventsBase):
+    """Ids flagged for `event_name` regardless of date (user properties, A/B groups)."""
+
+    def __init__(self, event_name: str, system: Any = "default"):
+        self.event_name = check_event_name(event_name)
+        self.system = self._resolve_system(system)
+
+    def _from_date(cls, event_name: str, dt: Any = None, system: Any = "default") -> UniqueEvents:
+        return cls(event_name, system=system)
+
+    from_date = _FromDate(_from_date)
+
+    @property
+    def expression(self) -> Expr:
+        return Key(self.client.keys.unique(self.event_name))
+
+    def next(self) -> UniqueEvents:
+        return self
+
+    def prev(self) -> UniqueEvents:
+        return self
+
+    def delta(self, value: int) -> UniqueEvents:
+        return self
+
+    def __repr__(self) -> str:
+        return f"UniqueEvents({self.event_name!r})"
+
+
+class GenericPeriodEvents(EventsBase):
+    """An event over a calendar period. `event_name` may be None for a bare period,
+    which can be navigated (`prev/next/delta`, `period_start/end`) but not queried."""
+
+    def __init__(self, event_name: str | None, *, system: Any = "default"):
+        self.event_name = None if event_name is None else check_event_name(event_name)
+        self.system = self._resolve_system(system)
+
+    def delta(self, value: int) -> GenericPeriodEvents:
+        """The same event `value` periods later (earlier when negative)."""
+        raise NotImplementedError
+
+    def period_start(self) -> datetime:
+        raise NotImplementedError
+
+    def period_end(self) -> datetime:
+        raise NotImplementedError
+
+    def next(self) -> GenericPeriodEvents:
+        """The same event in the following period."""
+        return self.delta(1)
+
+    def prev(self) -> GenericPeriodEvents:
+        """The same event in the preceding period."""
+        return self.delta(-1)
+
+    def _now(self) -> datetime:
+        return now_in(self.client.timezone)
+
+    def _tz(self) -> Any:
+        return self.client.timezone
+
+    def _event(self) -> str:
+        if self.event_name is None:
+            raise InvalidInput(
+                f"{self!r} has no event name: it can only navigate periods; "
+                "give an event name to count, test or list ids"
+            )
+        return self.event_name
+
+    def _fields(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(repr(v) for v in (self.event_name, *self._fields()))
+        return f"{type(self).__name__}({args})"
+
+
+def _date_of(cls: type, system: Any, dt: Any) -> Any:
+    """`dt` in the calendar of `system`'s client (now when None)."""
+    tz = _client_of(cls._resolve_system(system)).timezone
+    return now_in(tz) if dt is None else to_calendar(dt, tz)
+
+
+class YearEvents(GenericPeriodEvents):
+    """Events for a year: the union of its twelve months (3.x key: their BITOP OR)."""
+
+    def __init__(self, event_name: str | None = None, year: int | None = None, system: Any = "default"):
+        super().__init__(event_name, system=system)
+        self.year = check_year(year) if year is not None else self._now().year
+
+    def _from_date(cls, event_name: str | None, dt: Any = None, system: Any = "default") -> YearEvents:
+        return cls(event_name, _date_of(cls, system, dt).year, system=system)
+
+    from_date = _FromDate(_from_date)
+
+    @property
+    def expression(self) -> Expr:
+        months = [MonthEvents(self._event(), self.year, m, self.system) for m in range(1, 13)]
+        return _op_expression(self.client, "OR", months)
+
+    def delta(self, value: int) -> YearEvents:
+        return type(self)(self.event_name, self.year + value, self.system)
+
+    def period_start(self) -> datetime:
+        return datetime(self.year, 1, 1, tzinfo=self._tz())
+
+    def period_end(self) -> datetime:
+        return datetime(self.year, 12, 31, 23, 59, 59, 999999, tzinfo=self._tz())
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.year,)
+
+
+class MonthEvents(GenericPeriodEvents):
+    """Events for a month, e.g. `MonthEvents("active", 2026, 11)`."""
+
+    def __init__(
+        self,
+        event_name: str | None = None,
+        year: int | None = None,
+        month: int | None = None,
+        system: Any = "default",
+    ):
+        super().__init__(event_name, system=system)
+        now = self._now() if year is None or month is None else None
+        self.year = check_year(not_none(year, now and now.year))
+        self.month = check_month(not_none(month, now and now.month))
+
+    def _from_date(cls, event_name: str | None, dt: Any = None, system: Any = "default") -> MonthEvents:
+        dt = _date_of(cls, system, dt)
+        return cls(event_name, dt.year, dt.month, system=system)
+
+    from_date = _FromDate(_from_date)
+
+    @property
+    def expression(self) -> Expr:
+        return Key(self.client.keys.month(self._event(), self.year, self.month))
+
+    def delta(self, value: int) -> MonthEvents:
+        year, month = add_month(self.year, self.month, value)
+        return type(self)(self.event_name, year, month, self.system)
+
+    def period_start(self) -> datetime:
+        return datetime(self.year, self.month, 1, tzinfo=self._tz())
+
+    def period_end(self) -> datetime:
+        last_day = calendar.monthrange(self.year, self.month)[1]
+        return datetime(self.year, self.month, last_day, 23, 59, 59, 999999, tzinfo=self._tz())
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.year, self.month)
+
+
+class WeekEvents(GenericPeriodEvents):
+    """Events for an ISO week, e.g. `WeekEvents("active", 2026, 48)` (ISO year and week)."""
+
+    def __init__(
+        self,
+        event_name: str | None = None,
+        year: int | None = None,
+        week: int | None = None,
+        system: Any = "default",
+    ):
+        super().__init__(event_name, system=system)
+        if year is None or week is None:
+            now_year, now_week, _ = self._now().isocalendar()
+            year, week = not_none(year, now_year), not_none(week, now_week)
+        self.year = check_year(year)
+        self.week = check_iso_week(self.year, week)
+
+    def _from_date(cls, event_name: str | None, dt: Any = None, system: Any = "default") -> WeekEvents:
+        iso_year, iso_week, _ = _date_of(cls, system, dt).isocalendar()
+        return cls(event_name, iso_year, iso_week, system=system)
+
+    from_date = _FromDate(_from_date)
+
+    @property
+    def expression(self) -> Expr:
+        return Key(self.client.keys.week(self._event(), self.year, self.week))
+
+    def delta(self, value: int) -> WeekEvents:
+        iso_year, iso_week, _ = iso_to_gregorian(self.year, self.week + value, 1).isocalendar()
+        return type(self)(self.event_name, iso_year, iso_week, self.system)
+
+    def period_start(self) -> datetime:
+        start = iso_to_gregorian(self.year, self.week, 1)
+        return datetime(start.year, start.month, start.day, tzinfo=self._tz())
+
+    def period_end(self) -> datetime:
+        end = iso_to_gregorian(self.year, self.week, 7)
+        return datetime(end.year, end.month, end.day, 23, 59, 59, 999999, tzinfo=self._tz())
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.year, self.week)
+
+
+class DayEvents(GenericPeriodEvents):
+    """Events for a day, e.g. `DayEvents("active", 2026, 11, 28)`."""
+
+    def __init__(
+        self,
+        event_name: str | None = None,
+        year: int | None = None,
+        month: int | None = None,
+        day: int | None = None,
+        system: Any = "default",
+    ):
+        super().__init__(event_name, system=system)
+        now = self._now() if None in (year, month, day) else None
+        self.year = check_year(not_none(year, now and now.year))
+        self.month = check_month(not_none(month, now and now.month))
+        self.day = check_day(self.year, self.month, not_none(day, now and now.day))
+
+    def _from_date(cls, event_name: str | None, dt: Any = None, system: Any = "default") -> DayEvents:
+        dt = _date_of(cls, system, dt)
+        return cls(event_name, dt.year, dt.month, dt.day, system=system)
+
+    from_date = _FromDate(_from_date)
+
+    @property
+    def expression(self) -> Expr:
+        return Key(self.client.keys.day(self._event(), self.year, self.month, self.day))
+
+    def delta(self, value: int) -> DayEvents:
+        dt = date(self.year, self.month, self.day) + timedelta(days=value)
+        return type(self)(self.event_name, dt.year, dt.month, dt.day, self.system)
+
+    def period_start(self) -> datetime:
+        return datetime(self.year, self.month, self.day, tzinfo=self._tz())
+
+    def period_end(self) -> datetime:
+        return datetime(self.year, self.month, self.day, 23, 59, 59, 999999, tzinfo=self._tz())
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.year, self.month, self.day)
+
+
+class HourEvents(GenericPeriodEvents):
+    """Events for an hour, e.g. `HourEvents("active", 2026, 11, 28, 13)`."""
+
+    def __init__(
+        self,
+        event_name: str | None = None,
+        year: int | None = None,
+        month: int | None = None,
+        day: int | None = None,
+        hour: int | None = None,
+        system: Any = "default",
+    ):
+        super().__init__(event_name, system=system)
+        now = self._now() if None in (year, month, day, hour) else None
+        self.year = check_year(not_none(year, now and now.year))
+        self.month = check_month(not_none(month, now and now.month))
+        self.day = check_day(self.year, self.month, not_none(day, now and now.day))
+        self.hour = check_hour(not_none(hour, now and now.hour))
+
+    def _from_date(cls, event_name: str | None, dt: Any = None, system: Any = "default") -> HourEvents:
+        dt = _date_of(cls, system, dt)
+        return cls(event_name, dt.year, dt.month, dt.day, getattr(dt, "hour", 0), system=system)
+
+    from_date = _FromDate(_from_date)
+
+    @property
+    def expression(self) -> Expr:
+        keys = self.client.keys
+        return Key(keys.hour(self._event(), self.year, self.month, self.day, self.hour))
+
+    def delta(self, value: int) -> HourEvents:
+        dt = datetime(self.year, self.month, self.day, self.hour) + timedelta(hours=value)
+        return type(self)(self.event_name, dt.year, dt.month, dt.day, dt.hour, self.system)
+
+    def period_start(self) -> datetime:
+        return datetime(self.year, self.month, self.day, self.hour, tzinfo=self._tz())
+
+    def period_end(self) -> datetime:
+        return datetime(
+            self.year, self.month, self.day, self.hour, 59, 59, 999999, tzinfo=self._tz()
+        )
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.year, self.month, self.day, self.hour)
+
+
+def _expression_of(event: Any) -> Expr:
+    expression = getattr(event, "expression", None)
+    if expression is not None:
+        return expression
+    key = getattr(event, "redis_key", None)
+    if not isinstance(key, str):
+        raise InvalidInput(f"{event!r} is not an event: bit operations combine event objects")
+    return Key(key)
+
+
+def _op_expression(client: Bitmapist, op_name: str, events: Any) -> Op:
+    operands = tuple(_expression_of(event) for event in events)
+    return Op(op_name, operands, client.keys.bitop(op_name, (o.name for o in operands)))
+
+
+class BitOperation(EventsBase):
+    """A bit operation over events or other operations: `BitOperation("AND", a, b)`.
+
+    As in 3.x, the first argument may be a system (name, client) instead of an event;
+    otherwise the operation runs on the first event's system. Nothing is computed until
+    the operation is queried; on Redis its result is cached under `redis_key` for
+    `bitop_ttl` seconds.
+    """
+
+    def __init__(self, op_name: str, system_or_event: Any, *events: Any):
+        if op_name not in OP_NAMES:
+            raise InvalidInput(f"bit operation {op_name!r} is unknown: expected one of {OP_NAMES}")
+        if hasattr(system_or_event, "redis_key") or isinstance(system_or_event, EventsBase):
+            events = (system_or_event, *events)
+            system = getattr(system_or_event, "system", "default")
+        else:
+            system = system_or_event
+        if not events:
+            raise InvalidInput(f"BitOp{op_name.title()} needs at least one event")
+        if op_name == "NOT" and len(events) != 1:
+            raise InvalidInput(f"BitOpNot takes exactly one event, got {len(events)}")
+        self.op_name = op_name
+        self.events = events
+        self.system = self._resolve_system(system)
+        self._expression: Op | None = None
+
+    @property
+    def expression(self) -> Expr:
+        if self._expression is None:
+            self._expression = _op_expression(self.client, self.op_name, self.events)
+        return self._expression
+
+    def __repr__(self) -> str:
+        return f"BitOp{self.op_name.title()}({', '.join(repr(e) for e in self.events)})"
+
+
+class BitOpAnd(BitOperation):
+    """Ids marked in every operand."""
+
+    def __init__(self, system_or_event: Any, *events: Any):
+        super().__init__("AND", system_or_event, *events)
+
+
+class BitOpOr(BitOperation):
+    """Ids marked in at least one operand."""
+
+    def __init__(self, system_or_event: Any, *events: Any):
+        super().__init__("OR", system_or_event, *events)
+
+
+class BitOpXor(BitOperation):
+    """Ids marked in an odd number of operands."""
+
+    def __init__(self, system_or_event: Any, *events: Any):
+        super().__init__("XOR", system_or_event, *events)
+
+
+class BitOpNot(BitOperation):
+    """Ids not marked in the operand, up to its stored length in whole bytes (Redis BITOP NOT)."""
+
+    def __init__(self, system_or_event: Any, *events: Any):
+        super().__init__("NOT", system_or_event, *events)
+
+
+#: Classes a `Bitmapist` client offers bound to itself (`client.MonthEvents(...)`).
+BINDABLE_CLASSES: dict[str, type[EventsBase]] = {
+    cls.__name__: cls
+    for cls in (
+        YearEvents,
+        MonthEvents,
+        WeekEvents,
+        DayEvents,
+        HourEvents,
+        UniqueEvents,
+        BitOperation,
+        BitOpAnd,
+        BitOpOr,
+        BitOpXor,
+        BitOpNot,
+    )
+}

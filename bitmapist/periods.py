@@ -1,0 +1,85 @@
+"""Calendar arithmetic: months, ISO weeks, and turning datetimes into a calendar's fields.
+
+The helpers `add_month`, `not_none`, `iso_year_start` and `iso_to_gregorian` keep the names
+and behaviour they had in bitmapist 3.x.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any
+
+from .validation import check_int
+
+
+def add_month(year: int, month: int, delta: int) -> tuple[int, int]:
+    """Add `delta` months to `(year, month)` and return the new `(year, month)`."""
+    year, month = divmod(year * 12 + month + delta, 12)
+    if month == 0:
+        month = 12
+        year = year - 1
+    return year, month
+
+
+def not_none(*values: Any) -> Any:
+    """Return the first value that is not None (None if there is none)."""
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+def iso_year_start(iso_year: int) -> date:
+    """The Gregorian date of the first day (Monday) of the given ISO year."""
+    fourth_jan = date(iso_year, 1, 4)
+    return fourth_jan - timedelta(fourth_jan.isoweekday() - 1)
+
+
+def iso_to_gregorian(iso_year: int, iso_week: int, iso_day: int) -> date:
+    """The Gregorian date for the given ISO year, week and weekday (1 = Monday)."""
+    return iso_year_start(iso_year) + timedelta(days=iso_day - 1, weeks=iso_week - 1)
+
+
+def iso_weeks_in_year(iso_year: int) -> int:
+    """52 or 53: the number of ISO weeks in `iso_year` (Dec 28 is always in the last one)."""
+    return date(iso_year, 12, 28).isocalendar()[1]
+
+
+def check_year(year: Any) -> int:
+    return check_int("year", year, 1, 9999)
+
+
+def check_month(month: Any) -> int:
+    return check_int("month", month, 1, 12)
+
+
+def check_day(year: int, month: int, day: Any) -> int:
+    return check_int(f"day of {year}-{month:02d}", day, 1, calendar.monthrange(year, month)[1])
+
+
+def check_hour(hour: Any) -> int:
+    return check_int("hour", hour, 0, 23)
+
+
+def check_iso_week(iso_year: int, week: Any) -> int:
+    return check_int(f"ISO week of {iso_year}", week, 1, iso_weeks_in_year(iso_year))
+
+
+def to_calendar(dt: date | datetime, tz: tzinfo) -> date | datetime:
+    """Express `dt` in the calendar of `tz`; a naive datetime is taken as UTC.
+
+    Plain dates are returned as they are: they already name a calendar day.
+    """
+    if not isinstance(dt, datetime):
+        if isinstance(dt, date):
+            return dt
+        raise TypeError(f"expected a datetime or date, got {type(dt).__name__}: {dt!r}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(tz)
+
+
+def now_in(tz: tzinfo) -> datetime:
+    """The current time in the calendar of `tz`."""
+    return datetime.now(tz=timezone.utc).astimezone(tz)

@@ -1,0 +1,99 @@
+"""The `Store` contract: the one place that knows where bits live.
+
+Everything above a store (events, the client, cohorts, the CLI) speaks in *logical keys*
+(the classic 3.x layout from `bitmapist.keys`) and in user ids as bit offsets in
+[0, 2**32). A store may lay data out differently underneath (the cluster store shards
+keys), but it answers in those terms.
+
+Primitives every backend implements:
+
+- `set_bits(changes)`: apply a batch of bit changes, atomically (all or none), durably
+  as far as the backend goes, before returning.
+- `get_bit(expr, offset)`, `count(expr)`, `bitmap(expr)`: evaluate an expression
+  (a stored `Key` or an `Op` tree). A missing key is an empty bitmap, never an error.
+- `scan_keys(pattern)`: stored keys matching a Redis glob pattern, in no order.
+- `delete(keys)`: remove keys; returns how many existed.
+
+Derived operations (`ids`, `bitmaps`, `counts`, `any`) have defaults built from the
+primitives; a backend overrides one only when it can do it faster (one round trip).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
+
+from pyroaring import BitMap
+
+from ..expressions import Expr
+
+
+class BitChange(NamedTuple):
+    """Set (`value=True`) or clear the bits at `offsets` of the bitmap at `key`."""
+
+    key: str
+    offsets: Collection[int]
+    value: bool = True
+
+
+class Store(ABC):
+    """A place bitmaps live. See the module docstring for the contract."""
+
+    #: Short name for messages and `info()`: "redis", "embedded", ...
+    kind: str = "store"
+
+    @abstractmethod
+    def set_bits(self, changes: Sequence[BitChange]) -> None:
+        """Apply every change, atomically, before returning. Offsets are pre-validated."""
+
+    @abstractmethod
+    def get_bit(self, expr: Expr, offset: int) -> bool:
+        """Whether bit `offset` is set in the bitmap `expr` evaluates to."""
+
+    @abstractmethod
+    def count(self, expr: Expr) -> int:
+        """The number of set bits in `expr`."""
+
+    @abstractmethod
+    def bitmap(self, expr: Expr) -> BitMap:
+        """The set bits of `expr` as a roaring bitmap (a copy the caller may modify)."""
+
+    @abstractmethod
+    def scan_keys(self, pattern: str = "*") -> Iterator[str]:
+        """Stored keys matching a Redis glob pattern (`*`, `?`, `[...]`, `\\` escapes)."""
+
+    @abstractmethod
+    def delete(self, keys: Iterable[str]) -> int:
+        """Delete `keys`; return how many of them existed."""
+
+    # --- derived operations: override when a backend can do better
+
+    def ids(self, expr: Expr) -> Iterator[int]:
+        """The set bits of `expr`, ascending."""
+        return iter(self.bitmap(expr))
+
+    def any(self, expr: Expr) -> bool:
+        """Whether `expr` has at least one bit set."""
+        return self.count(expr) > 0
+
+    def counts(self, exprs: Sequence[Expr]) -> list[int]:
+        """`count` of each expression, in order."""
+        return [self.count(expr) for expr in exprs]
+
+    def bitmaps(self, exprs: Sequence[Expr]) -> list[BitMap]:
+        """`bitmap` of each expression, in order."""
+        return [self.bitmap(expr) for expr in exprs]
+
+    def info(self) -> dict[str, Any]:
+        """Facts about the store for humans (kind, keys, memory); backends add their own."""
+        return {"kind": self.kind}
+
+    def close(self) -> None:
+        """Release connections and files. The store must not be used afterwards."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,92 @@
+"""Named systems, as in bitmapist 3.x: `SYSTEMS`, `setup_redis`, `get_redis`.
+
+A system is what a `system=` argument names: a configured name ("default" unless told
+otherwise), a redis-py client or pipeline, or a `Bitmapist` client. `get_client` turns
+any of them into a `Bitmapist`. "default" is created on first use from
+`BITMAPIST_URL` or the default store.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+import redis
+
+from .client import Bitmapist
+from .errors import UnknownSystem, UnsupportedOperation
+
+
+class _Systems(dict):
+    """name -> redis-py client or `Bitmapist`; "default" appears on first use."""
+
+    _lock = threading.Lock()
+
+    def __missing__(self, name: str) -> Any:
+        if name != "default":
+            known = ", ".join(repr(k) for k in self) or "none yet"
+            raise UnknownSystem(
+                f"system {name!r} is not configured (configured: {known}); "
+                "add it with setup_redis(name, host, port) or SYSTEMS[name] = client"
+            )
+        with self._lock:
+            if "default" not in self:
+                self["default"] = Bitmapist()
+            return dict.__getitem__(self, "default")
+
+
+SYSTEMS: dict[str, Any] = _Systems()
+
+_wrappers: weakref.WeakKeyDictionary[Any, Bitmapist] = weakref.WeakKeyDictionary()
+
+
+def setup_redis(name: str, host: str, port: int, **kw: Any) -> None:
+    """Register a Redis server as system `name` (extra keywords go to the client class).
+
+    Example::
+
+        setup_redis("stats", "localhost", 6380, db=1)
+        mark_event("active", 1, system="stats")
+    """
+    redis_client = kw.pop("redis_client", redis.StrictRedis)
+    SYSTEMS[name] = redis_client(host=host, port=port, **kw)
+
+
+def get_client(system: Any = "default") -> Bitmapist:
+    """The `Bitmapist` client for a system name, redis-py client/pipeline, or client."""
+    if isinstance(system, Bitmapist):
+        return system
+    target = SYSTEMS[system] if isinstance(system, str) else system
+    if isinstance(target, Bitmapist):
+        return target
+    if not isinstance(target, redis.Redis):
+        raise UnknownSystem(
+            f"system {system!r} is not a system name, a redis-py client or a Bitmapist client"
+        )
+    if isinstance(target, redis.client.Pipeline):
+        return Bitmapist(target)  # short-lived: not worth caching
+    client = _wrappers.get(target)
+    if client is None:
+        client = _wrappers[target] = Bitmapist(target)
+    return client
+
+
+def get_redis(system: Any = "default") -> Any:
+    """The redis-py client behind a system (a pipeline stays a pipeline).
+
+    Raises `UnsupportedOperation` for systems on a store that is not Redis.
+    """
+    if isinstance(system, redis.Redis):
+        return system
+    target = SYSTEMS[system] if isinstance(system, str) else system
+    if isinstance(target, redis.Redis):
+        return target
+    client = get_client(target)
+    store_redis = getattr(client.store, "redis", None)
+    if store_redis is None:
+        raise UnsupportedOperation(
+            f"system {system!r} uses the {client.store.kind} store, which has no Redis client; "
+            "use the bitmapist API (or get_client(system).store) instead"
+        )
+    return store_redis

@@ -1,0 +1,65 @@
+"""Shared fixtures: a real redis-server for the session, and stores parametrized by kind.
+
+Every API test that takes `store` (or `client`) runs once per kind in STORE_KINDS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import bitmapist
+from bitmapist import Bitmapist
+from bitmapist.stores.base import Store
+from bitmapist.stores.redis import RedisStore
+
+from .servers import RedisServer
+
+STORE_KINDS = ["redis"]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server: RedisServer):
+    client = redis_server.client()
+    client.flushall()
+    yield client
+    client.close()
+
+
+def make_store(kind: str, request: pytest.FixtureRequest) -> Store:
+    if kind == "redis":
+        return RedisStore(request.getfixturevalue("redis_client"))
+    raise ValueError(f"unknown store kind {kind!r}")
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    store = make_store(request.param, request)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def client(store: Store) -> Bitmapist:
+    return Bitmapist(store)
+
+
+@pytest.fixture
+def default_system(client: Bitmapist) -> Iterator[Bitmapist]:
+    """Point the 3.x module-level API (system "default") at `client` for one test."""
+    saved = dict(bitmapist.SYSTEMS)
+    saved_flags = bitmapist.TRACK_HOURLY, bitmapist.TRACK_UNIQUE
+    bitmapist.SYSTEMS.clear()
+    bitmapist.SYSTEMS["default"] = client
+    yield client
+    bitmapist.SYSTEMS.clear()
+    bitmapist.SYSTEMS.update(saved)
+    bitmapist.TRACK_HOURLY, bitmapist.TRACK_UNIQUE = saved_flags
