@@ -16,6 +16,8 @@ from bitmapist.stores.redis import RedisStore
 
 from .servers import RedisServer
 
+# Store kinds the shared API/contract tests run over. Each backend adds itself here and in
+# STORE_FACTORIES (a function of the pytest request returning a fresh, empty store).
 STORE_KINDS = ["redis"]
 
 
@@ -34,10 +36,17 @@ def redis_client(redis_server: RedisServer):
     client.close()
 
 
+def _redis_store(request: pytest.FixtureRequest) -> Store:
+    return RedisStore(request.getfixturevalue("redis_client"))
+
+
+STORE_FACTORIES = {
+    "redis": _redis_store,
+}
+
+
 def make_store(kind: str, request: pytest.FixtureRequest) -> Store:
-    if kind == "redis":
-        return RedisStore(request.getfixturevalue("redis_client"))
-    raise ValueError(f"unknown store kind {kind!r}")
+    return STORE_FACTORIES[kind](request)
 
 
 @pytest.fixture(params=STORE_KINDS)
