@@ -79,7 +79,7 @@ MARKS = make_marks()
 
 def write_scenario(bm: Any, marks: list[list[Any]]) -> None:
     """Apply `marks` through the 3.x module API of `bm` (system "default")."""
-    from datetime import date, datetime
+    from datetime import UTC, date, datetime
 
     def when_of(text):
         if text is None:
@@ -120,7 +120,7 @@ def write_scenario(bm: Any, marks: list[list[Any]]) -> None:
 
 def read_scenario(bm: Any, events: list[str], probes: list[int]) -> dict[str, Any]:
     """Ask `bm` everything the 3.x API can answer about the scenario's data."""
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     answers = {}
 
