@@ -34,7 +34,9 @@ def to_bitmap(data: bytes | None) -> BitMap:
 
 def to_redis_string(offsets: Iterable[int]) -> bytes:
     """The shortest Redis string whose set bits are exactly `offsets` (non-empty)."""
-    offsets = offsets if isinstance(offsets, (list, tuple, set, frozenset, BitMap)) else list(offsets)
+    offsets = (
+        offsets if isinstance(offsets, (list, tuple, set, frozenset, BitMap)) else list(offsets)
+    )
     buf = bytearray(max(offsets) // 8 + 1)
     for offset in offsets:
         buf[offset >> 3] |= 0x80 >> (offset & 7)

@@ -12,7 +12,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timezone, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -133,7 +133,7 @@ class Bitmapist:
         hourly = self.track_hourly if track_hourly is None else track_hourly
         unique = self.track_unique if track_unique is None else track_unique
         tz = self.timezone
-        utc_client = tz is timezone.utc
+        utc_client = tz is UTC
         key_cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
         offsets: dict[str, array] = defaultdict(lambda: array("I"))
         now: datetime | None = None
@@ -151,7 +151,9 @@ class Bitmapist:
                 uuid = check_uuid(uuid)
             if when is None:
                 when = now = now or now_in(tz)
-            elif not (utc_client and type(when) is datetime and when.tzinfo in (None, timezone.utc)):
+            elif not (
+                utc_client and type(when) is datetime and when.tzinfo in (None, UTC)
+            ):
                 when = to_calendar(when, tz)
             hour = getattr(when, "hour", 0) if hourly else None
             cache_key = (name, when.year, when.month, when.day, hour)
@@ -318,7 +320,7 @@ def delete_runtime_bitop_keys_everywhere() -> None:
 
 def _as_tzinfo(value: tzinfo | str | None) -> tzinfo:
     if value is None:
-        return timezone.utc
+        return UTC
     if isinstance(value, tzinfo):
         return value
     if isinstance(value, str):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import InvalidInput
 from .expressions import OP_NAMES, Expr, Key, Op
 from .periods import (
+    PeriodBound,
     add_month,
     check_day,
     check_hour,
@@ -226,11 +227,17 @@ def _date_of(cls: type, system: Any, dt: Any) -> Any:
 class YearEvents(GenericPeriodEvents):
     """Events for a year: the union of its twelve months (3.x key: their BITOP OR)."""
 
-    def __init__(self, event_name: str | None = None, year: int | None = None, system: Any = "default"):
+    def __init__(
+        self, event_name: str | None = None, year: int | None = None, system: Any = "default"
+    ):
         super().__init__(event_name, system=system)
+        if isinstance(year, date):  # YearEvents("active", dt), like the README's MonthEvent slip
+            year = _date_of(type(self), system, year).year
         self.year = check_year(year) if year is not None else self._now().year
 
-    def _from_date(cls, event_name: str | None, dt: Any = None, system: Any = "default") -> YearEvents:
+    def _from_date(
+        cls, event_name: str | None, dt: Any = None, system: Any = "default"
+    ) -> YearEvents:
         return cls(event_name, _date_of(cls, system, dt).year, system=system)
 
     from_date = _FromDate(_from_date)
@@ -244,10 +251,10 @@ class YearEvents(GenericPeriodEvents):
         return type(self)(self.event_name, self.year + value, self.system)
 
     def period_start(self) -> datetime:
-        return datetime(self.year, 1, 1, tzinfo=self._tz())
+        return PeriodBound(self.year, 1, 1, tzinfo=self._tz())
 
     def period_end(self) -> datetime:
-        return datetime(self.year, 12, 31, 23, 59, 59, 999999, tzinfo=self._tz())
+        return PeriodBound(self.year, 12, 31, 23, 59, 59, 999999, tzinfo=self._tz())
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.year,)
@@ -264,11 +271,16 @@ class MonthEvents(GenericPeriodEvents):
         system: Any = "default",
     ):
         super().__init__(event_name, system=system)
+        if isinstance(year, date):  # MonthEvent("active", dt) in the 3.x README
+            dt = _date_of(type(self), system, year)
+            year, month = dt.year, dt.month
         now = self._now() if year is None or month is None else None
         self.year = check_year(not_none(year, now and now.year))
         self.month = check_month(not_none(month, now and now.month))
 
-    def _from_date(cls, event_name: str | None, dt: Any = None, system: Any = "default") -> MonthEvents:
+    def _from_date(
+        cls, event_name: str | None, dt: Any = None, system: Any = "default"
+    ) -> MonthEvents:
         dt = _date_of(cls, system, dt)
         return cls(event_name, dt.year, dt.month, system=system)
 
@@ -283,11 +295,11 @@ class MonthEvents(GenericPeriodEvents):
         return type(self)(self.event_name, year, month, self.system)
 
     def period_start(self) -> datetime:
-        return datetime(self.year, self.month, 1, tzinfo=self._tz())
+        return PeriodBound(self.year, self.month, 1, tzinfo=self._tz())
 
     def period_end(self) -> datetime:
         last_day = calendar.monthrange(self.year, self.month)[1]
-        return datetime(self.year, self.month, last_day, 23, 59, 59, 999999, tzinfo=self._tz())
+        return PeriodBound(self.year, self.month, last_day, 23, 59, 59, 999999, tzinfo=self._tz())
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.year, self.month)
@@ -304,13 +316,17 @@ class WeekEvents(GenericPeriodEvents):
         system: Any = "default",
     ):
         super().__init__(event_name, system=system)
+        if isinstance(year, date):
+            year, week, _ = _date_of(type(self), system, year).isocalendar()
         if year is None or week is None:
             now_year, now_week, _ = self._now().isocalendar()
             year, week = not_none(year, now_year), not_none(week, now_week)
         self.year = check_year(year)
         self.week = check_iso_week(self.year, week)
 
-    def _from_date(cls, event_name: str | None, dt: Any = None, system: Any = "default") -> WeekEvents:
+    def _from_date(
+        cls, event_name: str | None, dt: Any = None, system: Any = "default"
+    ) -> WeekEvents:
         iso_year, iso_week, _ = _date_of(cls, system, dt).isocalendar()
         return cls(event_name, iso_year, iso_week, system=system)
 
@@ -326,11 +342,11 @@ class WeekEvents(GenericPeriodEvents):
 
     def period_start(self) -> datetime:
         start = iso_to_gregorian(self.year, self.week, 1)
-        return datetime(start.year, start.month, start.day, tzinfo=self._tz())
+        return PeriodBound(start.year, start.month, start.day, tzinfo=self._tz())
 
     def period_end(self) -> datetime:
         end = iso_to_gregorian(self.year, self.week, 7)
-        return datetime(end.year, end.month, end.day, 23, 59, 59, 999999, tzinfo=self._tz())
+        return PeriodBound(end.year, end.month, end.day, 23, 59, 59, 999999, tzinfo=self._tz())
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.year, self.week)
@@ -348,12 +364,17 @@ class DayEvents(GenericPeriodEvents):
         system: Any = "default",
     ):
         super().__init__(event_name, system=system)
+        if isinstance(year, date):
+            dt = _date_of(type(self), system, year)
+            year, month, day = dt.year, dt.month, dt.day
         now = self._now() if None in (year, month, day) else None
         self.year = check_year(not_none(year, now and now.year))
         self.month = check_month(not_none(month, now and now.month))
         self.day = check_day(self.year, self.month, not_none(day, now and now.day))
 
-    def _from_date(cls, event_name: str | None, dt: Any = None, system: Any = "default") -> DayEvents:
+    def _from_date(
+        cls, event_name: str | None, dt: Any = None, system: Any = "default"
+    ) -> DayEvents:
         dt = _date_of(cls, system, dt)
         return cls(event_name, dt.year, dt.month, dt.day, system=system)
 
@@ -368,10 +389,10 @@ class DayEvents(GenericPeriodEvents):
         return type(self)(self.event_name, dt.year, dt.month, dt.day, self.system)
 
     def period_start(self) -> datetime:
-        return datetime(self.year, self.month, self.day, tzinfo=self._tz())
+        return PeriodBound(self.year, self.month, self.day, tzinfo=self._tz())
 
     def period_end(self) -> datetime:
-        return datetime(self.year, self.month, self.day, 23, 59, 59, 999999, tzinfo=self._tz())
+        return PeriodBound(self.year, self.month, self.day, 23, 59, 59, 999999, tzinfo=self._tz())
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.year, self.month, self.day)
@@ -390,13 +411,18 @@ class HourEvents(GenericPeriodEvents):
         system: Any = "default",
     ):
         super().__init__(event_name, system=system)
+        if isinstance(year, date):
+            dt = _date_of(type(self), system, year)
+            year, month, day, hour = dt.year, dt.month, dt.day, getattr(dt, "hour", 0)
         now = self._now() if None in (year, month, day, hour) else None
         self.year = check_year(not_none(year, now and now.year))
         self.month = check_month(not_none(month, now and now.month))
         self.day = check_day(self.year, self.month, not_none(day, now and now.day))
         self.hour = check_hour(not_none(hour, now and now.hour))
 
-    def _from_date(cls, event_name: str | None, dt: Any = None, system: Any = "default") -> HourEvents:
+    def _from_date(
+        cls, event_name: str | None, dt: Any = None, system: Any = "default"
+    ) -> HourEvents:
         dt = _date_of(cls, system, dt)
         return cls(event_name, dt.year, dt.month, dt.day, getattr(dt, "hour", 0), system=system)
 
@@ -412,10 +438,10 @@ class HourEvents(GenericPeriodEvents):
         return type(self)(self.event_name, dt.year, dt.month, dt.day, dt.hour, self.system)
 
     def period_start(self) -> datetime:
-        return datetime(self.year, self.month, self.day, self.hour, tzinfo=self._tz())
+        return PeriodBound(self.year, self.month, self.day, self.hour, tzinfo=self._tz())
 
     def period_end(self) -> datetime:
-        return datetime(
+        return PeriodBound(
             self.year, self.month, self.day, self.hour, 59, 59, 999999, tzinfo=self._tz()
         )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 OpName = Literal["AND", "OR", "XOR", "NOT"]
 OP_NAMES: tuple[OpName, ...] = ("AND", "OR", "XOR", "NOT")
@@ -43,7 +43,7 @@ class Op:
             raise ValueError(f"{self.op} needs at least one operand")
 
 
-Expr = Union[Key, Op]
+Expr = Key | Op
 
 
 def leaf_keys(expr: Expr) -> Iterator[str]:

@@ -7,7 +7,7 @@ and behaviour they had in bitmapist 3.x.
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from .validation import check_int
@@ -55,7 +55,8 @@ def check_month(month: Any) -> int:
 
 
 def check_day(year: int, month: int, day: Any) -> int:
-    return check_int(f"day of {year}-{month:02d}", day, 1, calendar.monthrange(year, month)[1])
+    last_day = calendar.monthrange(year, month)[1]
+    return check_int("day", day, 1, last_day, f"in {year}-{month:02d}")
 
 
 def check_hour(hour: Any) -> int:
@@ -63,7 +64,7 @@ def check_hour(hour: Any) -> int:
 
 
 def check_iso_week(iso_year: int, week: Any) -> int:
-    return check_int(f"ISO week of {iso_year}", week, 1, iso_weeks_in_year(iso_year))
+    return check_int("ISO week", week, 1, iso_weeks_in_year(iso_year), f"in ISO year {iso_year}")
 
 
 def to_calendar(dt: date | datetime, tz: tzinfo) -> date | datetime:
@@ -76,10 +77,50 @@ def to_calendar(dt: date | datetime, tz: tzinfo) -> date | datetime:
             return dt
         raise TypeError(f"expected a datetime or date, got {type(dt).__name__}: {dt!r}")
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(tz)
 
 
 def now_in(tz: tzinfo) -> datetime:
     """The current time in the calendar of `tz`."""
-    return datetime.now(tz=timezone.utc).astimezone(tz)
+    return datetime.now(tz=UTC).astimezone(tz)
+
+
+class PeriodBound(datetime):
+    """An aware datetime (a period's start or end) that also compares with naive ones.
+
+    The 3.x README compares `period_end()` with `datetime.utcnow()`, which is naive; a naive
+    operand is taken as UTC here, as everywhere in bitmapist.
+    """
+
+    @staticmethod
+    def _aware(other: Any) -> Any:
+        if isinstance(other, datetime) and other.tzinfo is None:
+            return other.replace(tzinfo=UTC)
+        return other
+
+    def __lt__(self, other: Any) -> bool:
+        return datetime.__lt__(self, self._aware(other))
+
+    def __le__(self, other: Any) -> bool:
+        return datetime.__le__(self, self._aware(other))
+
+    def __gt__(self, other: Any) -> bool:
+        return datetime.__gt__(self, self._aware(other))
+
+    def __ge__(self, other: Any) -> bool:
+        return datetime.__ge__(self, self._aware(other))
+
+    def __eq__(self, other: object) -> bool:
+        return datetime.__eq__(self, self._aware(other))
+
+    def __ne__(self, other: object) -> bool:
+        return datetime.__ne__(self, self._aware(other))
+
+    __hash__ = datetime.__hash__
+
+    def __sub__(self, other: Any) -> Any:
+        return datetime.__sub__(self, self._aware(other))
+
+    def __rsub__(self, other: Any) -> Any:
+        return datetime.__sub__(self._aware(other), self)

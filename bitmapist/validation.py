@@ -34,12 +34,17 @@ def check_event_name(event_name: Any) -> str:
     return event_name
 
 
-def check_int(name: str, value: Any, low: int, high: int) -> int:
-    """Return `value` if it is an int in [low, high], else raise `InvalidInput`."""
+def check_int(name: str, value: Any, low: int, high: int, context: str = "") -> int:
+    """Return `value` if it is an int in [low, high], else raise `InvalidInput`.
+
+    `context` qualifies the range in the message, e.g. "in 2026-02" for a day.
+    """
+    where = f" {context}" if context else ""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(
-            f"{name} {value!r} is a {type(value).__name__}: expected an integer in [{low}, {high}]"
+            f"{name} {value!r} is a {type(value).__name__}: "
+            f"expected an integer in [{low}, {high}]{where}"
         )
     if not low <= value <= high:
-        raise InvalidInput(f"{name} {value} is out of range: expected [{low}, {high}]")
+        raise InvalidInput(f"{name} {value} is out of range: expected [{low}, {high}]{where}")
     return value

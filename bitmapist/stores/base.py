@@ -91,6 +91,7 @@ class Store(ABC):
 
     def close(self) -> None:
         """Release connections and files. The store must not be used afterwards."""
+        return None
 
     def __enter__(self) -> Store:
         return self

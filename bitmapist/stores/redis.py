@@ -44,7 +44,9 @@ def _binary_client(client: redis.Redis) -> redis.Redis:
     if not kwargs.get("decode_responses"):
         return client
     kwargs["decode_responses"] = False
-    return redis.Redis(connection_pool=pool.__class__(connection_class=pool.connection_class, **kwargs))
+    return redis.Redis(
+        connection_pool=pool.__class__(connection_class=pool.connection_class, **kwargs)
+    )
 
 
 class RedisStore(Store):
