@@ -75,7 +75,7 @@ def test_bulk_merge_keeps_existing_bits(redis_client):
     store.set_bits([BitChange("k", dense), BitChange("s", sparse)])
     assert list(store.ids(Key("k"))) == sorted({3, 10_000, *dense})
     assert list(store.ids(Key("s"))) == sparse
-    assert not [k for k in redis_client.keys('*') if b"merge" in k]
+    assert not [k for k in redis_client.keys("*") if b"merge" in k]
     store.set_bits([BitChange("k", dense[:100], False)])
     assert store.count(Key("k")) == 2 + len(dense) - 100
 
@@ -110,3 +110,25 @@ def test_setup_redis_registers_a_system(redis_server, redis_client):
         assert get_redis("stats").connection_pool.connection_kwargs["db"] == 3
     finally:
         del bitmapist.SYSTEMS["stats"]
+
+
+def test_store_urls(redis_server, tmp_path):
+    from tests.servers import RedisServer
+
+    socket_path = tmp_path / "redis.sock"
+    server = RedisServer(tmp_path / "unix", "--unixsocket", str(socket_path))
+    try:
+        for url in (f"unix://{socket_path}?db=2", f"redis://127.0.0.1:{server.port}/2"):
+            client = Bitmapist(url)
+            client.mark_event("a", 3, now=NOW)
+            assert list(client.MonthEvents("a", 2026, 3)) == [3]
+            client.delete_all_events()
+            client.close()
+        assert server.client(db=2).dbsize() == 0
+    finally:
+        server.stop()
+
+
+def test_unknown_url_scheme_is_rejected():
+    with pytest.raises(bitmapist.InvalidInput, match="unknown scheme 'ftp'"):
+        Bitmapist("ftp://example")
