@@ -1,0 +1,159 @@
+"""Reading `(event, user id, timestamp)` lines from CSV or NDJSON, reporting bad ones.
+
+A timestamp is ISO 8601 (`2026-11-28`, `2026-11-28T13:05:00`, with `Z` or an offset; naive
+means UTC) or Unix seconds (`1795860300`, `1795860300.5`). CSV may start with a header
+line (`event,user_id,timestamp`). NDJSON lines are objects
+(`{"event": "active", "user_id": 1, "timestamp": "2026-11-28T13:05:00Z"}`; `uuid`/`id` and
+`time`/`ts` are accepted too) or arrays (`["active", 1, "2026-11-28"]`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+MAX_UUID = 2**32
+_HEADER_NAMES = {"event", "event_name", "name"}
+_USER_KEYS = ("user_id", "uuid", "id", "user")
+_TIME_KEYS = ("timestamp", "time", "ts", "at")
+
+
+class BadLine(NamedTuple):
+    """A line that could not be read: its 1-based number and why."""
+
+    line: int
+    problem: str
+
+
+class Batch(NamedTuple):
+    """Good events of a run of lines, the bad lines among them, and the last line number."""
+
+    events: list[tuple[str, int, datetime]]
+    bad: list[BadLine]
+    last_line: int
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An ISO 8601 string or Unix seconds (str or number) as a datetime; naive means UTC."""
+    if isinstance(value, str):
+        if "-" in value or "T" in value or ":" in value:
+            return datetime.fromisoformat(value)
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _check(name: Any, uid: Any, when: Any) -> tuple[str, int, datetime]:
+    if not isinstance(name, str) or not name:
+        raise _Bad(f"event name {name!r} must be a non-empty string")
+    try:
+        number = int(uid) if isinstance(uid, str) else uid
+    except ValueError:
+        number = None
+    if type(number) is not int or not 0 <= number < MAX_UUID:
+        raise _Bad(f"user id {uid!r} is not an integer in [0, 2**32)")
+    try:
+        moment = parse_timestamp(when)
+    except (ValueError, TypeError, OverflowError, OSError):
+        raise _Bad(
+            f"timestamp {when!r} is not ISO 8601 (2026-11-28T13:05:00Z) or Unix seconds"
+        ) from None
+    return name, number, moment
+
+
+class _Bad(Exception):
+    pass
+
+
+def read_csv(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
+    """Batches of `batch_size` CSV lines (fewer for the last one)."""
+    reader = csv.reader(lines)
+    events: list[tuple[str, int, datetime]] = []
+    bad: list[BadLine] = []
+    last_time: str | None = None
+    last_moment: datetime | None = None
+    for row in reader:
+        line = reader.line_num
+        if len(row) != 3:
+            if row:  # blank lines are not errors
+                problem = f"expected 3 fields (event, user id, timestamp), got {len(row)}"
+                bad.append(BadLine(line, problem))
+        else:
+            name, uid, when = row
+            try:
+                # the common case inline: it runs once per line of a possibly huge file
+                number = int(uid)
+                if not name or not 0 <= number < MAX_UUID:
+                    raise ValueError
+                if when != last_time:
+                    last_moment = parse_timestamp(when)
+                    last_time = when
+                events.append((name, number, last_moment))  # type: ignore[arg-type]
+            except (ValueError, TypeError, OverflowError, OSError):
+                if line == 1 and name.strip().lower() in _HEADER_NAMES:
+                    pass  # a header
+                else:
+                    try:
+                        events.append(_check(name, uid, when))
+                    except _Bad as exc:
+                        bad.append(BadLine(line, str(exc)))
+        if len(events) + len(bad) >= batch_size:
+            yield Batch(events, bad, line)
+            events, bad = [], []
+    if events or bad:
+        yield Batch(events, bad, reader.line_num)
+
+
+def read_ndjson(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
+    """Batches of `batch_size` NDJSON lines (fewer for the last one)."""
+    events: list[tuple[str, int, datetime]] = []
+    bad: list[BadLine] = []
+    line = 0
+    for line, text in enumerate(lines, 1):  # noqa: B007 - the last number is used below
+        if not text.strip():
+            continue
+        try:
+            events.append(_check(*_fields(json.loads(text))))
+        except json.JSONDecodeError as exc:
+            bad.append(BadLine(line, f"not JSON: {exc.msg} at column {exc.colno}"))
+        except _Bad as exc:
+            bad.append(BadLine(line, str(exc)))
+        if len(events) + len(bad) >= batch_size:
+            yield Batch(events, bad, line)
+            events, bad = [], []
+    if events or bad:
+        yield Batch(events, bad, line)
+
+
+def _fields(value: Any) -> tuple[Any, Any, Any]:
+    if isinstance(value, list):
+        if len(value) != 3:
+            raise _Bad(f"expected [event, user_id, timestamp], got {len(value)} items")
+        return value[0], value[1], value[2]
+    if not isinstance(value, dict):
+        raise _Bad(f"expected a JSON object or array, got {type(value).__name__}")
+    name = value.get("event", value.get("event_name"))
+    uid = next((value[k] for k in _USER_KEYS if k in value), None)
+    when = next((value[k] for k in _TIME_KEYS if k in value), None)
+    missing = [
+        label
+        for label, found in (("event", name), ("user_id", uid), ("timestamp", when))
+        if found is None
+    ]
+    if missing:
+        raise _Bad(f"missing {', '.join(missing)}")
+    return name, uid, when
+
+
+def detect_format(path: str, first_text: str) -> str:
+    """`csv` or `ndjson`, from the file name, else from the first character."""
+    lowered = path.lower()
+    if lowered.endswith((".ndjson", ".jsonl", ".json")):
+        return "ndjson"
+    if lowered.endswith((".csv", ".tsv")):
+        return "csv"
+    return "ndjson" if first_text.lstrip()[:1] in ("{", "[") else "csv"

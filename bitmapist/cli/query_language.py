@@ -1,0 +1,204 @@
+"""The little query language of `bitmapist count` and `bitmapist ids`.
+
+    active:2026-11 & signup:2026-10        active in November and signed up in October
+    song:played:this-week | task:complete  either event (bare names take --period/--at)
+    ~premium:u & active:today              ids NOT flagged premium, active today
+
+An operand is `EVENT[:PERIOD]`. Event names may contain colons (`song:played`): only a
+trailing part that reads as a period is taken as one. Periods: `2026` (year), `2026-11`
+(month), `2026-W48` (ISO week), `2026-11-28` (day), `2026-11-28T13` (hour), `u` (the
+unique bitmap), and relative ones: `this-hour`, `today`, `yesterday`, `this-week`,
+`last-week`, `this-month`, `last-month`, `this-year`, `last-year`. Operators as in Python,
+tightest first: `~`, `&`, `^`, `|`; parentheses group. Quote a name with spaces or
+operator characters: `"a&b":2026-11`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ..client import Bitmapist
+from ..errors import InvalidInput
+from ..events import BitOpAnd, BitOpNot, BitOpOr, BitOpXor
+
+PERIOD_NAMES = ("hour", "day", "week", "month", "year", "unique")
+RELATIVE_PERIODS = {
+    "this-hour": ("hour", 0),
+    "today": ("day", 0),
+    "yesterday": ("day", -1),
+    "this-week": ("week", 0),
+    "last-week": ("week", -1),
+    "this-month": ("month", 0),
+    "last-month": ("month", -1),
+    "this-year": ("year", 0),
+    "last-year": ("year", -1),
+}
+
+_ABSOLUTE = [
+    ("year", re.compile(r"(\d{4})")),
+    ("month", re.compile(r"(\d{4})-(\d{1,2})")),
+    ("week", re.compile(r"(\d{4})-W(\d{1,2})")),
+    ("day", re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")),
+    ("hour", re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2})")),
+]
+_TOKEN = re.compile(r"""\s*(?:(?P<op>[&|^~()])|"(?P<dq>[^"]*)"(?P<dqs>\S*?)(?=[\s&|^~()]|$)"""
+                    r"""|'(?P<sq>[^']*)'(?P<sqs>\S*?)(?=[\s&|^~()]|$)|(?P<bare>[^\s&|^~()]+))""")
+
+
+def parse_when(text: str | None) -> datetime:
+    """`--at`: an ISO date or datetime, `now`, `today` or `yesterday` (naive means UTC)."""
+    now = datetime.now(UTC)
+    if text is None or text == "now":
+        return now
+    if text == "today":
+        return now
+    if text == "yesterday":
+        return now - timedelta(days=1)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"time {text!r} is not an ISO date or datetime (e.g. 2026-11-28 or "
+            "2026-11-28T13:05:00Z), 'now', 'today' or 'yesterday'"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def event_for(client: Bitmapist, name: str, period: str, at: date | datetime) -> Any:
+    """The event object of `name` over the `period` containing `at`."""
+    if period == "unique":
+        return client.UniqueEvents(name)
+    classes = {
+        "hour": client.HourEvents,
+        "day": client.DayEvents,
+        "week": client.WeekEvents,
+        "month": client.MonthEvents,
+        "year": client.YearEvents,
+    }
+    cls = classes.get(period)
+    if cls is None:
+        raise InvalidInput(f"period {period!r} is unknown: expected one of {PERIOD_NAMES}")
+    return cls.from_date(name, at)
+
+
+def operand(client: Bitmapist, text: str, default_period: str, at: datetime) -> Any:
+    """`EVENT[:PERIOD]` as an event object (see the module docstring)."""
+    name, sep, suffix = text.rpartition(":")
+    if sep and name:
+        event = _with_period(client, name, suffix, at)
+        if event is not None:
+            return event
+    return event_for(client, text, default_period, at)
+
+
+def _with_period(client: Bitmapist, name: str, suffix: str, at: datetime) -> Any:
+    if suffix in ("u", "unique"):
+        return client.UniqueEvents(name)
+    relative = RELATIVE_PERIODS.get(suffix)
+    if relative is not None:
+        period, delta = relative
+        return event_for(client, name, period, at).delta(delta)
+    for period, pattern in _ABSOLUTE:
+        match = pattern.fullmatch(suffix)
+        if match is None:
+            continue
+        fields = [int(group) for group in match.groups()]
+        classes = {
+            "year": client.YearEvents,
+            "month": client.MonthEvents,
+            "week": client.WeekEvents,
+            "day": client.DayEvents,
+            "hour": client.HourEvents,
+        }
+        return classes[period](name, *fields)
+    return None
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    """`("op", "&")` and `("name", "song:played:2026-11")` tokens."""
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise InvalidInput(f"expression {text!r}: cannot read from position {position}")
+        position = match.end()
+        if match["op"]:
+            tokens.append(("op", match["op"]))
+        elif match["dq"] is not None:
+            tokens.append(("name", match["dq"] + match["dqs"]))
+        elif match["sq"] is not None:
+            tokens.append(("name", match["sq"] + match["sqs"]))
+        else:
+            tokens.append(("name", match["bare"]))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str, client: Bitmapist, default_period: str, at: datetime):
+        self.text = text
+        self.tokens = tokenize(text)
+        self.position = 0
+        self.client = client
+        self.default_period = default_period
+        self.at = at
+
+    def parse(self) -> Any:
+        if not self.tokens:
+            raise InvalidInput("expression '' is empty: give an event name such as active:today")
+        result = self._binary(0)
+        if self.position != len(self.tokens):
+            raise self._error(f"unexpected {self.tokens[self.position][1]!r}")
+        return result
+
+    # precedence levels, loosest first, as in Python
+    _LEVELS = (("|", BitOpOr), ("^", BitOpXor), ("&", BitOpAnd))
+
+    def _binary(self, level: int) -> Any:
+        if level == len(self._LEVELS):
+            return self._unary()
+        symbol, op_class = self._LEVELS[level]
+        operands = [self._binary(level + 1)]
+        while self._peek() == ("op", symbol):
+            self.position += 1
+            operands.append(self._binary(level + 1))
+        return operands[0] if len(operands) == 1 else op_class(*operands)
+
+    def _unary(self) -> Any:
+        token = self._next()
+        if token == ("op", "~"):
+            return BitOpNot(self._unary())
+        if token == ("op", "("):
+            inner = self._binary(0)
+            if self._next() != ("op", ")"):
+                raise self._error("missing ')'")
+            return inner
+        if token[0] == "name":
+            return operand(self.client, token[1], self.default_period, self.at)
+        raise self._error(f"expected an event name, got {token[1]!r}")
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def _next(self) -> tuple[str, str]:
+        token = self._peek()
+        if token is None:
+            raise self._error("it ends too early")
+        self.position += 1
+        return token
+
+    def _error(self, problem: str) -> InvalidInput:
+        return InvalidInput(
+            f"expression {self.text!r}: {problem}; "
+            "expected EVENT[:PERIOD] operands joined by &, |, ^, ~ and parentheses"
+        )
+
+
+def parse_expression(
+    text: str, client: Bitmapist, default_period: str = "month", at: datetime | None = None
+) -> Any:
+    """An event or bit operation on `client` for a query such as `"active:2026-11 & signup"`."""
+    return _Parser(text, client, default_period, at or parse_when(None)).parse()

@@ -1,0 +1,93 @@
+"""`copy`, `serve` and `dashboard`: moving data between stores, and long-running servers."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from ..errors import UnsupportedOperation
+from ..stores import open_store
+from .options import open_client, store_option
+
+host_option = click.option(
+    "--host", default="127.0.0.1", show_default=True,
+    help="Address to listen on (loopback by default: use 0.0.0.0 to expose it).",
+)
+
+
+def _optional(module: str, what: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise UnsupportedOperation(
+                f"{what} is not available: module {module} is missing from this installation"
+            ) from exc
+        hint = "pip install 'bitmapist[web]'" if exc.name in ("starlette", "uvicorn") else ""
+        raise UnsupportedOperation(f"{what} needs the {exc.name!r} package. {hint}") from exc
+
+
+@click.command()
+@click.argument("source", metavar="SRC")
+@click.argument("destination", metavar="DST")
+def copy(source: str, destination: str) -> None:
+    """Copy every bitmap from store SRC into store DST (both URLs).
+
+    Bits already in DST are kept (it is a union), so copying twice is harmless.
+
+    \b
+    Examples:
+      bitmapist copy redis://localhost:6379/0 file:///var/lib/bitmapist/store.db
+      bitmapist copy redis://old-bitmapist-server:6379 memory://
+    """
+    transfer = _optional("bitmapist.transfer", "copy")
+    with open_store(source) as src, open_store(destination) as dst:
+        result = transfer.copy_store(src, dst)
+    click.echo(_copy_summary(result, source, destination))
+
+
+def _copy_summary(result: Any, source: str, destination: str) -> str:
+    keys = getattr(result, "keys", result if isinstance(result, int) else None)
+    if isinstance(keys, int):
+        return f"Copied {keys:,} key{'s' * (keys != 1)} from {source} to {destination}."
+    return f"Copied {source} to {destination}."
+
+
+@click.command()
+@host_option
+@click.option("--port", type=click.IntRange(0, 65535), default=6379, show_default=True)
+@store_option
+def serve(host: str, port: int, store_url: str | None) -> None:
+    """Run the bitmapist RESP server: redis-py, redis-cli and bitmapist 3.x can connect.
+
+    \b
+    Examples:
+      bitmapist serve --port 6380 --store file:///var/lib/bitmapist/store.db
+      redis-cli -p 6380 setbit trackist_active_2026-11 123 1
+    """
+    server = _optional("bitmapist.server.main", "serve")
+    args = ["--host", host, "--port", str(port)]
+    if store_url:
+        args += ["--store", store_url]
+    server.main(args)
+
+
+@click.command()
+@host_option
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@store_option
+def dashboard(host: str, port: int, store_url: str | None) -> None:
+    """Run the web dashboard: event names, retention heatmaps, DAU/WAU/MAU charts.
+
+    \b
+    Examples:
+      bitmapist dashboard
+      bitmapist dashboard --port 8080 --store redis://localhost:6379/0
+    """
+    web = _optional("bitmapist.web", "dashboard")
+    uvicorn = _optional("uvicorn", "dashboard")
+    client = open_client(store_url)
+    click.echo(f"bitmapist dashboard on http://{host}:{port}/ (Ctrl-C stops it)")
+    uvicorn.run(web.create_app(client), host=host, port=port, log_level="warning")
