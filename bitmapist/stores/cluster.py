@@ -1,0 +1,571 @@
+"""`RedisClusterStore`: bitmaps sharded by user id over a Redis Cluster.
+
+Upstream bitmapist cannot run on a cluster: a BITOP over keys in different slots fails
+with CROSSSLOT. Here each logical bitmap is split into S shard bitmaps (see `shards.py`),
+and every key of one shard carries the shard's hash tag, so all of a shard's keys share a
+slot. An expression is evaluated per shard (BITOPs into temporary keys of that shard) and
+the shards' answers are combined on the client: counts add up, bitmaps interleave back.
+
+Commands for all shards go out as one pipeline per node, every node in flight at once.
+Writes run as one MULTI/EXEC per shard: atomic per shard, not across shards (a cluster
+has no cross-slot transactions). Every command used is idempotent, so a node that fails
+or loses its slots mid-batch is retried after refreshing the slot map, until
+`retry_timeout`: a batch that returns was applied in full.
+
+Durability: with `wait_replicas=N`, each node's part of a write batch ends with
+`WAIT N`, and the batch returns only once N replicas of every involved master have
+acknowledged it (otherwise it is retried, then `StoreError`). With one replica per master
+this means: a write that returned survives the loss of any one node, including a master
+whose replica is then promoted. While a master has fewer than N replicas in sync (for
+example right after a failover), writes to its shards wait, then fail; none is lost.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import redis
+from pyroaring import BitMap
+from redis.cluster import ClusterNode, RedisCluster
+
+from ..bitbytes import iter_offsets, to_bitmap, to_redis_string
+from ..errors import InvalidInput, StoreError
+from ..expressions import Expr, Op, leaf_keys, ops_bottom_up
+from .base import BitChange, Store
+from .shards import ShardLayout, check_shards
+
+#: Where the layout (S and the shard tags) is stored, fixed at data-set creation.
+LAYOUT_KEY = "bitmapist:cluster-layout"
+#: S for new data sets: a multiple of 1, 2, 3, 4, 6, 8, 12 and 24 masters.
+DEFAULT_SHARDS = 24
+
+_MERGE_MIN_BITS = 16
+_MERGE_MAX_BYTES_PER_BIT = 64
+_MERGE_SUFFIX = ":bitmapist-merge"  # lives only inside one MULTI/EXEC
+_DELETE_CHUNK = 1000
+
+# Answers meaning "this node cannot serve the slot right now": refresh the map and retry.
+_RETRY_PREFIXES = ("MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "LOADING", "READONLY", "MASTERDOWN")
+_NETWORK_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+Command = tuple[Any, ...]
+
+
+class _Retry(Exception):
+    """A shard's commands must run again once the slot map is refreshed."""
+
+
+class RedisClusterStore(Store):
+    """A store on a Redis Cluster, sharding every bitmap by user id (see module docs).
+
+    `client` is a `redis.cluster.RedisCluster`. `shards` (S) applies when the data set is
+    new; an existing data set keeps the S it was created with, and asking for another
+    raises `InvalidInput`. `bitop_ttl` is how long temporary BITOP results live (seconds;
+    None keeps them). `wait_replicas` makes writes return only once that many replicas
+    per master have them; `retry_timeout` bounds how long a batch keeps retrying through
+    a failover or resharding before raising `StoreError`.
+    """
+
+    kind = "cluster"
+
+    def __init__(
+        self,
+        client: RedisCluster,
+        *,
+        shards: int | None = None,
+        bitop_ttl: float | None = 60.0,
+        wait_replicas: int = 0,
+        wait_timeout: float = 1.0,
+        retry_timeout: float = 30.0,
+        layout_key: str = LAYOUT_KEY,
+    ):
+        if shards is not None:
+            check_shards(shards)
+        if type(wait_replicas) is not int or wait_replicas < 0:
+            raise InvalidInput(f"wait_replicas {wait_replicas!r} must be an integer >= 0")
+        self.cluster: RedisCluster = _binary_cluster(client)
+        self.bitop_ttl_ms = None if bitop_ttl is None else max(1, int(bitop_ttl * 1000))
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = max(1, int(wait_timeout * 1000))
+        self.retry_timeout = retry_timeout
+        self.layout_key = layout_key
+        self.layout = self._load_layout(shards)
+        self._slots = [self.layout.slot(s) for s in range(self.layout.shards)]
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, bitop_ttl: float | None = 60.0, **kwargs: Any
+    ) -> RedisClusterStore:
+        """Open `redis+cluster://host:port[,host:port...][?shards=24&wait_replicas=1]`
+        (`rediss+cluster://` for TLS). Any listed node is enough to find the others."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("redis+cluster", "rediss+cluster"):
+            raise InvalidInput(f"URL {url!r} is not a redis+cluster:// or rediss+cluster:// URL")
+        options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+        store_kwargs: dict[str, Any] = {}
+        for name in ("shards", "wait_replicas"):
+            if name in options:
+                store_kwargs[name] = _int_option(url, name, options.pop(name))
+        if options:
+            raise InvalidInput(
+                f"URL {url!r} has unknown options {sorted(options)}: expected shards, wait_replicas"
+            )
+        userinfo, _, hosts = parts.netloc.rpartition("@")
+        username, _, password = userinfo.partition(":")
+        nodes = []
+        for hostport in hosts.split(","):
+            host, _, port = hostport.rpartition(":")
+            if not host or not port.isdigit():
+                raise InvalidInput(f"URL {url!r}: node {hostport!r} is not host:port")
+            nodes.append(ClusterNode(host.strip("[]"), int(port)))
+        client_kwargs: dict[str, Any] = {"ssl": scheme == "rediss+cluster"}
+        if username:
+            client_kwargs["username"] = username
+        if password:
+            client_kwargs["password"] = password
+        client = RedisCluster(startup_nodes=nodes, **client_kwargs, **kwargs)
+        return cls(client, bitop_ttl=bitop_ttl, **store_kwargs)
+
+    def _load_layout(self, shards: int | None) -> ShardLayout:
+        raw = self.cluster.get(self.layout_key)
+        if raw is None:
+            # SET NX: when two processes create the data set at once, one layout wins
+            layout = ShardLayout.create(shards or DEFAULT_SHARDS)
+            self.cluster.set(self.layout_key, layout.to_json(), nx=True)
+            raw = self.cluster.get(self.layout_key)
+        layout = ShardLayout.from_json(raw)
+        if shards is not None and shards != layout.shards:
+            raise InvalidInput(
+                f"shards {shards} does not match this data set, created with {layout.shards} "
+                f"shards (in {self.layout_key!r}): S is fixed at creation; open it with "
+                f"shards={layout.shards} or None, or copy the data into a new cluster"
+            )
+        return layout
+
+    # --- writes
+
+    def set_bits(self, changes: Sequence[BitChange]) -> None:
+        layout = self.layout
+        programs: dict[int, list[Command]] = {}
+        for key, offsets, value in changes:
+            for shard, local in layout.split(offsets).items():
+                program = programs.setdefault(shard, [])
+                physical = layout.physical(shard, key)
+                if value and _worth_merging(local):
+                    merge_key = physical + _MERGE_SUFFIX
+                    program.append(("SET", merge_key, to_redis_string(local)))
+                    program.append(("BITOP", "OR", physical, physical, merge_key))
+                    program.append(("DEL", merge_key))
+                else:
+                    bit = 1 if value else 0
+                    program.extend(("SETBIT", physical, offset, bit) for offset in local)
+        if programs:
+            self._run(programs, atomic=True)
+
+    # --- reads
+
+    def get_bit(self, expr: Expr, offset: int) -> bool:
+        shard = self.layout.shard_of(offset)
+        local = self.layout.local(offset)
+        replies = self._evaluate([expr], lambda key: ("GETBIT", key, local), only_shard=shard)
+        return bool(replies[shard][0])
+
+    def count(self, expr: Expr) -> int:
+        return self.counts([expr])[0]
+
+    def counts(self, exprs: Sequence[Expr]) -> list[int]:
+        replies = self._evaluate(exprs, lambda key: ("BITCOUNT", key))
+        return [sum(replies[shard][i] for shard in replies) for i in range(len(exprs))]
+
+    def bitmap(self, expr: Expr) -> BitMap:
+        return self.bitmaps([expr])[0]
+
+    def bitmaps(self, exprs: Sequence[Expr]) -> list[BitMap]:
+        return [to_bitmap(data) for data in self.strings(exprs)]
+
+    def strings(self, exprs: Sequence[Expr]) -> list[bytes | None]:
+        """The string a single Redis would hold for each expression (None where empty)."""
+        replies = self._evaluate(exprs, lambda key: ("GET", key))
+        shards = range(self.layout.shards)
+        joined = [self.layout.join([replies[s][i] for s in shards]) for i in range(len(exprs))]
+        return [data or None for data in joined]
+
+    def ids(self, expr: Expr) -> Iterator[int]:
+        data = self.strings([expr])[0]
+        return iter_offsets(data) if data else iter(())
+
+    def _evaluate(
+        self,
+        exprs: Sequence[Expr],
+        read: Callable[[str], Command],
+        only_shard: int | None = None,
+    ) -> dict[int, list[Any]]:
+        """Per shard: the BITOPs the expressions need, then `read(key)` of each result."""
+        layout = self.layout
+        not_lengths = self._not_lengths(exprs)
+        shards = range(layout.shards) if only_shard is None else (only_shard,)
+        programs: dict[int, list[Command]] = {}
+        reads_start: dict[int, int] = {}
+        for shard in shards:
+            program: list[Command] = []
+            done: set[str] = set()
+            for expr in exprs:
+                for op in ops_bottom_up(expr):
+                    if op.name not in done:
+                        done.add(op.name)
+                        program.extend(self._op_commands(shard, op, not_lengths))
+            reads_start[shard] = len(program)
+            program.extend(read(layout.physical(shard, expr.name)) for expr in exprs)
+            programs[shard] = program
+        replies = self._run(programs, atomic=False)
+        return {shard: replies[shard][reads_start[shard] :] for shard in shards}
+
+    def _op_commands(self, shard: int, op: Op, not_lengths: dict[str, int]) -> list[Command]:
+        physical = self.layout.physical
+        dest = physical(shard, op.name)
+        sources = [physical(shard, operand.name) for operand in op.operands]
+        if op.op == "NOT":
+            # Redis complements within the operand's byte length. A shard's string may be
+            # shorter than its share of the logical length: copy, pad with zero bytes up to
+            # that share (BITFIELD INCRBY 0 grows a string without changing a bit), negate.
+            need = self.layout.shard_length(shard, not_lengths[op.name])
+            commands: list[Command] = [("BITOP", "OR", dest, sources[0])]
+            if need:
+                commands.append(("BITFIELD", dest, "INCRBY", "u1", need * 8 - 1, 0))
+            commands.append(("BITOP", "NOT", dest, dest))
+        else:
+            commands = [("BITOP", op.op, dest, *sources)]
+        if self.bitop_ttl_ms is not None:
+            commands.append(("PEXPIRE", dest, self.bitop_ttl_ms))
+        return commands
+
+    def _not_lengths(self, exprs: Sequence[Expr]) -> dict[str, int]:
+        """For each NOT: the logical byte length of its operand, which is the longest of
+        the operand's stored keys (AND/OR/XOR results are as long as their longest input)."""
+        nots = {op.name: op for expr in exprs for op in ops_bottom_up(expr) if op.op == "NOT"}
+        if not nots:
+            return {}
+        keys = sorted({key for op in nots.values() for key in leaf_keys(op.operands[0])})
+        layout = self.layout
+        programs = {
+            shard: [("STRLEN", layout.physical(shard, key)) for key in keys]
+            for shard in range(layout.shards)
+        }
+        replies = self._run(programs, atomic=False)
+        key_length = {
+            key: layout.global_length([replies[shard][i] for shard in range(layout.shards)])
+            for i, key in enumerate(keys)
+        }
+        return {
+            name: max(key_length[key] for key in leaf_keys(op.operands[0]))
+            for name, op in nots.items()
+        }
+
+    # --- keys
+
+    def scan_keys(self, pattern: str = "*") -> Iterator[str]:
+        matches = _glob_matcher(pattern)
+        found: set[str] = set()
+
+        def scan_all() -> None:
+            # "{bm*}": every tag starts "bm"; the pattern is checked again on the logical key
+            match = "{bm*}" + pattern
+            for node in self.cluster.get_primaries():
+                for physical in node.redis_connection.scan_iter(match=match, count=1000):
+                    key = self.layout.logical(physical.decode("utf-8", "replace"))
+                    if key is not None and matches(key):
+                        found.add(key)
+
+        self._with_retry(scan_all)
+        return iter(found)
+
+    def delete(self, keys: Iterable[str]) -> int:
+        keys = list(dict.fromkeys(keys))
+        layout = self.layout
+        deleted = 0
+        for start in range(0, len(keys), _DELETE_CHUNK):
+            chunk = keys[start : start + _DELETE_CHUNK]
+            programs = {
+                shard: [("DEL", layout.physical(shard, key)) for key in chunk]
+                for shard in range(layout.shards)
+            }
+            replies = self._run(programs, atomic=False)
+            deleted += sum(
+                1 for i in range(len(chunk)) if any(replies[shard][i] for shard in replies)
+            )
+        return deleted
+
+    def info(self) -> dict[str, Any]:
+        shards_per_node: dict[str, int] = {}
+        for slot in self._slots:
+            name = self.cluster.nodes_manager.get_node_from_slot(slot).name
+            shards_per_node[name] = shards_per_node.get(name, 0) + 1
+        masters = []
+        for node in self.cluster.get_primaries():
+            conn = node.redis_connection
+            memory = conn.info("memory")
+            masters.append(
+                {
+                    "node": node.name,
+                    "keys": conn.dbsize(),
+                    "used_memory": memory.get("used_memory"),
+                    "shards": shards_per_node.get(node.name, 0),
+                }
+            )
+        return {
+            "kind": self.kind,
+            "shards": self.layout.shards,
+            "keys": sum(m["keys"] for m in masters),
+            "used_memory": sum(m["used_memory"] or 0 for m in masters),
+            "masters": masters,
+        }
+
+    def close(self) -> None:
+        self.cluster.close()
+
+    # --- running commands on the nodes
+
+    def _run(self, programs: dict[int, list[Command]], *, atomic: bool) -> dict[int, list[Any]]:
+        """Run each shard's commands; return each shard's replies.
+
+        One pipeline per node, all nodes in flight together. `atomic` wraps each shard in
+        MULTI/EXEC (and adds WAIT when `wait_replicas`). Shards whose node failed, moved
+        the slot or missed the WAIT run again after a slot-map refresh, until
+        `retry_timeout`.
+        """
+        results: dict[int, list[Any]] = {}
+        pending = dict(programs)
+        deadline = time.monotonic() + self.retry_timeout
+        delay = 0.02
+        while pending:
+            failed: dict[int, BaseException] = {}
+            refused: list[StoreError] = []
+            for node, conn, shards in self._send(pending, atomic, failed):
+                self._receive(node, conn, shards, pending, atomic, results, failed, refused)
+            if refused:  # a command error (wrong type, ...) will not go away by retrying
+                raise refused[0]
+            for shard in results:
+                pending.pop(shard, None)
+            if not failed:
+                break
+            if time.monotonic() > deadline:
+                error = next(iter(failed.values()))
+                raise StoreError(
+                    f"redis cluster could not run the commands of {len(failed)} shard(s) within "
+                    f"{self.retry_timeout}s: {error}"
+                ) from error
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+            self._refresh_slots()
+        return results
+
+    def _send(
+        self, pending: dict[int, list[Command]], atomic: bool, failed: dict[int, BaseException]
+    ) -> list[tuple[ClusterNode, Any, list[int]]]:
+        by_node: dict[str, tuple[ClusterNode, list[int]]] = {}
+        for shard in pending:
+            try:
+                node = self.cluster.nodes_manager.get_node_from_slot(self._slots[shard])
+            except redis.exceptions.RedisError as exc:  # slot has no master right now
+                failed[shard] = exc
+                continue
+            by_node.setdefault(node.name, (node, []))[1].append(shard)
+        in_flight = []
+        for node, shards in by_node.values():
+            commands: list[Command] = []
+            for shard in shards:
+                if atomic:
+                    commands.append(("MULTI",))
+                commands.extend(pending[shard])
+                if atomic:
+                    commands.append(("EXEC",))
+            if atomic and self.wait_replicas:
+                commands.append(("WAIT", self.wait_replicas, self.wait_timeout_ms))
+            pool = node.redis_connection.connection_pool
+            conn = None
+            try:
+                conn = pool.get_connection()
+                conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+            except _NETWORK_ERRORS as exc:
+                if conn is not None:
+                    conn.disconnect()
+                    pool.release(conn)
+                failed.update((shard, exc) for shard in shards)
+                continue
+            in_flight.append((node, conn, shards))
+        return in_flight
+
+    def _receive(
+        self,
+        node: ClusterNode,
+        conn: Any,
+        shards: list[int],
+        pending: dict[int, list[Command]],
+        atomic: bool,
+        results: dict[int, list[Any]],
+        failed: dict[int, BaseException],
+        refused: list[StoreError],
+    ) -> None:
+        """Read every reply of one node's pipeline (even after an error, to stay in step)."""
+        pool = node.redis_connection.connection_pool
+        done: dict[int, list[Any]] = {}
+        try:
+            for shard in shards:
+                try:
+                    done[shard] = _read_shard(conn, len(pending[shard]), atomic)
+                except _Retry as exc:
+                    failed[shard] = exc.__cause__ or exc
+                except StoreError as exc:
+                    refused.append(exc)
+            if atomic and self.wait_replicas:
+                acked = conn.read_response()
+                if acked < self.wait_replicas:
+                    error = StoreError(
+                        f"node {node.name} got {acked} of {self.wait_replicas} replica "
+                        f"acknowledgements within {self.wait_timeout_ms} ms"
+                    )
+                    failed.update((shard, error) for shard in done)
+                    done.clear()
+        except _NETWORK_ERRORS as exc:
+            conn.disconnect()
+            failed.update((shard, exc) for shard in shards if shard not in failed)
+            done.clear()
+        finally:
+            pool.release(conn)
+        results.update(done)
+
+    def _refresh_slots(self) -> None:
+        with suppress(redis.exceptions.RedisError):  # no node answered: the next try will
+            self.cluster.nodes_manager.initialize()
+
+    def _with_retry(self, work: Callable[[], None]) -> None:
+        deadline = time.monotonic() + self.retry_timeout
+        while True:
+            try:
+                return work()
+            except (*_NETWORK_ERRORS, redis.exceptions.ResponseError) as exc:
+                if time.monotonic() > deadline or not _retriable(exc):
+                    raise StoreError(f"redis cluster failed: {exc}") from exc
+            time.sleep(0.1)
+            self._refresh_slots()
+
+
+def _read_shard(conn: Any, count: int, atomic: bool) -> list[Any]:
+    """Read one shard's replies off `conn` (always all of them, to keep it in step)."""
+    errors: list[BaseException] = []
+
+    def read() -> Any:
+        try:
+            return conn.read_response()
+        except redis.exceptions.ResponseError as exc:
+            errors.append(exc)
+            return exc
+
+    if atomic:
+        read()  # MULTI
+        for _ in range(count):
+            read()  # QUEUED, or an error that aborts the transaction
+        replies = read()  # EXEC
+    else:
+        replies = [read() for _ in range(count)]
+    if isinstance(replies, list):
+        errors.extend(r for r in replies if isinstance(r, BaseException))
+    for error in errors:
+        if _retriable(error):
+            raise _Retry() from error
+    if errors:
+        raise StoreError(f"redis cluster refused the operation: {errors[0]}") from errors[0]
+    return replies
+
+
+def _retriable(error: BaseException) -> bool:
+    if isinstance(error, _NETWORK_ERRORS):
+        return True
+    return str(error).startswith(_RETRY_PREFIXES) or isinstance(
+        error,
+        (
+            redis.exceptions.MovedError,
+            redis.exceptions.AskError,
+            redis.exceptions.TryAgainError,
+            redis.exceptions.ClusterDownError,
+            redis.exceptions.BusyLoadingError,
+            redis.exceptions.ReadOnlyError,
+        ),
+    )
+
+
+def _worth_merging(offsets: list[int]) -> bool:
+    """Merge a prebuilt string (SET + BITOP OR) rather than one SETBIT per bit, when the
+    string is small for the number of bits it carries."""
+    count = len(offsets)
+    if count < _MERGE_MIN_BITS:
+        return False
+    return max(offsets) // 8 + 1 <= count * _MERGE_MAX_BYTES_PER_BIT
+
+
+def _binary_cluster(client: RedisCluster) -> RedisCluster:
+    """`client` itself, or a twin on the same cluster when it decodes replies to str."""
+    if not isinstance(client, RedisCluster):
+        raise InvalidInput(f"client {client!r} is not a redis.cluster.RedisCluster")
+    if not client.get_encoder().decode_responses:
+        return client
+    kwargs = dict(client.nodes_manager.connection_kwargs)
+    for internal in ("redis_connect_func", "oss_cluster_maint_notifications_handler"):
+        kwargs.pop(internal, None)
+    kwargs["decode_responses"] = False
+    nodes = [ClusterNode(node.host, node.port) for node in client.get_nodes()]
+    return RedisCluster(startup_nodes=nodes, **kwargs)
+
+
+def _int_option(url: str, name: str, value: str) -> int:
+    if not value.isdigit():
+        raise InvalidInput(f"URL {url!r}: {name}={value!r} is not a non-negative integer")
+    return int(value)
+
+
+def _glob_matcher(pattern: str) -> Callable[[str], bool]:
+    """A predicate matching keys as Redis's glob (`*`, `?`, `[...]`, `[^...]`, `\\`) does."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        elif ch == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif ch == "[":
+            end = i + 1
+            items = []
+            negate = end < len(pattern) and pattern[end] == "^"
+            if negate:
+                end += 1
+            while end < len(pattern) and pattern[end] != "]":
+                if pattern[end] == "\\" and end + 1 < len(pattern):
+                    end += 1
+                    items.append(re.escape(pattern[end]))
+                elif end + 2 < len(pattern) and pattern[end + 1] == "-" and pattern[end + 2] != "]":
+                    low, high = sorted((pattern[end], pattern[end + 2]))
+                    items.append(f"{re.escape(low)}-{re.escape(high)}")
+                    end += 2
+                else:
+                    items.append(re.escape(pattern[end]))
+                end += 1
+            if items:
+                out.append(f"[{'^' if negate else ''}{''.join(items)}]")
+            else:  # "[]" matches nothing, "[^]" any one character
+                out.append("." if negate else "[^\\s\\S]")
+            i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    regex = re.compile("".join(out), re.DOTALL)
+    return lambda key: regex.fullmatch(key) is not None
