@@ -14,11 +14,11 @@ from bitmapist import Bitmapist
 from bitmapist.stores.base import Store
 from bitmapist.stores.redis import RedisStore
 
-from .servers import RedisServer
+from .servers import RedisCluster, RedisServer
 
 # Store kinds the shared API/contract tests run over. Each backend adds itself here and in
 # STORE_FACTORIES (a function of the pytest request returning a fresh, empty store).
-STORE_KINDS = ["redis"]
+STORE_KINDS = ["redis", "cluster"]
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +40,25 @@ def _redis_store(request: pytest.FixtureRequest) -> Store:
     return RedisStore(request.getfixturevalue("redis_client"))
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A real 3-master Redis Cluster for the session (no replicas: see test_cluster_failover)."""
+    cluster = RedisCluster(tmp_path_factory.mktemp("cluster"), masters=3)
+    yield cluster
+    cluster.stop()
+
+
+def _cluster_store(request: pytest.FixtureRequest) -> Store:
+    from bitmapist.stores.cluster import RedisClusterStore
+
+    cluster = request.getfixturevalue("redis_cluster")
+    cluster.flush()  # every master: a fresh store must be empty (and gets a new layout)
+    return RedisClusterStore(cluster.client())
+
+
 STORE_FACTORIES = {
     "redis": _redis_store,
+    "cluster": _cluster_store,
 }
 
 

@@ -15,6 +15,7 @@ __all__ = ["BitChange", "Store", "open_store", "default_store_url", "DEFAULT_STO
 DEFAULT_STORE_URL = "redis://localhost:6379"
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
+_CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 
 
 def default_store_url() -> str:
@@ -39,6 +40,12 @@ def open_store(target: str | Store | Any | None = None, *, bitop_ttl: float | No
         from .redis import RedisStore
 
         return RedisStore(target, bitop_ttl=bitop_ttl)
+    from redis.cluster import RedisCluster
+
+    if isinstance(target, RedisCluster):
+        from .cluster import RedisClusterStore
+
+        return RedisClusterStore(target, bitop_ttl=bitop_ttl)
     raise InvalidInput(
         f"store {target!r} is not a URL, a redis-py client or a bitmapist Store"
     )
@@ -46,6 +53,10 @@ def open_store(target: str | Store | Any | None = None, *, bitop_ttl: float | No
 
 def _open_url(url: str, *, bitop_ttl: float | None) -> Store:
     scheme = urlsplit(url).scheme.lower()
+    if scheme in _CLUSTER_SCHEMES:
+        from .cluster import RedisClusterStore
+
+        return RedisClusterStore.from_url(url, bitop_ttl=bitop_ttl)
     if scheme in _REDIS_SCHEMES:
         from .redis import RedisStore
 
