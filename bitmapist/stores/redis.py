@@ -2,7 +2,8 @@
 
 Any server speaking RESP works: Redis, Valkey, or our own `bitmapist-server`.
 Writes of one batch go in one MULTI/EXEC; an expression is evaluated in one round trip
-(BITOPs into temporary keys that expire after `bitop_ttl`, then the read).
+(BITOPs into temporary keys that expire after `bitop_ttl`, then the read). Both are sent
+on a pooled connection directly (see `RedisStore._send`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from redis.client import Pipeline
 
 from ..bitbytes import iter_offsets, to_bitmap, to_redis_string
 from ..errors import StoreError
-from ..expressions import Expr, Key, ops_bottom_up
+from ..expressions import Expr, ops_bottom_up
 from .base import BitChange, Store
 
 # A batch sets bits of one key by merging a prebuilt string (SET + BITOP OR) instead of
@@ -76,73 +77,93 @@ class RedisStore(Store):
     # --- writes
 
     def set_bits(self, changes: Sequence[BitChange]) -> None:
-        pipe = self._queue if self._queue is not None else self.redis.pipeline(transaction=True)
+        commands: list[tuple[Any, ...]] = []
         for key, offsets, value in changes:
             if value and _worth_merging(offsets):
                 merge_key = key + _MERGE_SUFFIX
-                pipe.set(merge_key, to_redis_string(offsets))
-                pipe.bitop("OR", key, key, merge_key)
-                pipe.delete(merge_key)
+                commands.append(("SET", merge_key, to_redis_string(offsets)))
+                commands.append(("BITOP", "OR", key, key, merge_key))
+                commands.append(("DEL", merge_key))
             else:
                 bit = 1 if value else 0
-                for offset in offsets:
-                    pipe.setbit(key, offset, bit)
-        if self._queue is None:
-            with redis_errors():
-                pipe.execute()
+                commands.extend(("SETBIT", key, offset, bit) for offset in offsets)
+        if self._queue is not None:
+            for command in commands:
+                self._queue.execute_command(*command)
+        elif commands:
+            self._send(commands, transaction=True)
 
     # --- reads
 
     def get_bit(self, expr: Expr, offset: int) -> bool:
-        return bool(self._evaluate([expr], lambda pipe, key: pipe.getbit(key, offset))[0])
+        return bool(self._evaluate([expr], "GETBIT", offset)[0])
 
     def count(self, expr: Expr) -> int:
-        return self.counts([expr])[0]
+        return self._evaluate([expr], "BITCOUNT")[0]
 
     def counts(self, exprs: Sequence[Expr]) -> list[int]:
-        return self._evaluate(exprs, lambda pipe, key: pipe.bitcount(key))
+        return self._evaluate(exprs, "BITCOUNT")
 
     def bitmap(self, expr: Expr) -> BitMap:
-        return self.bitmaps([expr])[0]
+        return to_bitmap(self._evaluate([expr], "GET")[0])
 
     def bitmaps(self, exprs: Sequence[Expr]) -> list[BitMap]:
         return [to_bitmap(data) for data in self.strings(exprs)]
 
     def strings(self, exprs: Sequence[Expr]) -> list[bytes | None]:
         """The raw Redis string of each expression (None where empty), one round trip."""
-        return self._evaluate(exprs, lambda pipe, key: pipe.get(key))
+        return self._evaluate(exprs, "GET")
 
     def ids(self, expr: Expr) -> Iterator[int]:
-        data = self.strings([expr])[0]
+        data = self._evaluate([expr], "GET")[0]
         return iter_offsets(data) if data else iter(())
 
-    def any(self, expr: Expr) -> bool:
-        if isinstance(expr, Key):  # a missing or all-zero key has no bits
-            return self.count(expr) > 0
-        return super().any(expr)
-
-    def _evaluate(self, exprs: Sequence[Expr], read: Any) -> list[Any]:
-        """Run the BITOPs the expressions need, then `read(pipe, key)` for each: one trip."""
-        if all(isinstance(expr, Key) for expr in exprs) and len(exprs) == 1:
-            pipe = self.redis  # a lone key needs no pipeline
-            with redis_errors():
-                return [read(pipe, exprs[0].name)]
-        pipe = self.redis.pipeline(transaction=False)
+    def _evaluate(self, exprs: Sequence[Expr], read: str, *read_args: Any) -> list[Any]:
+        """BITOP what the expressions need (each operation once, with a TTL), then run
+        `read` on each expression's key: all in one round trip."""
+        commands: list[tuple[Any, ...]] = []
         done: set[str] = set()
-        reads_start = 0
         for expr in exprs:
             for op in ops_bottom_up(expr):
-                if op.name in done:
-                    continue
-                done.add(op.name)
-                pipe.bitop(op.op, op.name, *(operand.name for operand in op.operands))
-                if self.bitop_ttl_ms is not None:
-                    pipe.pexpire(op.name, self.bitop_ttl_ms)
-        reads_start = len(pipe)
-        for expr in exprs:
-            read(pipe, expr.name)
-        with redis_errors():
-            return pipe.execute()[reads_start:]
+                if op.name not in done:
+                    done.add(op.name)
+                    commands.append(("BITOP", op.op, op.name, *(o.name for o in op.operands)))
+                    if self.bitop_ttl_ms is not None:
+                        commands.append(("PEXPIRE", op.name, self.bitop_ttl_ms))
+        reads_start = len(commands)
+        commands.extend((read, expr.name, *read_args) for expr in exprs)
+        return self._send(commands)[reads_start:]
+
+    def _send(self, commands: list[tuple[Any, ...]], *, transaction: bool = False) -> list[Any]:
+        """Send `commands` in one write on a pooled connection and read every reply.
+
+        This is a redis-py pipeline without its per-command bookkeeping, which costs more
+        than the round trip for the few commands of a `mark_event` or a count. Every
+        command we send is idempotent (SETBIT, BITOP, reads), so a batch that met a
+        dropped connection is sent once more. With `transaction`, it runs in MULTI/EXEC.
+        """
+        if transaction:
+            commands = [("MULTI",), *commands, ("EXEC",)]
+        pool = self.redis.connection_pool
+        for attempt in (1, 2):
+            connection = pool.get_connection()
+            try:
+                connection.send_packed_command(connection.pack_commands(commands))
+                replies = [_read_reply(connection) for _ in commands]
+                break
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                connection.disconnect()
+                if attempt == 2:
+                    raise
+            finally:
+                pool.release(connection)
+        if transaction:
+            exec_reply = replies[-1]
+            replies = [exec_reply] if isinstance(exec_reply, Exception) else list(exec_reply)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise StoreError(f"redis refused the operation: {reply}")
+        return replies
 
     # --- keys
 
@@ -171,6 +192,14 @@ class RedisStore(Store):
 
     def close(self) -> None:
         self.redis.close()
+
+
+def _read_reply(connection: Any) -> Any:
+    """One reply; an error reply is returned (not raised) so the stream stays in step."""
+    try:
+        return connection.read_response()
+    except redis.exceptions.ResponseError as exc:
+        return exc
 
 
 def _worth_merging(offsets: Any) -> bool:
