@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+import redis
 from rich.console import Console
 
 from ..client import Bitmapist
@@ -60,3 +61,6 @@ class BitmapistGroup(click.Group):
             return super().invoke(ctx)
         except BitmapistError as exc:
             raise click.ClickException(str(exc)) from exc
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            # the Redis store lets these through so applications can retry; here they end
+            raise click.ClickException(f"cannot reach the store: {exc}") from exc

@@ -5,9 +5,8 @@ from __future__ import annotations
 from itertools import islice
 
 import click
-from rich.table import Table
 
-from .options import console, echo_json, open_client, store_option
+from .options import echo_json, open_client, store_option
 from .query_language import PERIOD_NAMES, parse_expression, parse_when
 
 period_option = click.option(
@@ -125,12 +124,9 @@ def info(as_json: bool, store_url: str | None) -> None:
     if as_json:
         echo_json(facts)
         return
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
+    width = max(len(str(name)) for name in facts)
     for name, value in facts.items():
-        table.add_row(str(name), _human(value))
-    console().print(table)
+        click.echo(f"{str(name).ljust(width)}  {_human(value)}")
 
 
 def _human(value: object) -> str:

@@ -1,0 +1,173 @@
+"""`bitmapist import` / `export`: formats, bad lines, --strict, re-runs, round trips."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from click.testing import CliRunner
+
+from bitmapist import Bitmapist
+from bitmapist.cli import cli
+from bitmapist.expressions import Key
+
+from . import test_cli
+from .test_cli import Run, ok
+
+# the CLI fixtures: a store URL per store kind, and `run` to invoke the command on it
+store_url = test_cli.store_url
+run = test_cli.run
+
+CSV = """event,user_id,timestamp
+active,1,2026-11-28T13:05:00Z
+active,2,2026-11-28T23:59:59+00:00
+song:played,1,1795871100
+active,3,2026-10-31
+"""
+
+
+def test_import_csv_with_header(run: Run, tmp_path, store_url: str) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(CSV)
+    result = run("import", str(path))
+    assert ok(result) == "Imported 4 events.\n"
+    assert result.stderr == ""
+    client = Bitmapist(store_url)
+    assert list(client.MonthEvents("active", 2026, 11)) == [1, 2]
+    assert list(client.DayEvents("active", 2026, 10, 31)) == [3]
+    when = datetime.fromtimestamp(1795871100, UTC)
+    assert list(client.DayEvents.from_date("song:played", when)) == [1]
+
+
+def test_bad_lines_are_reported_with_numbers_and_skipped(run: Run, tmp_path, store_url) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "active,1,2026-11-28\n"
+        "active,x,2026-11-28\n"
+        "active,2\n"
+        ",3,2026-11-28\n"
+        "active,4,yesterday-ish\n"
+        "active,4294967296,2026-11-28\n"
+        "\n"
+        "active,5,2026-11-28\n"
+    )
+    result = run("import", str(path))
+    assert result.exit_code == 0
+    assert result.stdout == "Imported 2 events; skipped 5 bad lines.\n"
+    assert result.stderr == (
+        "line 2: user id 'x' is not an integer in [0, 2**32)\n"
+        "line 3: expected 3 fields (event, user id, timestamp), got 2\n"
+        "line 4: event name '' must be a non-empty string\n"
+        "line 5: timestamp 'yesterday-ish' is not ISO 8601 (2026-11-28T13:05:00Z) or Unix seconds\n"
+        "line 6: user id '4294967296' is not an integer in [0, 2**32)\n"
+    )
+    assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [1, 5]
+
+
+def test_strict_stops_at_the_first_bad_line(run: Run, tmp_path, store_url: str) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "active,1,2026-11-28\nactive,2,2026-11-28\nactive,-1,2026-11-28\nactive,3,2026-11-28\n"
+    )
+    result = run("import", str(path), "--strict", "--batch-size", "2")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: line 3: user id '-1' is not an integer in [0, 2**32) "
+        "(--strict: stopped; 2 events before it were imported)\n"
+    )
+    assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [1, 2]
+
+
+def test_strict_imports_nothing_past_a_bad_line_in_the_same_batch(
+    run: Run, tmp_path, store_url: str
+) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("active,1,2026-11-28\nactive,x,2026-11-28\nactive,3,2026-11-28\n")
+    result = run("import", str(path), "--strict")
+    assert result.exit_code == 1
+    assert "1 events before it were imported" in result.stderr
+    assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [1]
+
+
+def test_rerunning_an_import_is_harmless(run: Run, tmp_path, store_url: str) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(CSV)
+    ok(run("import", str(path)))
+    client = Bitmapist(store_url)
+
+    def contents() -> dict[str, list[int]]:
+        keys = sorted(client.store.scan_keys("*"))
+        return {key: list(client.store.bitmap(Key(key))) for key in keys}
+
+    before = contents()
+    assert len(before) == 9  # day, week and month of 3 (event, day) pairs
+    assert ok(run("import", str(path))) == "Imported 4 events.\n"
+    assert contents() == before
+
+
+def test_import_ndjson_objects_and_arrays(run: Run, tmp_path, store_url: str) -> None:
+    path = tmp_path / "events.ndjson"
+    path.write_text(
+        json.dumps({"event": "active", "user_id": 1, "timestamp": "2026-11-28T10:00:00Z"}) + "\n"
+        + json.dumps({"event": "active", "uuid": 2, "ts": 1795860000}) + "\n"
+        + json.dumps(["signup", 2, "2026-11-28"]) + "\n"
+        + "{not json\n"
+        + json.dumps({"event": "active"}) + "\n"
+    )
+    result = run("import", str(path))
+    assert result.stdout == "Imported 3 events; skipped 2 bad lines.\n"
+    assert result.stderr == (
+        "line 4: not JSON: Expecting property name enclosed in double quotes at column 2\n"
+        "line 5: missing user_id, timestamp\n"
+    )
+    client = Bitmapist(store_url)
+    assert list(client.MonthEvents("active", 2026, 11)) == [1, 2]
+    assert list(client.DayEvents("signup", 2026, 11, 28)) == [2]
+
+
+def test_import_from_stdin_and_hourly(run: Run, store_url: str) -> None:
+    result = run("import", "-", "--hourly", input="active,7,2026-11-28T13:05:00Z\n")
+    assert ok(result) == "Imported 1 event.\n"
+    assert list(Bitmapist(store_url).HourEvents("active", 2026, 11, 28, 13)) == [7]
+
+
+def test_export_then_import_round_trips_days(run: Run, tmp_path, store_url: str) -> None:
+    ok(run("mark", "active", "1", "--at", "2026-11-27"))
+    ok(run("mark", "active", "2", "--at", "2026-11-28"))
+    ok(run("mark", "song:played", "2", "--at", "2026-11-28"))
+    exported = ok(run("export"))
+    assert exported == (
+        "active,1,2026-11-27\nactive,2,2026-11-28\nsong:played,2,2026-11-28\n"
+    )
+    since = ok(run("export", "--event", "active", "--since", "2026-11-28"))
+    assert since == "active,2,2026-11-28\n"
+    assert ok(run("export", "--format", "ndjson", "--event", "song:played")) == (
+        '{"event": "song:played", "user_id": 2, "timestamp": "2026-11-28"}\n'
+    )
+    # into a second store: same day, week and month bitmaps
+    other = f"file://{tmp_path}/copy.db" if store_url.startswith("file") else store_url[:-1] + "1"
+    CliRunner().invoke(cli, ["import", "-", "--store", other], input=exported)
+    source, copy = Bitmapist(store_url), Bitmapist(other)
+    try:
+        for make in (
+            lambda c: c.DayEvents("active", 2026, 11, 27),
+            lambda c: c.WeekEvents("active", 2026, 48),
+            lambda c: c.MonthEvents("active", 2026, 11),
+            lambda c: c.MonthEvents("song:played", 2026, 11),
+        ):
+            assert list(make(copy)) == list(make(source))
+    finally:
+        copy.delete_all_events()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_export_hours(run: Run, fmt: str) -> None:
+    ok(run("mark", "active", "3", "--at", "2026-11-28T09:15:00Z", "--hourly"))
+    out = ok(run("export", "--granularity", "hour", "--format", fmt))
+    expected = {
+        "csv": "active,3,2026-11-28T09:00:00Z\n",
+        "ndjson": '{"event": "active", "user_id": 3, "timestamp": "2026-11-28T09:00:00Z"}\n',
+    }
+    assert out == expected[fmt]
