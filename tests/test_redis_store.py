@@ -48,7 +48,7 @@ def test_bitop_ttl_none_keeps_results(redis_client):
     assert not redis_client.exists(op.redis_key)
 
 
-def test_pipeline_system_queues_writes(redis_client, default_system):
+def test_pipeline_system_queues_writes(redis_client, redis_default):
     pipe = redis_client.pipeline()
     bitmapist.mark_event("active", 5, system=pipe, now=NOW, use_pipeline=False)
     assert redis_client.getbit("trackist_active_2026-3", 5) == 0  # queued, not sent
@@ -97,7 +97,7 @@ def test_wrong_type_is_a_store_error(redis_client):
         len(client.MonthEvents("a", 2026, 3))
 
 
-def test_get_redis_returns_the_client(redis_client, default_system):
+def test_get_redis_returns_the_client(redis_client, redis_default):
     assert isinstance(get_redis(), redis.Redis)
     assert get_redis(redis_client) is redis_client
 
