@@ -17,6 +17,17 @@ from bitmapist.stores.redis import RedisStore
 NOW = datetime(2026, 3, 14, tzinfo=UTC)
 
 
+@pytest.fixture
+def redis_default(redis_client):
+    """System "default" on the plain Redis server, whatever store kinds other tests use."""
+    saved = dict(bitmapist.SYSTEMS)
+    bitmapist.SYSTEMS.clear()
+    bitmapist.SYSTEMS["default"] = Bitmapist(redis_client)
+    yield bitmapist.SYSTEMS["default"]
+    bitmapist.SYSTEMS.clear()
+    bitmapist.SYSTEMS.update(saved)
+
+
 def test_temporary_bitop_keys_get_a_ttl(redis_client):
     client = Bitmapist(redis_client, bitop_ttl=30)
     client.mark_event("a", 1, now=NOW)
