@@ -33,9 +33,10 @@ EventTuple = tuple[str, int, "datetime | date | None"]
 class Bitmapist:
     """A bitmapist client.
 
-    `store` is a URL (`file:///path/store.db`, `memory://`, `redis://host:6379/0`,
-    `rediss://...`, `unix:///path.sock`), a redis-py client, or a `Store`; None means the
-    default store (`BITMAPIST_URL`, else the embedded default).
+    `url_or_client` is a store URL (`file:///path/store.db`, `memory://`,
+    `redis://host:6379/0`, `rediss://...`, `unix:///path.sock`, `redis+cluster://host:port`),
+    a redis-py client or pipeline, or a `Store`; None means the default store
+    (`BITMAPIST_URL`, else the embedded default).
 
     `timezone` (a `tzinfo` or IANA name) decides which day, week and month a moment falls
     in; naive datetimes are taken as UTC. `bitop_ttl` is how long Redis keeps the cached
@@ -50,7 +51,7 @@ class Bitmapist:
 
     def __init__(
         self,
-        store: str | Store | Any | None = None,
+        url_or_client: str | Store | Any | None = None,
         *,
         key_prefix: str = DEFAULT_PREFIX,
         track_hourly: bool = False,
@@ -60,7 +61,7 @@ class Bitmapist:
     ):
         if not isinstance(key_prefix, str):
             raise InvalidInput(f"key_prefix {key_prefix!r} must be a string")
-        self.store: Store = open_store(store, bitop_ttl=bitop_ttl)
+        self.store: Store = open_store(url_or_client, bitop_ttl=bitop_ttl)
         self.keys = KeyScheme(key_prefix)
         self.track_hourly = track_hourly
         self.track_unique = track_unique
