@@ -48,6 +48,16 @@ def console(stderr: bool = False) -> Console:
     return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, soft_wrap=True)
 
 
+def print_wide(renderable: Any) -> None:
+    """Print a table at its natural width even when stdout is narrower (or not a terminal):
+    a heatmap cut to 80 columns is worse than one that scrolls."""
+    out = console()
+    needed = out.measure(renderable, options=out.options.update(max_width=1000)).maximum
+    if needed > out.width:
+        out = Console(file=out.file, highlight=False, width=needed)
+    out.print(renderable)
+
+
 def echo_json(value: Any) -> None:
     """Print `value` as one line of JSON."""
     click.echo(json.dumps(value, ensure_ascii=False, sort_keys=False))

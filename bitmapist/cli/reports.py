@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 from rich.markup import escape
 
 from ..demo import demo_answers, record_demo
-from .options import console, open_client, store_option
-from .query_language import parse_when
+from .heatmap import heatmap_table
+from .options import console, open_client, print_wide, store_option
+from .query_language import event_for, operand, parse_expression, parse_when, tokenize
 
 
 @click.command()
@@ -55,21 +57,107 @@ def demo(users: int, days: int, seed: int, now_text: str | None, store_url: str 
     _print_demo_retention(client, now)
 
 
-def _print_demo_retention(client: object, now: datetime) -> None:
-    """Weekly sign-up cohorts and how many came back, when the retention module exists."""
-    try:
-        from ..retention import retention as retention_table
-    except ImportError:
-        return
-    from .heatmap import heatmap_table
+def _print_demo_retention(client: Any, now: datetime) -> None:
+    """Weekly sign-up cohorts and how many of them came back, as a heatmap."""
+    from ..retention import retention as build
 
-    table = retention_table(
-        "signup", "active", period="week", cohorts=6, periods=6, start=None,
-        system=client,
+    table = build("signup", "active", period="week", cohorts=6, periods=6, system=client, now=now)
+    console().print()
+    title = "Retention: of each week's sign-ups, % active N weeks later"
+    print_wide(heatmap_table(table, title=title))
+    console().print(
+        "    [dim]bitmapist.retention('signup', 'active', period='week', cohorts=6, periods=6)[/]"
     )
-    console().print(heatmap_table(table, title="Weekly retention: signed up -> active"))
 
 
 @click.command()
-def retention() -> None:
-    """placeholder"""
+@click.argument("cohort")
+@click.argument("returning")
+@click.option(
+    "--period", type=click.Choice(["hour", "day", "week", "month", "year"]), default="day",
+    show_default=True,
+)
+@click.option("--cohorts", type=click.IntRange(1, 10_000), default=12, show_default=True)
+@click.option("--periods", type=click.IntRange(0, 10_000), default=12, show_default=True)
+@click.option(
+    "--start", metavar="TIME", default=None,
+    help="A moment in the first cohort's period [default: the last cohort is now].",
+)
+@click.option(
+    "--mode", type=click.Choice(["on", "on_or_after"]), default="on", show_default=True,
+    help="on: returned in that period; on_or_after: in it or any later one.",
+)
+@click.option(
+    "--segment", metavar="FLAG", default=None,
+    help="Only cohort users with this unique flag (e.g. premium).",
+)
+@click.option("--counts", is_flag=True, help="Show user counts instead of percentages.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (percentages, or --counts).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole table as JSON.")
+@click.option("--now", "now_text", metavar="TIME", default=None, hidden=True)
+@store_option
+def retention(
+    cohort: str,
+    returning: str,
+    period: str,
+    cohorts: int,
+    periods: int,
+    start: str | None,
+    mode: str,
+    segment: str | None,
+    counts: bool,
+    as_csv: bool,
+    as_json: bool,
+    now_text: str | None,
+    store_url: str | None,
+) -> None:
+    """Of the users who did COHORT in a period, how many did RETURNING 0, 1, 2... periods later?
+
+    Prints a heatmap (cells of periods still running are marked *), or --csv / --json.
+    COHORT and RETURNING are event names, or expressions as in `bitmapist count`
+    (e.g. "signup & premium:u").
+
+    \b
+    Examples:
+      bitmapist retention signup active --period week --cohorts 8 --periods 8
+      bitmapist retention signup active --period month --segment premium --csv
+    """
+    from ..retention import retention as build
+
+    client = open_client(store_url)
+    now = parse_when(now_text)
+    cohort_spec = _spec(cohort, client, period, now)
+    if segment:
+        if isinstance(cohort_spec, str):
+            cohort_spec = event_for(client, cohort_spec, period, now)
+        cohort_spec = cohort_spec & client.UniqueEvents(segment)
+    table = build(
+        cohort_spec,
+        _spec(returning, client, period, now),
+        period=period,
+        start=parse_when(start) if start else None,
+        cohorts=cohorts,
+        periods=periods,
+        mode=mode,
+        system=client,
+        now=now,
+    )
+    values = "count" if counts else "percent"
+    if as_json:
+        click.echo(table.to_json())
+    elif as_csv:
+        click.echo(table.to_csv(values), nl=False)
+    else:
+        title = f"{cohort} \u2192 {returning}" + (f" (segment: {segment})" if segment else "")
+        print_wide(heatmap_table(table, title=title, values=values))
+
+
+def _spec(text: str, client: Any, period: str, now: datetime) -> Any:
+    """A plain event name stays a name (retention moves it along the periods); anything
+    else (a period suffix, operators) becomes event objects."""
+    tokens = tokenize(text)
+    if tokens == [("name", text)]:
+        event = operand(client, text, period, now)
+        if getattr(event, "event_name", None) == text:
+            return text
+    return parse_expression(text, client, period, now)
