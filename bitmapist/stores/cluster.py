@@ -129,7 +129,12 @@ class RedisClusterStore(Store):
             client_kwargs["username"] = username
         if password:
             client_kwargs["password"] = password
-        client = RedisCluster(startup_nodes=nodes, **client_kwargs, **kwargs)
+        if "shards" in store_kwargs:
+            check_shards(store_kwargs["shards"])  # before connecting: bad input first
+        try:
+            client = RedisCluster(startup_nodes=nodes, **client_kwargs, **kwargs)
+        except redis.exceptions.RedisError as exc:
+            raise StoreError(f"cannot connect to the redis cluster at {url!r}: {exc}") from exc
         return cls(client, bitop_ttl=bitop_ttl, **store_kwargs)
 
     def _load_layout(self, shards: int | None) -> ShardLayout:
