@@ -259,8 +259,9 @@ class Bitmapist:
         return self.store.any(expr)
 
     def _note_bitops(self, expr: Expr) -> None:
-        # Remembered per thread, like 3.x, for delete_runtime_bitop_keys().
-        if isinstance(expr, Op):
+        # Remembered per thread, like 3.x, for delete_runtime_bitop_keys(); stores that
+        # evaluate in memory (embedded) never store results, so there is nothing to note.
+        if isinstance(expr, Op) and getattr(self.store, "stores_bitop_results", True):
             runtime = _runtime_bitop_keys()[self]
             runtime.update(op.name for op in ops_bottom_up(expr))
 

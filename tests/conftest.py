@@ -18,7 +18,7 @@ from .servers import RedisCluster, RedisServer
 
 # Store kinds the shared API/contract tests run over. Each backend adds itself here and in
 # STORE_FACTORIES (a function of the pytest request returning a fresh, empty store).
-STORE_KINDS = ["redis", "cluster"]
+STORE_KINDS = ["redis", "cluster", "embedded"]
 
 
 @pytest.fixture(scope="session")
@@ -56,9 +56,16 @@ def _cluster_store(request: pytest.FixtureRequest) -> Store:
     return RedisClusterStore(cluster.client())
 
 
+def _embedded_store(request: pytest.FixtureRequest) -> Store:
+    from bitmapist.stores.embedded import EmbeddedStore
+
+    return EmbeddedStore(request.getfixturevalue("tmp_path") / "embedded.db")
+
+
 STORE_FACTORIES = {
     "redis": _redis_store,
     "cluster": _cluster_store,
+    "embedded": _embedded_store,
 }
 
 

@@ -8,19 +8,24 @@ from urllib.parse import urlsplit
 
 from ..errors import InvalidInput
 from .base import BitChange, Store
+from .embedded import default_embedded_path
 
 __all__ = ["BitChange", "Store", "open_store", "default_store_url", "DEFAULT_STORE_URL"]
 
-#: The store used when none is configured (overridden by the BITMAPIST_URL variable).
-DEFAULT_STORE_URL = "redis://localhost:6379"
+#: The store used when none is configured (overridden by the BITMAPIST_URL variable): the
+#: embedded store at `default_embedded_path()` (`$BITMAPIST_HOME/bitmapist.db`, else
+#: `$XDG_DATA_HOME/bitmapist/bitmapist.db`, else `~/.local/share/bitmapist/bitmapist.db`),
+#: as it was when bitmapist was imported; `default_store_url()` looks again each time.
+DEFAULT_STORE_URL = "file://" + str(default_embedded_path())
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
+_EMBEDDED_SCHEMES = ("file", "memory")
 _CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 
 
 def default_store_url() -> str:
-    """`BITMAPIST_URL` if set, else `DEFAULT_STORE_URL`."""
-    return os.environ.get("BITMAPIST_URL") or DEFAULT_STORE_URL
+    """`BITMAPIST_URL` if set, else the embedded store at `default_embedded_path()`."""
+    return os.environ.get("BITMAPIST_URL") or "file://" + str(default_embedded_path())
 
 
 def open_store(target: str | Store | Any | None = None, *, bitop_ttl: float | None = 60.0) -> Store:
@@ -53,6 +58,10 @@ def open_store(target: str | Store | Any | None = None, *, bitop_ttl: float | No
 
 def _open_url(url: str, *, bitop_ttl: float | None) -> Store:
     scheme = urlsplit(url).scheme.lower()
+    if scheme in _EMBEDDED_SCHEMES or "://" not in url:
+        from .embedded import EmbeddedStore
+
+        return EmbeddedStore.from_url(url)
     if scheme in _CLUSTER_SCHEMES:
         from .cluster import RedisClusterStore
 
@@ -63,5 +72,5 @@ def _open_url(url: str, *, bitop_ttl: float | None) -> Store:
         return RedisStore.from_url(url, bitop_ttl=bitop_ttl)
     raise InvalidInput(
         f"store URL {url!r} has an unknown scheme {scheme!r}: expected one of "
-        "redis://, rediss://, unix://"
+        "file://, memory://, redis://, rediss://, unix://, redis+cluster://, rediss+cluster://"
     )

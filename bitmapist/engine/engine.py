@@ -1,0 +1,876 @@
+"""`Engine`: Redis strings as roaring bitmaps in memory, made durable by an SQLite journal.
+
+See the package docstring for the API. How it works:
+
+- Every key's metadata (length, expiry) is indexed in memory; bitmaps are loaded on
+  demand and evicted least-recently-used once `cache_bytes` is exceeded.
+- A write batch runs inside `BEGIN IMMEDIATE`: it first catches up with other processes,
+  applies each op to memory, appends one journal row per op (a serialized roaring bitmap
+  of the offsets for SETBIT) and updates `keys`, then commits. If anything fails the
+  transaction is rolled back and the in-memory state is rebuilt from the file.
+- Other processes' commits are noticed through `PRAGMA data_version`; the engine then
+  reads the journal rows it has not seen, applies them to loaded bitmaps and refreshes
+  the touched keys. If a checkpoint removed rows it never saw, it rebuilds its index.
+- Checkpoints fold journal rows into `bitmaps` a few keys per transaction, then delete the
+  folded rows in chunks; writers run between the steps. Automatic checkpoints take one
+  step after each write once the journal is over `checkpoint_rows` / `checkpoint_bytes`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pyroaring import BitMap
+
+from ..errors import InvalidInput, StoreError
+from . import format as fmt
+from .glob import compile_glob
+from .ops import Delete, Expire, FlushAll, FlushDb, Put, Rename, SetBits, WriteOp
+from .value import Value
+
+DATABASES = 16
+MAX_OFFSET = 2**32 - 1  # Redis's limit: strings of at most 512 MB
+_FOLD_KEYS_PER_STEP = 4
+_DELETE_ROWS_PER_STEP = 5000
+_ENTRY_OVERHEAD = 200  # bytes of bookkeeping per loaded bitmap, for the LRU budget
+
+
+class _Entry:
+    """One key: its length and expiry, and its bits when loaded."""
+
+    __slots__ = ("length", "expire_at", "bits", "size")
+
+    def __init__(self, length: int, expire_at: int | None, bits: BitMap | None = None):
+        self.length = length
+        self.expire_at = expire_at
+        self.bits = bits
+        self.size = 0
+
+
+class _Checkpoint:
+    """A checkpoint in progress: fold `pending` keys, then delete rows up to `horizon`."""
+
+    __slots__ = ("horizon", "pending")
+
+    def __init__(self, horizon: int, pending: list[tuple[int, bytes]]):
+        self.horizon = horizon
+        self.pending = pending
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _check_db(db: Any) -> int:
+    if type(db) is not int or not 0 <= db < DATABASES:
+        raise InvalidInput(f"db {db!r} is out of range: databases are 0..{DATABASES - 1}")
+    return db
+
+
+def _check_key(key: Any) -> bytes:
+    if type(key) is not bytes:
+        if isinstance(key, (bytearray, memoryview)):
+            return bytes(key)
+        raise InvalidInput(f"key {key!r} is a {type(key).__name__}: engine keys are bytes")
+    return key
+
+
+def _as_bitmap(offsets: Any) -> BitMap:
+    if isinstance(offsets, BitMap):
+        return offsets
+    try:
+        return BitMap(offsets)
+    except (OverflowError, TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"offsets {offsets!r} must be integers in [0, {MAX_OFFSET}]: {exc}"
+        ) from exc
+
+
+class Engine:
+    """Redis strings (as roaring bitmaps) in 16 databases, durable in one SQLite file.
+
+    `path` None keeps everything in memory (a throwaway engine). `durability` "normal"
+    makes a returned write survive the death of the process (kill -9); "full" also
+    fsyncs each commit (survives power loss, slower). `readonly` opens the file for
+    reading only. `max_bytes` caps the database file (writes beyond fail cleanly).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        cache_bytes: int = 512 << 20,
+        checkpoint_rows: int = 50_000,
+        checkpoint_bytes: int = 64 << 20,
+        durability: str = "normal",
+        readonly: bool = False,
+        max_bytes: int | None = None,
+        busy_timeout: float = 60.0,
+    ):
+        if durability not in ("normal", "full"):
+            raise InvalidInput(f"durability {durability!r} must be 'normal' or 'full'")
+        self.path: Path | None = None if path is None else Path(path).expanduser().absolute()
+        self.readonly = readonly
+        self.cache_bytes = cache_bytes
+        self.checkpoint_rows = checkpoint_rows
+        self.checkpoint_bytes = checkpoint_bytes
+        self._durability = durability
+        self._busy_timeout = busy_timeout
+        self._max_bytes = max_bytes
+        self._lock = threading.RLock()
+        self._closed = False
+        self._abandoned: list[sqlite3.Connection] = []  # inherited across fork: never touched
+        self._connect()
+
+    # --- opening, reloading, catching up with other processes
+
+    def _connect(self) -> None:
+        self._conn = fmt.connect(
+            self.path, readonly=self.readonly, busy_timeout=self._busy_timeout,
+            durability=self._durability,
+        )
+        self._pid = os.getpid()
+        if self._max_bytes is not None:
+            page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+            pages = max(1, self._max_bytes // page_size)
+            self._conn.execute(f"PRAGMA max_page_count = {pages}")
+        try:
+            self._reload()
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise self._error(exc) from exc
+
+    def _reload(self) -> None:
+        """Rebuild the key index from the file; no bitmap is loaded."""
+        self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        with self._read_txn():
+            dbs: list[dict[bytes, _Entry]] = [{} for _ in range(DATABASES)]
+            expiring: list[set[bytes]] = [set() for _ in range(DATABASES)]
+            for db, key, length, expire_at in self._conn.execute(
+                "SELECT db, key, length, expire_at FROM keys"
+            ):
+                if not 0 <= db < DATABASES:
+                    raise fmt.CorruptStore(f"{self.path}: key {key!r} in db {db}")
+                dbs[db][key] = _Entry(length, expire_at)
+                if expire_at is not None:
+                    expiring[db].add(key)
+            folded = self._meta_int("folded_seq")
+            max_seq, rows, nbytes = self._conn.execute(
+                "SELECT max(seq), count(*), total(length(bits)) FROM journal"
+            ).fetchone()
+        self._dbs = dbs
+        self._expiring = expiring
+        self._lru: OrderedDict[tuple[int, bytes], _Entry] = OrderedDict()
+        self._cached_bytes = 0
+        self._seq = max(folded, max_seq or 0)
+        self._journal_rows = rows
+        self._journal_bytes = int(nbytes)
+        self._checkpoint: _Checkpoint | None = None
+
+    def _meta_int(self, name: str) -> int:
+        row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    @contextlib.contextmanager
+    def _read_txn(self) -> Iterator[None]:
+        """One consistent snapshot for several SELECTs (a no-op inside a transaction)."""
+        if self._conn.in_transaction:
+            yield
+            return
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._conn.execute("COMMIT")
+
+    def _sync(self) -> None:
+        """Catch up with commits of other connections (cheap when there are none)."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        if self._pid != os.getpid():
+            # A forked child must not use its parent's SQLite connection.
+            self._abandoned.append(self._conn)
+            self._connect()
+            return
+        version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._data_version:
+            return
+        self._data_version = version
+        with self._read_txn():
+            if self._meta_int("folded_seq") > self._seq:
+                self._reload()  # rows we never saw were folded away: start afresh
+                return
+            touched: dict[tuple[int, bytes], None] = {}
+            for seq, db, key, op, bits in self._conn.execute(
+                "SELECT seq, db, key, op, bits FROM journal WHERE seq > ? ORDER BY seq",
+                (self._seq,),
+            ).fetchall():
+                if op in (fmt.OP_FLUSHDB, fmt.OP_FLUSHALL):
+                    self._reload()
+                    return
+                self._seq = seq
+                self._journal_rows += 1
+                self._journal_bytes += len(bits) if bits else 0
+                touched[(db, key)] = None
+                entry = self._dbs[db].get(key)
+                if entry is None or entry.bits is None:
+                    continue
+                if op == fmt.OP_SET:
+                    entry.bits |= fmt.decode_bits(bits, self._where(db, key))
+                elif op == fmt.OP_CLEAR:
+                    entry.bits -= fmt.decode_bits(bits, self._where(db, key))
+                elif op in (fmt.OP_PUT, fmt.OP_DELETE):
+                    self._unload(db, key, entry)
+            for db, key in touched:
+                self._refresh_entry(db, key)
+
+    def _refresh_entry(self, db: int, key: bytes) -> None:
+        row = self._conn.execute(
+            "SELECT length, expire_at FROM keys WHERE db = ? AND key = ?", (db, key)
+        ).fetchone()
+        keys = self._dbs[db]
+        entry = keys.get(key)
+        if row is None:
+            if entry is not None:
+                self._unload(db, key, entry)
+                del keys[key]
+            self._expiring[db].discard(key)
+            return
+        if entry is None:
+            entry = keys[key] = _Entry(row[0], row[1])
+        else:
+            entry.length, entry.expire_at = row
+        if row[1] is None:
+            self._expiring[db].discard(key)
+        else:
+            self._expiring[db].add(key)
+
+    # --- the bitmap cache
+
+    def _where(self, db: int, key: bytes) -> str:
+        return f"{self.path or ':memory:'} db {db} key {key!r}"
+
+    def _load_bits(self, db: int, key: bytes) -> tuple[BitMap, int]:
+        """A key's bits from the file (checkpointed bitmap plus newer journal rows), and
+        the bytes they were stored in (a memory estimate)."""
+        where = self._where(db, key)
+        with self._read_txn():
+            row = self._conn.execute(
+                "SELECT base_seq FROM keys WHERE db = ? AND key = ?", (db, key)
+            ).fetchone()
+            if row is None:
+                return BitMap(), 0
+            base = self._conn.execute(
+                "SELECT crc, data FROM bitmaps WHERE db = ? AND key = ?", (db, key)
+            ).fetchone()
+            bits = BitMap() if base is None else fmt.decode_bitmap(base[0], base[1], where)
+            stored = 0 if base is None else len(base[1])
+            for op, data in self._conn.execute(
+                "SELECT op, bits FROM journal WHERE db = ? AND key = ? AND seq > ? ORDER BY seq",
+                (db, key, row[0]),
+            ):
+                if op == fmt.OP_SET:
+                    bits |= fmt.decode_bits(data, where)
+                    stored += len(data)
+                elif op == fmt.OP_CLEAR:
+                    bits -= fmt.decode_bits(data, where)
+        return bits, stored
+
+    def _bits(self, db: int, key: bytes, entry: _Entry) -> BitMap:
+        """The entry's bits, loading and caching them if needed (most recently used)."""
+        bits = entry.bits
+        if bits is None:
+            bits, stored_bytes = self._load_bits(db, key)
+            entry.bits = bits
+            entry.size = _ENTRY_OVERHEAD + stored_bytes
+            self._cached_bytes += entry.size
+            self._lru[(db, key)] = entry
+        else:
+            self._lru.move_to_end((db, key))
+        return bits
+
+    def _cache_new(self, db: int, key: bytes, entry: _Entry) -> None:
+        entry.size = _ENTRY_OVERHEAD
+        self._cached_bytes += entry.size
+        self._lru[(db, key)] = entry
+
+    def _grow(self, entry: _Entry, added: int) -> None:
+        # An upper bound until the next checkpoint measures the bitmap exactly.
+        entry.size += 4 * added
+        self._cached_bytes += 4 * added
+
+    def _unload(self, db: int, key: bytes, entry: _Entry) -> None:
+        if entry.bits is not None:
+            entry.bits = None
+            self._cached_bytes -= entry.size
+            entry.size = 0
+            self._lru.pop((db, key), None)
+
+    def _evict(self) -> None:
+        while self._cached_bytes > self.cache_bytes and self._lru:
+            (db, key), entry = self._lru.popitem(last=False)
+            self._cached_bytes -= entry.size
+            entry.bits = None
+            entry.size = 0
+
+    # --- reads
+
+    def _live(self, db: int, key: bytes, now: int | None = None) -> _Entry | None:
+        entry = self._dbs[db].get(key)
+        if (
+            entry is not None
+            and entry.expire_at is not None
+            and entry.expire_at <= (now_ms() if now is None else now)
+        ):
+            return None
+        return entry
+
+    @contextlib.contextmanager
+    def view(self) -> Iterator[View]:
+        """Hold the engine for several reads that must agree (one consistent state).
+
+        Values returned by the view share the engine's bitmaps: read them, never modify.
+        """
+        with self._lock:
+            try:
+                self._sync()
+                yield View(self)
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            finally:
+                self._evict()
+
+    def get(self, key: bytes, db: int = 0) -> Value | None:
+        """GET: the key's value (a copy), or None when it does not exist."""
+        with self.view() as view:
+            value = view.value(key, db)
+            return None if value is None else value.copy()
+
+    def getbit(self, key: bytes, offset: int, db: int = 0) -> int:
+        """GETBIT: 1 or 0 (0 for a missing key or an offset past the end)."""
+        with self.view() as view:
+            value = view.value(key, db)
+            return 1 if value is not None and offset in value.bits else 0
+
+    def bitcount(self, key: bytes, db: int = 0) -> int:
+        """BITCOUNT of the whole string."""
+        with self.view() as view:
+            value = view.value(key, db)
+            return 0 if value is None else len(value.bits)
+
+    def strlen(self, key: bytes, db: int = 0) -> int:
+        """STRLEN: the length in bytes (0 when missing)."""
+        with self.view() as view:
+            return view.strlen(key, db)
+
+    def exists(self, key: bytes, db: int = 0) -> bool:
+        """Whether the key exists (and has not expired)."""
+        with self.view() as view:
+            return view.exists(key, db)
+
+    def type(self, key: bytes, db: int = 0) -> str:
+        """TYPE: "string" or "none"."""
+        return "string" if self.exists(key, db) else "none"
+
+    def keys(self, pattern: bytes = b"*", db: int = 0) -> list[bytes]:
+        """KEYS: the live keys matching a Redis glob pattern, in no particular order."""
+        with self.view() as view:
+            return view.keys(pattern, db)
+
+    def dbsize(self, db: int = 0) -> int:
+        """DBSIZE: how many live keys the db holds."""
+        with self.view() as view:
+            return view.dbsize(db)
+
+    def expiry(self, key: bytes, db: int = 0) -> int:
+        """PEXPIRETIME: the expiry in ms since the epoch; -1 for none; -2 when missing."""
+        with self.view() as view:
+            return view.expiry(key, db)
+
+    # --- writes
+
+    def write(self, ops: Sequence[WriteOp]) -> list[Any]:
+        """Apply `ops` in order as one atomic batch, committed to disk before returning.
+
+        Returns one result per op (see `bitmapist.engine.ops`). On any error nothing is
+        written and the exception (`StoreError` for storage failures, `InvalidInput`
+        for bad ops) reaches the caller.
+        """
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            if self._pid != os.getpid():
+                self._sync()
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            try:
+                self._sync()
+                batch = _Batch(self)
+                results = [batch.apply(op) for op in ops]
+                batch.flush()
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                self._recover()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._error(exc) from exc
+                raise
+            self._journal_rows += batch.rows
+            self._journal_bytes += batch.nbytes
+            self._maybe_checkpoint()
+            self._evict()
+            return results
+
+    def _recover(self) -> None:
+        """After a failed batch: roll back and make memory match the file again."""
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        try:
+            self._reload()
+        except sqlite3.Error:
+            # Cannot even read the file: refuse further use rather than serve stale data.
+            self._closed = True
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc)
+        where = self.path or ":memory:"
+        if "readonly" in text or "read-only" in text:
+            return StoreError(f"store {where} is read-only: {text}")
+        if "full" in text:
+            return StoreError(f"store {where} is full (disk or max_bytes): {text}")
+        if "malformed" in text or "not a database" in text:
+            return fmt.CorruptStore(f"store {where} is corrupt: {text}")
+        return StoreError(f"store {where}: {text}")
+
+    def sweep_expired(self) -> int:
+        """Delete every expired key now (reads already ignore them); returns how many."""
+        with self._lock:
+            self._sync()
+            now = now_ms()
+            doomed = [
+                Delete(key, db)
+                for db, keys in enumerate(self._expiring)
+                for key in keys
+                if (at := self._dbs[db][key].expire_at) is not None and at <= now
+            ]
+            if doomed:
+                self.write(doomed)
+            return len(doomed)
+
+    # --- checkpoints
+
+    def _maybe_checkpoint(self) -> None:
+        if self._checkpoint is None and (
+            self._journal_rows <= self.checkpoint_rows
+            and self._journal_bytes <= self.checkpoint_bytes
+        ):
+            return
+        # The write itself succeeded; a failed step is retried after the next write.
+        with contextlib.suppress(StoreError, sqlite3.Error):
+            self._checkpoint_step()
+
+    def checkpoint(self) -> None:
+        """Fold the whole journal into checkpointed bitmaps, in small transactions."""
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            if self.readonly:
+                return
+            self._checkpoint = None  # start afresh so that everything written so far folds
+        while True:
+            with self._lock:  # released between steps so that writers get their turn
+                if self._checkpoint_step():
+                    return
+
+    def _checkpoint_step(self) -> bool:
+        """One short transaction of checkpoint work; True when the checkpoint is done."""
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            self._sync()
+            done = self._checkpoint_work()
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            self._recover()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from exc
+            raise
+        if done:
+            self._checkpoint = None
+            self._journal_rows, nbytes = conn.execute(
+                "SELECT count(*), total(length(bits)) FROM journal"
+            ).fetchone()
+            self._journal_bytes = int(nbytes)
+        return done
+
+    def _checkpoint_work(self) -> bool:
+        conn = self._conn
+        state = self._checkpoint
+        if state is None:
+            horizon = self._seq
+            pending = conn.execute(
+                "SELECT DISTINCT db, key FROM journal WHERE seq <= ? AND op IN (?, ?)",
+                (horizon, *fmt.BIT_OPS),
+            ).fetchall()
+            state = self._checkpoint = _Checkpoint(horizon, pending)
+            return False
+        if state.pending:
+            for _ in range(min(_FOLD_KEYS_PER_STEP, len(state.pending))):
+                self._fold(*state.pending.pop())
+            return False
+        # Every key with rows up to the horizon is folded: drop those rows, a chunk at a time.
+        conn.execute(
+            "UPDATE meta SET value = max(value, ?) WHERE name = 'folded_seq'", (state.horizon,)
+        )
+        deleted = conn.execute(
+            "DELETE FROM journal WHERE seq IN "
+            "(SELECT seq FROM journal WHERE seq <= ? ORDER BY seq LIMIT ?)",
+            (state.horizon, _DELETE_ROWS_PER_STEP),
+        ).rowcount
+        return deleted < _DELETE_ROWS_PER_STEP
+
+    def _fold(self, db: int, key: bytes) -> None:
+        """Store a key's current bits as its checkpointed bitmap (inside a write txn)."""
+        entry = self._dbs[db].get(key)
+        if entry is None:
+            return  # deleted since: its rows go with the rest
+        bits = entry.bits if entry.bits is not None else self._load_bits(db, key)[0]
+        crc, data = fmt.encode_bitmap(bits)
+        if bits:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO bitmaps (db, key, crc, data) VALUES (?, ?, ?, ?)",
+                (db, key, crc, data),
+            )
+        else:
+            self._conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
+        self._conn.execute(
+            "UPDATE keys SET base_seq = ? WHERE db = ? AND key = ?", (self._seq, db, key)
+        )
+        if entry.bits is not None:  # measure it exactly while we have the bytes
+            size = _ENTRY_OVERHEAD + len(data)
+            self._cached_bytes += size - entry.size
+            entry.size = size
+
+    # --- whole-file operations
+
+    def backup(self, path: str | os.PathLike[str]) -> None:
+        """Write a consistent copy of the store to `path` (replaced atomically)."""
+        target = Path(path).expanduser().absolute()
+        temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with self._lock:
+            self._sync()
+            try:
+                copy = sqlite3.connect(temp)
+                try:
+                    self._conn.backup(copy)
+                finally:
+                    copy.close()
+                os.replace(temp, target)
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for humans and tests: keys, loaded bitmaps, cache and journal sizes."""
+        with self._lock:
+            self._sync()
+            return {
+                "keys": sum(len(keys) for keys in self._dbs),
+                "loaded_bitmaps": len(self._lru),
+                "cached_bytes": self._cached_bytes,
+                "journal_rows": self._journal_rows,
+                "journal_bytes": self._journal_bytes,
+                "file_bytes": fmt.file_bytes(self.path),
+                "path": str(self.path) if self.path else None,
+            }
+
+    @property
+    def loaded_bitmaps(self) -> int:
+        """How many bitmaps are in memory right now."""
+        return len(self._lru)
+
+    def memory_bytes(self) -> int:
+        """Bytes the loaded bitmaps take, measured (serialized size is a close bound)."""
+        with self._lock:
+            return sum(
+                len(entry.bits.serialize()) for entry in self._lru.values() if entry.bits
+            )
+
+    def close(self) -> None:
+        """Close the file. Further use raises `StoreError`."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._pid == os.getpid():
+                self._conn.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Engine({str(self.path) if self.path else None!r})"
+
+
+class View:
+    """Reads against one consistent engine state (see `Engine.view`)."""
+
+    __slots__ = ("_engine", "_now")
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._now = now_ms()
+
+    def value(self, key: bytes, db: int = 0) -> Value | None:
+        """The key's value, sharing the engine's bitmap (do not modify), or None."""
+        engine = self._engine
+        key = _check_key(key)
+        entry = engine._live(_check_db(db), key, self._now)
+        if entry is None:
+            return None
+        return Value(engine._bits(db, key, entry), entry.length)
+
+    def exists(self, key: bytes, db: int = 0) -> bool:
+        return self._engine._live(_check_db(db), _check_key(key), self._now) is not None
+
+    def strlen(self, key: bytes, db: int = 0) -> int:
+        entry = self._engine._live(_check_db(db), _check_key(key), self._now)
+        return 0 if entry is None else entry.length
+
+    def expiry(self, key: bytes, db: int = 0) -> int:
+        entry = self._engine._live(_check_db(db), _check_key(key), self._now)
+        if entry is None:
+            return -2
+        return -1 if entry.expire_at is None else entry.expire_at
+
+    def keys(self, pattern: bytes = b"*", db: int = 0) -> list[bytes]:
+        engine = self._engine
+        keys = engine._dbs[_check_db(db)]
+        matches = compile_glob(_check_key(pattern))
+        expiring = engine._expiring[db]
+        now = self._now
+        return [
+            key
+            for key in (list(keys) if pattern == b"*" else filter(matches, keys))
+            if key not in expiring or keys[key].expire_at > now
+        ]
+
+    def dbsize(self, db: int = 0) -> int:
+        engine = self._engine
+        keys = engine._dbs[_check_db(db)]
+        now = self._now
+        expired = sum(1 for key in engine._expiring[db] if keys[key].expire_at <= now)
+        return len(keys) - expired
+
+
+class _Batch:
+    """Applies the ops of one write batch to memory and queues their SQL rows."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.conn = engine._conn
+        self.now = now_ms()
+        self.journal: list[tuple[int, int, bytes | None, int, bytes | None]] = []
+        self.rows = 0
+        self.nbytes = 0
+
+    def _append(self, db: int, key: bytes | None, op: int, bits: bytes | None = None) -> int:
+        engine = self.engine
+        engine._seq += 1
+        self.journal.append((engine._seq, db, key, op, bits))
+        self.rows += 1
+        if bits:
+            self.nbytes += len(bits)
+        return engine._seq
+
+    def flush(self) -> None:
+        if self.journal:
+            self.conn.executemany(
+                "INSERT INTO journal (seq, db, key, op, bits) VALUES (?, ?, ?, ?, ?)",
+                self.journal,
+            )
+
+    def apply(self, op: WriteOp) -> Any:
+        kind = type(op)
+        if kind is SetBits:
+            return self.set_bits(op)
+        if kind is Put:
+            return self.put(op)
+        if kind is Delete:
+            return self.delete(_check_key(op.key), _check_db(op.db))
+        if kind is Rename:
+            return self.rename(op)
+        if kind is Expire:
+            return self.expire(op)
+        if kind is FlushDb:
+            return self.flush_db(_check_db(op.db))
+        if kind is FlushAll:
+            return self.flush_all()
+        raise InvalidInput(f"write op {op!r} is not one of SetBits, Put, Delete, Rename, ...")
+
+    def _live(self, db: int, key: bytes) -> _Entry | None:
+        """The key's entry; an expired key is deleted here, as Redis does on access."""
+        entry = self.engine._dbs[db].get(key)
+        if entry is not None and entry.expire_at is not None and entry.expire_at <= self.now:
+            self.delete(key, db)
+            return None
+        return entry
+
+    def set_bits(self, op: SetBits) -> int | None:
+        key, db = _check_key(op.key), _check_db(op.db)
+        offsets = _as_bitmap(op.offsets)
+        if not offsets:
+            return 0 if op.previous else None
+        top = offsets.max()
+        if top > MAX_OFFSET:
+            raise InvalidInput(f"bit offset {top} is out of range [0, {MAX_OFFSET}]")
+        engine = self.engine
+        length = (top >> 3) + 1
+        entry = self._live(db, key)
+        if entry is None:
+            entry = engine._dbs[db][key] = _Entry(length, None, BitMap())
+            engine._cache_new(db, key, entry)
+            self.conn.execute(
+                "INSERT INTO keys (db, key, length, expire_at, base_seq) VALUES (?, ?, ?, NULL, ?)",
+                (db, key, length, engine._seq),
+            )
+        elif length > entry.length:
+            entry.length = length
+            self.conn.execute(
+                "UPDATE keys SET length = ? WHERE db = ? AND key = ?", (length, db, key)
+            )
+        previous = None
+        if op.previous and entry.bits is None:
+            engine._bits(db, key, entry)
+        bits = entry.bits
+        if bits is not None:
+            if op.previous:
+                previous = offsets.intersection_cardinality(bits)
+            if op.value:
+                before = len(bits)
+                bits |= offsets
+                engine._grow(entry, len(bits) - before)
+            else:
+                bits -= offsets
+        self._append(db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, offsets.serialize())
+        return previous
+
+    def put(self, op: Put) -> None:
+        key, db = _check_key(op.key), _check_db(op.db)
+        value = op.value
+        bits = BitMap(value.bits)  # our own copy: the caller may keep changing theirs
+        if type(value.length) is not int or value.length < 0 or (
+            bits and bits.max() >= value.length * 8
+        ):
+            raise InvalidInput(
+                f"value length {value.length!r} must be an int >= 0 covering every set bit"
+            )
+        engine = self.engine
+        old = self._live(db, key)
+        expire_at = old.expire_at if (op.keep_ttl and old is not None) else op.expire_at
+        seq = self._append(db, key, fmt.OP_PUT)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO keys (db, key, length, expire_at, base_seq) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (db, key, value.length, expire_at, seq),
+        )
+        stored = 0
+        if bits:
+            crc, data = fmt.encode_bitmap(bits)
+            stored = len(data)
+            self.conn.execute(
+                "INSERT OR REPLACE INTO bitmaps (db, key, crc, data) VALUES (?, ?, ?, ?)",
+                (db, key, crc, data),
+            )
+        elif old is not None:
+            self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
+        if old is not None:
+            engine._unload(db, key, old)
+        entry = engine._dbs[db][key] = _Entry(value.length, expire_at, bits)
+        engine._cache_new(db, key, entry)
+        engine._grow(entry, stored // 4)
+        self._note_expiry(db, key, expire_at)
+
+    def delete(self, key: bytes, db: int) -> bool:
+        engine = self.engine
+        entry = engine._dbs[db].get(key)
+        if entry is None:
+            return False
+        expired = entry.expire_at is not None and entry.expire_at <= self.now
+        self.conn.execute("DELETE FROM keys WHERE db = ? AND key = ?", (db, key))
+        self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
+        self._append(db, key, fmt.OP_DELETE)
+        engine._unload(db, key, entry)
+        del engine._dbs[db][key]
+        engine._expiring[db].discard(key)
+        return not expired
+
+    def rename(self, op: Rename) -> bool | None:
+        src, dst, db = _check_key(op.src), _check_key(op.dst), _check_db(op.db)
+        entry = self._live(db, src)
+        if entry is None:
+            return None
+        if src == dst:
+            return not op.if_absent
+        if op.if_absent and self._live(db, dst) is not None:
+            return False
+        bits = self.engine._bits(db, src, entry)
+        self.put(Put(dst, Value(bits, entry.length), expire_at=entry.expire_at, db=db))
+        self.delete(src, db)
+        return True
+
+    def expire(self, op: Expire) -> bool:
+        key, db = _check_key(op.key), _check_db(op.db)
+        entry = self._live(db, key)
+        if entry is None:
+            return False
+        if op.at_ms is not None and op.at_ms <= self.now:
+            self.delete(key, db)
+            return True
+        if op.at_ms != entry.expire_at:
+            self.conn.execute(
+                "UPDATE keys SET expire_at = ? WHERE db = ? AND key = ?", (op.at_ms, db, key)
+            )
+            entry.expire_at = op.at_ms
+            self._note_expiry(db, key, op.at_ms)
+            self._append(db, key, fmt.OP_EXPIRE)
+        return True
+
+    def _note_expiry(self, db: int, key: bytes, expire_at: int | None) -> None:
+        if expire_at is None:
+            self.engine._expiring[db].discard(key)
+        else:
+            self.engine._expiring[db].add(key)
+
+    def flush_db(self, db: int) -> None:
+        engine = self.engine
+        self.conn.execute("DELETE FROM keys WHERE db = ?", (db,))
+        self.conn.execute("DELETE FROM bitmaps WHERE db = ?", (db,))
+        self._append(db, None, fmt.OP_FLUSHDB)
+        for key, entry in list(engine._dbs[db].items()):
+            engine._unload(db, key, entry)
+        engine._dbs[db] = {}
+        engine._expiring[db] = set()
+
+    def flush_all(self) -> None:
+        for db in range(DATABASES):
+            if self.engine._dbs[db]:
+                self.flush_db(db)
+        self._append(-1, None, fmt.OP_FLUSHALL)
+

@@ -1,0 +1,242 @@
+"""The on-disk format (version 1): an SQLite database in WAL mode. See docs/storage.md.
+
+Tables:
+
+- `meta(name, value)`: `magic` = "bitmapist-engine", `format_version` = 1, `folded_seq`
+  (journal rows up to this sequence may have been folded away by a checkpoint).
+- `keys(db, key, length, expire_at, base_seq)`: every stored key with its byte length and
+  expiry (ms since the epoch, NULL for none). Always current (written in every batch).
+- `bitmaps(db, key, crc, data)`: the checkpointed bits of a key (portable roaring
+  serialization, CRC-32 of `data`); missing means no set bits. Valid as of `base_seq`.
+- `journal(seq, db, key, op, bits)`: one row per key per write batch, in commit order.
+  A key's bits are its `bitmaps` row plus its `journal` rows with `seq > base_seq`.
+
+The header's `application_id` is 0x42544D50 ("BTMP") and `user_version` the format version,
+so `file` and other tools recognise the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import struct
+import zlib
+from pathlib import Path
+
+from pyroaring import BitMap
+
+from ..errors import StoreError
+
+FORMAT_VERSION = 1
+APPLICATION_ID = 0x42544D50  # "BTMP"
+MAGIC = "bitmapist-engine"
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+# Journal row kinds. SET/CLEAR carry a serialized bitmap of offsets; the others mark
+# that a key (or a db, or everything) changed so that other processes refresh it.
+OP_SET, OP_CLEAR, OP_PUT, OP_DELETE, OP_EXPIRE, OP_FLUSHDB, OP_FLUSHALL = range(1, 8)
+BIT_OPS = (OP_SET, OP_CLEAR)
+
+SCHEMA = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE keys (
+    db INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    length INTEGER NOT NULL,
+    expire_at INTEGER,
+    base_seq INTEGER NOT NULL,
+    PRIMARY KEY (db, key)
+) WITHOUT ROWID;
+CREATE TABLE bitmaps (
+    db INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    crc INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (db, key)
+);
+CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY,
+    db INTEGER NOT NULL,
+    key BLOB,
+    op INTEGER NOT NULL,
+    bits BLOB
+);
+CREATE INDEX journal_by_key ON journal (db, key, seq);
+"""
+
+
+class NotABitmapistStore(StoreError):
+    """The file exists but is not a bitmapist store (another format or application)."""
+
+
+class NewerFormat(StoreError):
+    """The store was written by a newer bitmapist, in a format this version cannot read."""
+
+
+class CorruptStore(StoreError):
+    """The store's file is damaged (truncated, overwritten, failed checksum)."""
+
+
+def check_file(path: Path) -> None:
+    """Refuse files that are not SQLite databases or are shorter than their header says.
+
+    Runs before SQLite opens the file, so damage is reported rather than papered over.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size == 0:
+        return  # a new, empty file becomes a new store
+    with open(path, "rb") as file:
+        header = file.read(100)
+    if not header.startswith(_SQLITE_HEADER):
+        raise NotABitmapistStore(f"{path} is not a bitmapist store: it is not an SQLite database")
+    if len(header) < 100:
+        raise CorruptStore(f"{path} is truncated: {size} bytes, shorter than an SQLite header")
+    page_size = struct.unpack(">H", header[16:18])[0]
+    page_size = 65536 if page_size == 1 else page_size
+    pages, change_counter, valid_for = (
+        struct.unpack(">I", header[28:32])[0],
+        header[24:28],
+        header[92:96],
+    )
+    wal = Path(f"{path}-wal")
+    wal_in_use = wal.exists() and wal.stat().st_size > 0
+    # With a live WAL the main file may legitimately lag its header; only judge it alone.
+    if not wal_in_use and change_counter == valid_for and size < pages * page_size:
+        raise CorruptStore(
+            f"{path} is truncated: the header says {pages * page_size} bytes, "
+            f"the file has {size}"
+        )
+
+
+def connect(
+    path: Path | None, *, readonly: bool, busy_timeout: float, durability: str
+) -> sqlite3.Connection:
+    """Open (creating if needed) and validate a store; returns a connection in autocommit."""
+    if path is None:
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    else:
+        check_file(path)
+        if readonly:
+            if not path.exists():
+                raise StoreError(f"{path} does not exist (opened read-only)")
+            target, uri = f"file:{path}?mode=ro", True
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            target, uri = str(path), False
+        try:
+            conn = sqlite3.connect(
+                target, uri=uri, timeout=busy_timeout, isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {path}: {exc}") from exc
+    try:
+        _prepare(conn, path, readonly=readonly, durability=durability)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _database_error(path, exc) from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _database_error(path: Path | None, exc: sqlite3.Error) -> StoreError:
+    text = str(exc)
+    if "not a database" in text:
+        return NotABitmapistStore(f"{path} is not a bitmapist store: {text}")
+    if "malformed" in text or "corrupt" in text:
+        return CorruptStore(f"{path} is corrupt: {text}")
+    return StoreError(f"store {path or ':memory:'}: {text}")
+
+
+def _prepare(
+    conn: sqlite3.Connection, path: Path | None, *, readonly: bool, durability: str
+) -> None:
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    where = path or ":memory:"
+    fresh = app_id == 0 and not tables
+    # Judge the file before changing anything in it: a foreign database stays untouched.
+    if fresh and readonly:
+        raise NotABitmapistStore(f"{where} is empty, not a bitmapist store (opened read-only)")
+    if not fresh and app_id != APPLICATION_ID:
+        raise NotABitmapistStore(
+            f"{where} is not a bitmapist store: an SQLite database of another application "
+            f"(application_id {app_id:#x}, tables {', '.join(sorted(tables)) or 'none'})"
+        )
+    if not fresh and version > FORMAT_VERSION:
+        raise NewerFormat(
+            f"{where} uses store format {version}, written by a newer bitmapist; this version "
+            f"reads formats 1..{FORMAT_VERSION}: upgrade bitmapist to open it"
+        )
+    if not readonly and path is not None:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise StoreError(f"{where}: cannot switch to WAL journal mode (got {mode})")
+    if fresh:
+        _create(conn)
+        version = FORMAT_VERSION
+    meta = dict(conn.execute("SELECT name, value FROM meta"))
+    if meta.get("magic") != MAGIC or meta.get("format_version") != version:
+        raise CorruptStore(f"{where} has a damaged meta table: {meta!r}")
+    # NORMAL in WAL mode: a commit is in the OS before it returns (survives kill -9);
+    # FULL also fsyncs it (survives power loss).
+    conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have created it while we waited for the write lock.
+        if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.executemany(
+                "INSERT INTO meta (name, value) VALUES (?, ?)",
+                [("magic", MAGIC), ("format_version", FORMAT_VERSION), ("folded_seq", 0)],
+            )
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def encode_bitmap(bits: BitMap) -> tuple[int, bytes]:
+    """(crc, data) for a `bitmaps` row."""
+    data = bits.serialize()
+    return zlib.crc32(data), data
+
+
+def decode_bitmap(crc: int, data: bytes, where: str) -> BitMap:
+    """The bitmap of a `bitmaps` row; a failed checksum or parse is `CorruptStore`."""
+    if zlib.crc32(data) != crc:
+        raise CorruptStore(f"{where}: checksum mismatch in a stored bitmap")
+    return decode_bits(data, where)
+
+
+def decode_bits(data: bytes, where: str) -> BitMap:
+    try:
+        return BitMap.deserialize(data)
+    except Exception as exc:  # pyroaring raises ValueError (or others) on garbage
+        raise CorruptStore(f"{where}: unreadable bitmap ({exc})") from exc
+
+
+def file_bytes(path: Path | None) -> int:
+    """Bytes on disk: the database plus its WAL (0 for an in-memory store)."""
+    if path is None:
+        return 0
+    total = 0
+    for name in (str(path), f"{path}-wal"):
+        with contextlib.suppress(FileNotFoundError):
+            total += os.stat(name).st_size
+    return total

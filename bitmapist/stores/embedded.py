@@ -1,0 +1,221 @@
+"""`EmbeddedStore`: the zero-setup default store, on the roaring-bitmap engine (db 0).
+
+Writes are durable engine batches; expressions are evaluated on roaring bitmaps in memory
+(no temporary keys), with Redis BITOP semantics so that answers match `RedisStore`:
+AND/OR/XOR results are as long as their longest operand, NOT complements within its
+operand's length (`length * 8` bits), a missing key is an empty string.
+
+URLs: `file:///abs/path.db`, a plain path, or `memory://` (a throwaway store). Options go
+in the query string: `?durability=full` (fsync every commit), `?readonly=1`,
+`?cache_mb=512` (memory for loaded bitmaps before cold ones are evicted).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pyroaring import BitMap
+
+from ..engine import Delete, Engine, SetBits, View
+from ..engine.value import EMPTY, Value
+from ..errors import InvalidInput
+from ..expressions import Expr, Key
+from .base import BitChange, Store
+
+
+def default_embedded_path() -> Path:
+    """Where the default store lives: `$BITMAPIST_HOME/bitmapist.db`, else
+    `$XDG_DATA_HOME/bitmapist/bitmapist.db`, else `~/.local/share/bitmapist/bitmapist.db`.
+    """
+    home = os.environ.get("BITMAPIST_HOME")
+    if home:
+        return Path(home).expanduser() / "bitmapist.db"
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join("~", ".local", "share")
+    return Path(data).expanduser() / "bitmapist" / "bitmapist.db"
+
+
+def _encode(key: str) -> bytes:
+    return key.encode("utf-8", "surrogateescape")
+
+
+def _decode(key: bytes) -> str:
+    return key.decode("utf-8", "surrogateescape")
+
+
+class EmbeddedStore(Store):
+    """A store in one SQLite file (or in memory when `path` is None), no server needed.
+
+    Several processes may open the same file; each sees the others' writes. Extra
+    keywords go to `Engine` (`durability`, `readonly`, `cache_bytes`, ...).
+
+    Example::
+
+        store = EmbeddedStore("/var/lib/app/bitmapist.db")
+        Bitmapist(store).mark_event("active", 123)
+    """
+
+    kind = "embedded"
+    #: Bit operations are evaluated in memory: no temporary `trackist_bitop_*` keys exist.
+    stores_bitop_results = False
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, **engine_options: Any):
+        self.engine = Engine(path, **engine_options)
+
+    @classmethod
+    def from_url(cls, url: str) -> EmbeddedStore:
+        """Open `file:///abs/path.db`, a plain path, or `memory://`."""
+        if "://" not in url and not url.startswith("file:"):
+            return cls(url)
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        options = _options(url, parse_qs(parts.query, keep_blank_values=True))
+        if scheme == "memory":
+            return cls(None, **options)
+        if scheme != "file":
+            raise InvalidInput(f"store URL {url!r} is not a file:// or memory:// URL")
+        if parts.netloc not in ("", "localhost"):
+            raise InvalidInput(
+                f"store URL {url!r} names host {parts.netloc!r}: use file:///absolute/path.db "
+                "(three slashes) or a plain path"
+            )
+        path = unquote(parts.path)
+        if not path:
+            raise InvalidInput(f"store URL {url!r} has no path: use file:///absolute/path.db")
+        return cls(path, **options)
+
+    # --- writes
+
+    def set_bits(self, changes: Sequence[BitChange]) -> None:
+        if changes:
+            self.engine.write(
+                [SetBits(_encode(key), offsets, value) for key, offsets, value in changes]
+            )
+
+    def delete(self, keys: Iterable[str]) -> int:
+        ops = [Delete(_encode(key)) for key in keys]
+        return sum(self.engine.write(ops)) if ops else 0
+
+    # --- reads
+
+    def get_bit(self, expr: Expr, offset: int) -> bool:
+        with self.engine.view() as view:
+            if isinstance(expr, Key):
+                value = view.value(_encode(expr.name))
+                return value is not None and offset in value.bits
+            return offset in _evaluate(view, expr).bits
+
+    def count(self, expr: Expr) -> int:
+        with self.engine.view() as view:
+            return _count(view, expr)
+
+    def counts(self, exprs: Sequence[Expr]) -> list[int]:
+        with self.engine.view() as view:
+            return [_count(view, expr) for expr in exprs]
+
+    def any(self, expr: Expr) -> bool:
+        return self.count(expr) > 0
+
+    def bitmap(self, expr: Expr) -> BitMap:
+        with self.engine.view() as view:
+            return _owned_bitmap(view, expr)
+
+    def bitmaps(self, exprs: Sequence[Expr]) -> list[BitMap]:
+        with self.engine.view() as view:
+            return [_owned_bitmap(view, expr) for expr in exprs]
+
+    # --- keys and housekeeping
+
+    def scan_keys(self, pattern: str = "*") -> Iterator[str]:
+        return iter([_decode(key) for key in self.engine.keys(_encode(pattern))])
+
+    def info(self) -> dict[str, Any]:
+        stats = self.engine.stats()
+        return {
+            "kind": self.kind,
+            "keys": stats["keys"],
+            "path": stats["path"],
+            "file_bytes": stats["file_bytes"],
+            "memory_bytes": stats["cached_bytes"],
+            "loaded_bitmaps": stats["loaded_bitmaps"],
+            "journal_rows": stats["journal_rows"],
+        }
+
+    def checkpoint(self) -> None:
+        """Fold the journal into checkpointed bitmaps now (it also happens on its own)."""
+        self.engine.checkpoint()
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __repr__(self) -> str:
+        return f"EmbeddedStore({str(self.engine.path) if self.engine.path else None!r})"
+
+
+def _options(url: str, query: dict[str, list[str]]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for name, values in query.items():
+        value = values[-1]
+        if name == "durability":
+            options["durability"] = value
+        elif name == "readonly":
+            options["readonly"] = value.lower() in ("1", "true", "yes", "on", "")
+        elif name == "cache_mb":
+            try:
+                options["cache_bytes"] = int(float(value) * (1 << 20))
+            except ValueError:
+                raise InvalidInput(f"cache_mb {value!r} in {url!r} must be a number") from None
+        else:
+            raise InvalidInput(
+                f"store URL {url!r} has an unknown option {name!r}: "
+                "expected durability, readonly or cache_mb"
+            )
+    return options
+
+
+# --- expression evaluation on roaring bitmaps (Redis BITOP semantics)
+
+
+def _leaf(view: View, key: Key) -> Value:
+    return view.value(_encode(key.name)) or EMPTY
+
+
+def _evaluate(view: View, expr: Expr) -> Value:
+    """The value `expr` stands for. A `Key`'s bits are the engine's own: do not modify."""
+    if isinstance(expr, Key):
+        return _leaf(view, expr)
+    values = [_evaluate(view, operand) for operand in expr.operands]
+    length = max(value.length for value in values)
+    if expr.op == "NOT":
+        return Value(values[0].bits.flip(0, length * 8), length)
+    bitmaps = [value.bits for value in values]
+    if expr.op == "AND":
+        bits = bitmaps[0].intersection(*bitmaps[1:])
+    elif expr.op == "OR":
+        bits = bitmaps[0].union(*bitmaps[1:])
+    else:
+        bits = BitMap(bitmaps[0])
+        for other in bitmaps[1:]:
+            bits ^= other
+    return Value(bits, length)
+
+
+def _count(view: View, expr: Expr) -> int:
+    if isinstance(expr, Key):
+        return len(_leaf(view, expr).bits)
+    if expr.op == "AND" and len(expr.operands) == 2:
+        first, second = (_evaluate(view, operand).bits for operand in expr.operands)
+        return first.intersection_cardinality(second)
+    if expr.op == "NOT":
+        value = _evaluate(view, expr.operands[0])
+        return value.length * 8 - len(value.bits)
+    return len(_evaluate(view, expr).bits)
+
+
+def _owned_bitmap(view: View, expr: Expr) -> BitMap:
+    if isinstance(expr, Key):
+        return BitMap(_leaf(view, expr).bits)
+    return _evaluate(view, expr).bits  # an operation's result is always a fresh bitmap
