@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ..errors import UnsupportedOperation
+from ..keys import DEFAULT_PREFIX
 from ..stores import open_store
 from .options import open_client, store_option
 
@@ -32,10 +33,15 @@ def _optional(module: str, what: str) -> Any:
 @click.command()
 @click.argument("source", metavar="SRC")
 @click.argument("destination", metavar="DST")
-def copy(source: str, destination: str) -> None:
+@click.option("--pattern", default=None, help="Only keys matching this Redis glob pattern.")
+@click.option(
+    "--prefix", default=DEFAULT_PREFIX, show_default=True, help="Key prefix of the events."
+)
+def copy(source: str, destination: str, pattern: str | None, prefix: str) -> None:
     """Copy every bitmap from store SRC into store DST (both URLs).
 
-    Bits already in DST are kept (it is a union), so copying twice is harmless.
+    Bits are OR-ed into DST (nothing there is removed), so a copy can be repeated or
+    resumed. The destination's own layout applies (e.g. Redis -> Redis Cluster).
 
     \b
     Examples:
@@ -44,15 +50,8 @@ def copy(source: str, destination: str) -> None:
     """
     transfer = _optional("bitmapist.transfer", "copy")
     with open_store(source) as src, open_store(destination) as dst:
-        result = transfer.copy_store(src, dst)
-    click.echo(_copy_summary(result, source, destination))
-
-
-def _copy_summary(result: Any, source: str, destination: str) -> str:
-    keys = getattr(result, "keys", result if isinstance(result, int) else None)
-    if isinstance(keys, int):
-        return f"Copied {keys:,} key{'s' * (keys != 1)} from {source} to {destination}."
-    return f"Copied {source} to {destination}."
+        copied = transfer.copy_store(src, dst, pattern=pattern, prefix=prefix)
+    click.echo(f"Copied {copied:,} key{'s' * (copied != 1)} from {source} to {destination}.")
 
 
 @click.command()

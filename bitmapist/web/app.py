@@ -1,0 +1,249 @@
+"""The dashboard's routes: home (event names and the report form), retention, its CSV,
+a cell's users, and DAU/WAU/MAU activity. Handlers are plain functions of the request:
+Starlette runs them in a thread pool, so the synchronous library never blocks the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from ..client import Bitmapist
+from ..errors import BitmapistError, InvalidInput
+from ..ranges import active_users
+from ..retention import retention
+from . import charts
+from .params import MODES, PERIODS, ActivityQuery, RetentionQuery, page_number
+
+PAGE_SIZE = 100
+_TEMPLATES = Path(__file__).with_name("templates")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(shade=charts.shade, ink=charts.ink, PERIODS=PERIODS, MODES=MODES)
+    return env
+
+
+class Dashboard:
+    """The dashboard over one client; `routes()` are mounted by `create_app`."""
+
+    def __init__(
+        self,
+        client: Bitmapist,
+        *,
+        title: str = "bitmapist",
+        now: Callable[[], datetime] | None = None,
+    ):
+        self.client = client
+        self.title = title
+        self.now = now or (lambda: datetime.now(UTC))
+        self.templates = _environment()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.home, name="home"),
+            Route("/retention", self.retention_view, name="retention"),
+            Route("/retention.csv", self.retention_csv, name="retention_csv"),
+            Route("/users", self.users, name="users"),
+            Route("/activity", self.activity, name="activity"),
+        ]
+
+    # --- helpers
+
+    def render(
+        self, request: Request, template: str, status: int = 200, **context: Any
+    ) -> Response:
+        root = request.scope.get("root_path", "")
+        html = self.templates.get_template(template).render(
+            title=self.title, root=root, events=self.event_names(), **context
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def event_names(self) -> list[str]:
+        return sorted(self.client.get_event_names())
+
+    def error(self, request: Request, exc: BitmapistError, **context: Any) -> Response:
+        return self.render(request, "error.html", status=400, message=str(exc), **context)
+
+    def build_table(self, query: RetentionQuery) -> Any:
+        cohort: Any = query.cohort
+        if query.segment:
+            # only cohort users carrying the flag: the period event AND the unique bitmap
+            period_class = getattr(self.client, f"{query.period.title()}Events")
+            cohort = period_class.from_date(query.cohort, self.now()) & self.client.UniqueEvents(
+                query.segment
+            )
+        return retention(
+            cohort,
+            query.returning,
+            period=query.period,
+            start=query.start,
+            cohorts=query.cohorts,
+            periods=query.periods,
+            mode=query.mode,
+            system=self.client,
+            now=self.now(),
+        )
+
+    # --- views
+
+    def home(self, request: Request) -> Response:
+        search = request.query_params.get("q", "").strip()
+        names = self.event_names()
+        shown = [n for n in names if search.lower() in n.lower()] if search else names
+        return self.render(
+            request, "home.html", query=RetentionQuery(), search=search, shown=shown
+        )
+
+    def retention_view(self, request: Request) -> Response:
+        try:
+            query = RetentionQuery.parse(request.query_params)
+            if not query.ready:
+                return self.render(request, "home.html", query=query, search="", shown=[])
+            table = self.build_table(query)
+        except BitmapistError as exc:
+            return self.error(request, exc, query=RetentionQuery())
+        return self.render(
+            request,
+            "retention.html",
+            query=query,
+            table=table,
+            curve=_retention_curve(table),
+        )
+
+    def retention_csv(self, request: Request) -> Response:
+        try:
+            query = RetentionQuery.parse(request.query_params)
+            if not query.ready:
+                raise_missing("cohort")
+            table = self.build_table(query)
+        except BitmapistError as exc:
+            return Response(f"error: {exc}\n", status_code=400, media_type="text/plain")
+        filename = f"retention-{query.cohort}-{query.returning}-{query.period}.csv"
+        return Response(
+            table.to_csv(query.values),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": _attachment(filename)},
+        )
+
+    def users(self, request: Request) -> Response:
+        try:
+            query = RetentionQuery.parse(request.query_params)
+            if not query.ready:
+                raise_missing("cohort")
+            table = self.build_table(query)
+            row = _index(request, "row", len(table.rows))
+            column_text = request.query_params.get("col", "")
+            column = None if column_text == "" else _index(request, "col", len(table.columns))
+            ids = table.ids(row, column)
+            page = page_number(request.query_params)
+        except BitmapistError as exc:
+            return self.error(request, exc, query=RetentionQuery())
+        pages = max(1, -(-len(ids) // PAGE_SIZE))
+        page = min(page, pages)
+        return self.render(
+            request,
+            "users.html",
+            query=query,
+            table=table,
+            row=table.rows[row],
+            row_index=row,
+            column=None if column is None else table.columns[column],
+            column_index=column,
+            ids=ids[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+            total=len(ids),
+            page=page,
+            pages=pages,
+        )
+
+    def activity(self, request: Request) -> Response:
+        try:
+            query = ActivityQuery.parse(request.query_params)
+            if not query.event:
+                names = self.event_names()
+                query = ActivityQuery(event="active" if "active" in names else "", days=query.days)
+            if not query.event:
+                return self.render(request, "activity.html", query=query, days=[], chart=None)
+            end = query.end or self.now().astimezone(self.client.timezone).date()
+            start = end - timedelta(days=query.days - 1)
+            days = active_users(query.event, start=start, end=end, system=self.client)
+        except BitmapistError as exc:
+            return self.error(request, exc, query=RetentionQuery())
+        chart = charts.line_chart(
+            [
+                charts.Series("DAU", [d.dau for d in days], charts.PALETTE[0]),
+                charts.Series("WAU (7 days)", [d.wau for d in days], charts.PALETTE[1]),
+                charts.Series("MAU (30 days)", [d.mau for d in days], charts.PALETTE[2]),
+            ],
+            [_short_date(d.day) for d in days],
+            title=f"{query.event}: daily, weekly and monthly active users",
+        )
+        return self.render(
+            request, "activity.html", query=query, days=list(reversed(days)), chart=chart
+        )
+
+
+def raise_missing(name: str) -> None:
+    raise InvalidInput(f"{name} is missing: choose an event")
+
+
+def _index(request: Request, name: str, size: int) -> int:
+    text = request.query_params.get(name, "")
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidInput(f"{name} {text!r} is not an integer: expected [0, {size - 1}]") from None
+    if not 0 <= value < size:
+        raise InvalidInput(f"{name} {value} is out of range: expected [0, {size - 1}]")
+    return value
+
+
+def _attachment(filename: str) -> str:
+    ascii_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def _short_date(day: date) -> str:
+    return f"{day:%b} {day.day}"
+
+
+def _retention_curve(table: Any) -> Any:
+    """The average curve (bold) over each cohort's curve (faint)."""
+    series = [
+        charts.Series(
+            row.label,
+            [cell.percent for cell in row.cells],
+            charts.PALETTE[0],
+            width=1.2,
+            opacity=0.25,
+        )
+        for row in table.rows
+    ]
+    series.append(
+        charts.Series(
+            "average (weighted by cohort size)",
+            [a.weighted for a in table.averages],
+            charts.PALETTE[1],
+            width=3,
+        )
+    )
+    return charts.line_chart(
+        series,
+        [column.label for column in table.columns],
+        title=f"Retention curve: {table.title}",
+        percent=True,
+    )
