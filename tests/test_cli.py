@@ -17,7 +17,7 @@ from bitmapist import Bitmapist
 from bitmapist.cli import cli
 
 # Stores the CLI tests run on: each kind maps to a fixture-time URL factory below.
-CLI_STORE_KINDS = ["redis"]
+CLI_STORE_KINDS = ["file", "redis"]
 
 
 @pytest.fixture(params=CLI_STORE_KINDS)
