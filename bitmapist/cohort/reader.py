@@ -15,7 +15,8 @@ from functools import reduce
 from pyroaring import BitMap
 
 from ..bitbytes import redis_byte_length
-from ..expressions import Expr, Key, Op, leaf_keys
+from ..errors import StoreError
+from ..expressions import Expr, Key, Op, leaf_keys, ops_bottom_up
 from ..stores.base import Store
 from ..stores.redis import RedisStore, redis_errors
 from .bitset import redis_string_to_bitmap
@@ -45,6 +46,9 @@ class BitmapReader:
         self.fetched_keys = 0
         #: Round trips to a Redis server so far (0 on other stores).
         self.round_trips = 0
+        #: Whether stored byte lengths are known (Redis strings); without them BITOP NOT
+        #: is left to the store, which knows them.
+        self.exact_lengths = True
 
     def prefetch(self, exprs: Iterable[Expr]) -> None:
         """Fetch every stored key the expressions read that is not cached yet, in bulk."""
@@ -57,8 +61,14 @@ class BitmapReader:
             return
         keys = list(missing)
         if _is_plain_redis(self.store):
-            self._fetch_redis(keys)
+            try:
+                self._fetch_redis(keys)
+            except StoreError:  # a RESP server without STRLEN/GETRANGE: plain GETs
+                self._fetch_strings(keys)
+        elif callable(getattr(self.store, "strings", None)):
+            self._fetch_strings(keys)
         else:
+            self.exact_lengths = False
             for key, bitmap in zip(keys, self.store.bitmaps([Key(key) for key in keys])):
                 self._bitmaps[key] = bitmap
                 self._lengths[key] = redis_byte_length(bitmap)
@@ -74,6 +84,10 @@ class BitmapReader:
         if cached is not None:
             return cached
         self.prefetch([expr])
+        if not self.exact_lengths and any(op.op == "NOT" for op in ops_bottom_up(expr)):
+            result = self._results[expr.name] = self.store.bitmap(expr)
+            self._result_lengths[expr.name] = redis_byte_length(result)
+            return result
         return self._evaluate(expr)
 
     def count(self, expr: Expr) -> int:
@@ -127,6 +141,11 @@ class BitmapReader:
             data = b"".join(pieces[key])
             self._bitmaps[key] = redis_string_to_bitmap(data)
             self._lengths[key] = len(data)
+
+    def _fetch_strings(self, keys: list[str]) -> None:
+        for key, data in zip(keys, self.store.strings([Key(key) for key in keys])):  # type: ignore[attr-defined]
+            self._bitmaps[key] = redis_string_to_bitmap(data)
+            self._lengths[key] = len(data or b"")
 
     def _get_ranges(
         self, client: object, batch: list[tuple[str, int, int]], pieces: dict[str, list[bytes]]
