@@ -38,7 +38,9 @@ from .value import Value
 
 DATABASES = 16
 MAX_OFFSET = 2**32 - 1  # Redis's limit: strings of at most 512 MB
-_FOLD_KEYS_PER_STEP = 4
+# One checkpoint step folds keys until either budget is spent (a few ms of work).
+_FOLD_KEYS_PER_STEP = 256
+_FOLD_BYTES_PER_STEP = 1 << 20
 _DELETE_ROWS_PER_STEP = 5000
 _ENTRY_OVERHEAD = 200  # bytes of bookkeeping per loaded bitmap, for the LRU budget
 
@@ -526,8 +528,7 @@ class Engine:
             state = self._checkpoint = _Checkpoint(horizon, pending)
             return False
         if state.pending:
-            for _ in range(min(_FOLD_KEYS_PER_STEP, len(state.pending))):
-                self._fold(*state.pending.pop())
+            self._fold_some(state.pending)
             return False
         # Every key with rows up to the horizon is folded: drop those rows, a chunk at a time.
         conn.execute(
@@ -540,27 +541,40 @@ class Engine:
         ).rowcount
         return deleted < _DELETE_ROWS_PER_STEP
 
-    def _fold(self, db: int, key: bytes) -> None:
-        """Store a key's current bits as its checkpointed bitmap (inside a write txn)."""
-        entry = self._dbs[db].get(key)
-        if entry is None:
-            return  # deleted since: its rows go with the rest
-        bits = entry.bits if entry.bits is not None else self._load_bits(db, key)[0]
-        crc, data = fmt.encode_bitmap(bits)
-        if bits:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO bitmaps (db, key, crc, data) VALUES (?, ?, ?, ?)",
-                (db, key, crc, data),
-            )
-        else:
-            self._conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
-        self._conn.execute(
-            "UPDATE keys SET base_seq = ? WHERE db = ? AND key = ?", (self._seq, db, key)
+    def _fold_some(self, pending: list[tuple[int, bytes]]) -> None:
+        """Store the current bits of some pending keys as their checkpointed bitmaps
+        (inside a write transaction), until a step's budget is spent."""
+        stored: list[tuple[int, bytes, int, bytes]] = []
+        emptied: list[tuple[int, bytes]] = []
+        folded_bytes = 0
+        while pending and len(stored) + len(emptied) < _FOLD_KEYS_PER_STEP:
+            db, key = pending.pop()
+            entry = self._dbs[db].get(key)
+            if entry is None:
+                continue  # deleted since: its rows go with the rest
+            bits = entry.bits if entry.bits is not None else self._load_bits(db, key)[0]
+            crc, data = fmt.encode_bitmap(bits)
+            if bits:
+                stored.append((db, key, crc, data))
+            else:
+                emptied.append((db, key))
+            if entry.bits is not None:  # measure it exactly while we have the bytes
+                size = _ENTRY_OVERHEAD + len(data)
+                self._cached_bytes += size - entry.size
+                entry.size = size
+            folded_bytes += len(data)
+            if folded_bytes >= _FOLD_BYTES_PER_STEP:
+                break
+        conn = self._conn
+        conn.executemany(
+            "INSERT OR REPLACE INTO bitmaps (db, key, crc, data) VALUES (?, ?, ?, ?)", stored
         )
-        if entry.bits is not None:  # measure it exactly while we have the bytes
-            size = _ENTRY_OVERHEAD + len(data)
-            self._cached_bytes += size - entry.size
-            entry.size = size
+        conn.executemany("DELETE FROM bitmaps WHERE db = ? AND key = ?", emptied)
+        conn.executemany(
+            "UPDATE keys SET base_seq = ? WHERE db = ? AND key = ?",
+            [(self._seq, db, key) for db, key, _, _ in stored]
+            + [(self._seq, db, key) for db, key in emptied],
+        )
 
     # --- whole-file operations
 
@@ -689,6 +703,9 @@ class _Batch:
         self.journal: list[tuple[int, int, bytes | None, int, bytes | None]] = []
         self.rows = 0
         self.nbytes = 0
+        # SETBIT's `keys` rows, written in bulk before any other statement of the batch.
+        self.new_keys: list[tuple[int, bytes, int, int]] = []
+        self.grown_keys: list[tuple[int, int, bytes]] = []
 
     def _append(self, db: int, key: bytes | None, op: int, bits: bytes | None = None) -> int:
         engine = self.engine
@@ -699,7 +716,21 @@ class _Batch:
             self.nbytes += len(bits)
         return engine._seq
 
+    def _flush_keys(self) -> None:
+        if self.new_keys:
+            self.conn.executemany(
+                "INSERT INTO keys (db, key, length, expire_at, base_seq) VALUES (?, ?, ?, NULL, ?)",
+                self.new_keys,
+            )
+            self.new_keys = []
+        if self.grown_keys:
+            self.conn.executemany(
+                "UPDATE keys SET length = ? WHERE db = ? AND key = ?", self.grown_keys
+            )
+            self.grown_keys = []
+
     def flush(self) -> None:
+        self._flush_keys()
         if self.journal:
             self.conn.executemany(
                 "INSERT INTO journal (seq, db, key, op, bits) VALUES (?, ?, ?, ?, ?)",
@@ -746,15 +777,10 @@ class _Batch:
         if entry is None:
             entry = engine._dbs[db][key] = _Entry(length, None, BitMap())
             engine._cache_new(db, key, entry)
-            self.conn.execute(
-                "INSERT INTO keys (db, key, length, expire_at, base_seq) VALUES (?, ?, ?, NULL, ?)",
-                (db, key, length, engine._seq),
-            )
+            self.new_keys.append((db, key, length, engine._seq))
         elif length > entry.length:
             entry.length = length
-            self.conn.execute(
-                "UPDATE keys SET length = ? WHERE db = ? AND key = ?", (length, db, key)
-            )
+            self.grown_keys.append((length, db, key))
         previous = None
         if op.previous and entry.bits is None:
             engine._bits(db, key, entry)
@@ -773,6 +799,7 @@ class _Batch:
 
     def put(self, op: Put) -> None:
         key, db = _check_key(op.key), _check_db(op.db)
+        self._flush_keys()
         value = op.value
         bits = BitMap(value.bits)  # our own copy: the caller may keep changing theirs
         if type(value.length) is not int or value.length < 0 or (
@@ -812,6 +839,7 @@ class _Batch:
         entry = engine._dbs[db].get(key)
         if entry is None:
             return False
+        self._flush_keys()
         expired = entry.expire_at is not None and entry.expire_at <= self.now
         self.conn.execute("DELETE FROM keys WHERE db = ? AND key = ?", (db, key))
         self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
@@ -844,6 +872,7 @@ class _Batch:
             self.delete(key, db)
             return True
         if op.at_ms != entry.expire_at:
+            self._flush_keys()
             self.conn.execute(
                 "UPDATE keys SET expire_at = ? WHERE db = ? AND key = ?", (op.at_ms, db, key)
             )
@@ -859,6 +888,7 @@ class _Batch:
             self.engine._expiring[db].add(key)
 
     def flush_db(self, db: int) -> None:
+        self._flush_keys()
         engine = self.engine
         self.conn.execute("DELETE FROM keys WHERE db = ?", (db,))
         self.conn.execute("DELETE FROM bitmaps WHERE db = ?", (db,))

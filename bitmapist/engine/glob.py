@@ -3,7 +3,7 @@
 Mirrors `stringmatchlen` in Redis's util.c: `*`, `?`, `[...]` (`^` negates, `a-z` ranges
 with ends swapped when reversed, `\\` escapes, an unterminated class runs to the end of
 the pattern), `\\x` matches `x`, a trailing `\\` matches itself. Ranges compare bytes as
-signed chars, as Redis does on x86.
+signed chars, as Redis does on x86. An empty key matches only `*` and the empty pattern.
 """
 
 from __future__ import annotations
@@ -79,7 +79,10 @@ def compile_glob(pattern: bytes) -> Callable[[bytes], bool]:
             parts.append(re.escape(pattern[i : i + 1]))
             i += 1
     matcher = re.compile(b"".join(parts), re.DOTALL).fullmatch
-    return lambda key: matcher(key) is not None
+    # Redis's loop never runs for an empty key: only the empty pattern (and KEYS's "*"
+    # shortcut) matches it.
+    empty_matches = pattern == b""
+    return lambda key: matcher(key) is not None if key else empty_matches
 
 
 def glob_match(pattern: bytes, key: bytes) -> bool:
