@@ -45,17 +45,23 @@ class CpuPlan:
     def describe(self) -> str:
         if self.server is None:
             return "not pinned (no CPU affinity support)"
+        if self.server == self.clients:
+            return f"redis-server and clients pinned to CPU {self.server}"
         return f"redis-server on CPU {self.server}, clients on CPU {self.clients}"
 
 
 def cpu_plan() -> CpuPlan:
-    """Server and clients on different CPUs when there are two or more, else the same one."""
+    """Server and clients on one CPU (the last one we may use; CPU 0 takes most interrupts).
+
+    Why one CPU: every operation measured is a round trip, and on small VMs a wake-up across
+    CPUs costs more than the work itself and varies a lot (measured here: a GETBIT round trip
+    ~45 us on one CPU vs ~100-200 us across two). On one CPU both sides pay the same
+    context switches, and the numbers are steadier.
+    """
     if not hasattr(os, "sched_getaffinity"):
         return CpuPlan(None, None)
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) == 1:
-        return CpuPlan(cpus[0], cpus[0])
-    return CpuPlan(cpus[0], cpus[1])
+    cpu = max(os.sched_getaffinity(0))
+    return CpuPlan(cpu, cpu)
 
 
 def pinned(command: Sequence[str], cpu: int | None) -> list[str]:

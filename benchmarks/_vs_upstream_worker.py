@@ -17,7 +17,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-import bitmapist
+bitmapist = None  # imported in main(), after --ours-path may have moved sys.path
 
 SAMPLES = 5  # timed chunks per benchmark and round
 READ_YEAR, READ_MONTH, READ_DAY = 2026, 1, 15
@@ -179,7 +179,12 @@ BENCHMARKS = {
 
 
 def main() -> None:
+    global bitmapist
     cfg = json.loads(sys.argv[1])
+    if cfg.get("import_path"):
+        sys.path.insert(0, cfg["import_path"])  # measure a patched checkout of this package
+    import bitmapist
+
     bitmapist.setup_redis("default", "127.0.0.1", cfg["port"], db=cfg["db"])
     redis = bitmapist.get_redis("default")
     redis.flushdb()
@@ -189,7 +194,8 @@ def main() -> None:
     redis.flushdb()
     import redis as redis_py
 
-    print(json.dumps({"results": results, "redis_py": redis_py.__version__}))
+    report = {"results": results, "redis_py": redis_py.__version__, "file": bitmapist.__file__}
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -75,13 +75,14 @@ QUICK = {
 }
 
 
-def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
+def run(config: dict, *, rounds: int, ours_path: str | None = None) -> tuple[list[Row], dict]:
     plan = cpu_plan()
     pythons = {"ours": sys.executable, "upstream": str(upstream_python())}
     rows = {
         name: Row(label, goal=goal, note=note) for name, (label, goal, note) in BENCHMARKS.items()
     }
     redis_py: dict[str, str] = {}
+    files: dict[str, str] = {}
     with redis_server(plan.server) as server:
         worker_cfg = {**config, "port": server.port, "db": 0, "benchmarks": list(BENCHMARKS)}
         for round_no in range(rounds):
@@ -89,10 +90,12 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             results = {}
             for side in order:
                 # -I: no cwd/script dir on sys.path, so each side imports its own bitmapist
-                command = [pythons[side], "-I", str(WORKER), _json(worker_cfg)]
+                side_cfg = {**worker_cfg, "import_path": ours_path if side == "ours" else None}
+                command = [pythons[side], "-I", str(WORKER), _json(side_cfg)]
                 out = run_json(command, cpu=plan.clients)
                 results[side] = out["results"]
                 redis_py[side] = out["redis_py"]
+                files[side] = out["file"]
             for name, row in rows.items():
                 ours, upstream = results["ours"][name], results["upstream"][name]
                 if ours["check"] != upstream["check"]:
@@ -108,7 +111,7 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             "redis-server": redis_server_version(server),
             "cpus": plan.describe(),
             "python": platform.python_version(),
-            "ours": f"bitmapist {_our_version()} (redis-py {redis_py['ours']})",
+            "ours": f"bitmapist at {Path(files['ours']).parent} (redis-py {redis_py['ours']})",
             "upstream": f"bitmapist {UPSTREAM_VERSION} (redis-py {redis_py['upstream']})",
         }
     return list(rows.values()), meta
@@ -120,20 +123,18 @@ def _json(value: dict) -> str:
     return json.dumps(value)
 
 
-def _our_version() -> str:
-    import bitmapist
-
-    return bitmapist.__version__
-
-
 def main(argv: list[str] | None = None) -> int:
     from _common import base_parser
 
     parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--ours-path",
+        help="import our bitmapist from this directory (e.g. a patched checkout) instead",
+    )
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     rounds = args.rounds or config["rounds"]
-    rows, meta = run(config, rounds=rounds)
+    rows, meta = run(config, rounds=rounds, ours_path=args.ours_path)
     report(rows, meta, as_json=args.json)
     return 0
 
