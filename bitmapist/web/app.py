@@ -229,7 +229,7 @@ def _retention_curve(table: Any) -> Any:
             [cell.percent for cell in row.cells],
             charts.PALETTE[0],
             width=1.2,
-            opacity=0.25,
+            opacity=0.4,
         )
         for row in table.rows
     ]

@@ -61,7 +61,7 @@ def line_chart(
     height: int = 280,
 ) -> Markup:
     """An SVG line chart of `series` over the x `labels`; y from 0 (to 100 for percents)."""
-    left, right, top, bottom = 56, 16, 34, 46
+    left, right, top, bottom = 56, 44, 34, 46
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series for v in s.values if v is not None]
     y_max = 100.0 if percent else nice_ceiling(max(values, default=1.0))
