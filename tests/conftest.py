@@ -18,7 +18,7 @@ from .servers import RedisCluster, RedisServer
 
 # Store kinds the shared API/contract tests run over. Each backend adds itself here and in
 # STORE_FACTORIES (a function of the pytest request returning a fresh, empty store).
-STORE_KINDS = ["redis", "cluster", "embedded"]
+STORE_KINDS = ["redis", "cluster", "embedded", "server"]
 
 
 @pytest.fixture(scope="session")
@@ -62,10 +62,27 @@ def _embedded_store(request: pytest.FixtureRequest) -> Store:
     return EmbeddedStore(request.getfixturevalue("tmp_path") / "embedded.db")
 
 
+@pytest.fixture(scope="session")
+def bitmapist_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real bitmapist-server subprocess for the session (see tests/bitmapist_server.py)."""
+    from .bitmapist_server import BitmapistServerProcess
+
+    server = BitmapistServerProcess(tmp_path_factory.mktemp("bitmapist-server"))
+    yield server
+    server.stop()
+
+
+def _server_store(request: pytest.FixtureRequest) -> Store:
+    client = request.getfixturevalue("bitmapist_server").client()
+    client.flushall()
+    return RedisStore(client)
+
+
 STORE_FACTORIES = {
     "redis": _redis_store,
     "cluster": _cluster_store,
     "embedded": _embedded_store,
+    "server": _server_store,
 }
 
 

@@ -1,0 +1,338 @@
+"""asyncio wiring: sockets <-> RESP codec <-> command table, plus background work.
+
+Each connection parses commands one at a time (as Redis does: a protocol error comes
+after the replies of the commands before it) and runs them at once. Replies wait for
+the end of the event-loop turn: then the write batcher commits every write of the turn
+in one transaction, and all replies go out. So a client never sees an acknowledgement
+before its write is on disk, and a busy server commits many writes at a time.
+
+A client that stops reading is paused (its commands wait) once its unsent replies pass
+the transport's high-water mark, and dropped past `max_output_buffer`; a client whose
+partial command grows past the limits gets a protocol error and is closed. Nobody else
+is affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from typing import Any
+
+from ..engine import Engine, Put, Value
+from .batch import Deferred
+from .commands import execute
+from .keyspace import Keyspace
+from .resp import Error, ProtocolError, RequestParser, encode_many
+from .session import ServerState, Session, Settings
+
+log = logging.getLogger("bitmapist.server")
+
+_MAX_CLIENTS = b"-ERR max number of clients reached\r\n"
+_SWEEP_INTERVAL = 1.0
+
+
+class Connection(asyncio.Protocol):
+    """One client: feeds the parser, runs commands, queues replies for the turn's end."""
+
+    def __init__(self, server: BitmapistServer):
+        self.server = server
+        self.state = server.state
+        self.transport: asyncio.Transport | None = None
+        self.session: Session | None = None
+        settings = self.state.settings
+        self.parser = RequestParser(max_bulk_len=settings.max_bulk_len, max_args=settings.max_args)
+        self.replies: list[tuple[Any, int]] = []
+        self.closed = False
+        self.paused = False
+
+    # --- asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        state = self.state
+        if len(state.clients) >= state.settings.maxclients:
+            state.rejected_connections += 1
+            transport.write(_MAX_CLIENTS)
+            transport.close()
+            self.closed = True
+            return
+        peer = transport.get_extra_info("peername") or ("", 0)
+        sock = transport.get_extra_info("sockname") or ("", 0)
+        self.session = state.new_session(addr=_address(peer), laddr=_address(sock))
+        self.parser.authenticated = self.session.authenticated
+        self.server.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        session = self.session
+        if session is None or self.closed or session.closing:
+            return
+        parser = self.parser
+        parser.feed(data)
+        state = self.state
+        protocol = session.protocol
+        replies = self.replies
+        try:
+            while (args := parser.next_command()) is not None:
+                session.last_command = args[0]
+                replies.append((execute(state, session, args), session.protocol))
+                if session.protocol != protocol:
+                    protocol = session.protocol
+                parser.authenticated = session.authenticated
+                if session.closing:
+                    break
+        except ProtocolError as exc:
+            replies.append((exc.reply, session.protocol))
+            session.closing = True
+            log.info("client %s: %s", session.addr, exc)
+        except Exception as exc:  # a bug must cost one reply, not the server
+            log.exception("command failed")
+            replies.append((Error(f"ERR internal error: {exc}"), session.protocol))
+        self.server.schedule_flush(self)
+
+    def eof_received(self) -> bool:
+        # A half-closed client still gets the replies to what it sent.
+        if self.session is not None:
+            self.session.closing = True
+        self.server.schedule_flush(self)
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.connections.discard(self)
+        if self.session is not None:
+            self.state.drop_session(self.session)
+
+    def pause_writing(self) -> None:
+        # The client is not reading its replies: stop reading its commands for now.
+        assert self.transport is not None
+        if not self.paused and not self.closed:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        assert self.transport is not None
+        if self.paused and not self.closed:
+            self.paused = False
+            self.transport.resume_reading()
+
+    # --- replies
+
+    def send_replies(self) -> None:
+        """Encode and write the replies queued this turn (their writes are committed)."""
+        transport = self.transport
+        if self.closed or transport is None:
+            self.replies.clear()
+            return
+        replies, self.replies = self.replies, []
+        if replies:
+            protocol = replies[0][1]
+            if all(item[1] == protocol for item in replies):
+                data = encode_many((item[0] for item in replies), protocol)
+            else:
+                data = b"".join(encode_many((value,), proto) for value, proto in replies)
+            transport.write(data)
+            if transport.get_write_buffer_size() > self.state.settings.max_output_buffer:
+                log.warning("client %s: output buffer over the limit, closing", self.session and self.session.addr)
+                transport.abort()
+                self.closed = True
+                return
+        if self.session is not None and self.session.closing:
+            transport.close()
+            self.closed = True
+
+
+def _address(pair: Any) -> str:
+    if isinstance(pair, tuple) and len(pair) >= 2:
+        host = pair[0]
+        return f"[{host}]:{pair[1]}" if ":" in str(host) else f"{host}:{pair[1]}"
+    return str(pair)
+
+
+class BitmapistServer:
+    """The server: listening sockets, connections, the engine and background tasks."""
+
+    def __init__(self, engine: Engine, settings: Settings | None = None):
+        self.engine = engine
+        self.state = ServerState(Keyspace(engine), settings or Settings())
+        self.state.on_bgsave = self.start_background_save
+        self.state.on_slurp = self.start_slurp
+        self.connections: set[Connection] = set()
+        self._dirty: list[Connection] = []
+        self._flush_scheduled = False
+        self._servers: list[asyncio.base_events.Server] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._save_task: asyncio.Future[Any] | None = None
+        self._stopping: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # --- the end of every event-loop turn: commit, then reply
+
+    def schedule_flush(self, connection: Connection) -> None:
+        self._dirty.append(connection)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            assert self.loop is not None
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Commit the turn's writes in one batch, then send every queued reply."""
+        self._flush_scheduled = False
+        self.state.batcher.flush()
+        dirty, self._dirty = self._dirty, []
+        seen: set[int] = set()
+        for connection in dirty:
+            if id(connection) not in seen:
+                seen.add(id(connection))
+                connection.send_replies()
+
+    # --- running
+
+    async def start(self, host: str | None, port: int) -> list[tuple[str, int]]:
+        """Listen on host:port (host None: every interface); returns the bound addresses."""
+        self.loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        server = await self.loop.create_server(
+            lambda: Connection(self), host=host, port=port, reuse_address=True, backlog=1024
+        )
+        self._servers.append(server)
+        addresses = [sock.getsockname()[:2] for sock in server.sockets]
+        self.state.port = addresses[0][1] if addresses else port
+        self._spawn(self._sweep_expired())
+        if self.state.settings.checkpoint_interval > 0:
+            self._spawn(self._checkpoints())
+        return addresses
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _sweep_expired(self) -> None:
+        """Delete expired keys now and then (reads already ignore them)."""
+        while True:
+            await asyncio.sleep(_SWEEP_INTERVAL)
+            try:
+                self.state.batcher.flush()
+                self.engine.sweep_expired()
+            except Exception:
+                log.exception("expiry sweep failed")
+
+    async def _checkpoints(self) -> None:
+        """Fold the journal regularly, in a thread, in small steps (no stalls)."""
+        while True:
+            await asyncio.sleep(self.state.settings.checkpoint_interval)
+            if self._save_task is None:
+                await self._background_save()
+
+    def start_background_save(self) -> None:
+        """BGSAVE: a full checkpoint in a worker thread."""
+        if self._save_task is None:
+            self._save_task = asyncio.ensure_future(self._background_save())
+
+    async def _background_save(self) -> None:
+        assert self.loop is not None
+        self.state.saving = True
+        try:
+            await self.loop.run_in_executor(None, self.engine.checkpoint)
+            self.state.lastsave = int(time.time())
+            self.state.changes_since_save = 0
+        except Exception:
+            log.exception("checkpoint failed")
+        finally:
+            self.state.saving = False
+            self._save_task = None
+
+    async def backup(self, path: str) -> None:
+        """A consistent copy of the database at `path` (SIGUSR1)."""
+        assert self.loop is not None
+        log.info("backing up database to %s", path)
+        started = time.monotonic()
+        try:
+            self.state.batcher.flush()
+            await self.loop.run_in_executor(None, self.engine.backup, path)
+        except Exception:
+            log.exception("backup to %s failed", path)
+        else:
+            log.info("backup saved to %s in %.1fs", path, time.monotonic() - started)
+
+    def start_slurp(self, host: str, port: int, source_db: int, target_db: int) -> None:
+        """SLURP: import every string key of a running Redis, in the background."""
+        from .slurp import slurp
+
+        async def run() -> None:
+            started = time.monotonic()
+            log.info("importing redis dataset from %s:%d db %d", host, port, source_db)
+            try:
+                imported, skipped = await slurp(host, port, source_db, target_db, self._import)
+            except Exception:
+                log.exception("redis import from %s:%d failed", host, port)
+                return
+            log.info(
+                "imported %d keys from redis in %.1fs; skipped %d non-strings",
+                imported, time.monotonic() - started, skipped,
+            )
+
+        self._spawn(run())
+
+    def _import(self, items: list[tuple[int, bytes, bytes, int | None]]) -> None:
+        ops = [Put(key, Value.from_bytes(data), expire_at=at, db=db) for db, key, data, at in items]
+        self.state.batcher.add(Deferred(ops, lambda results: None))
+        self.state.batcher.flush()
+
+    async def serve_forever(self) -> None:
+        assert self._stopping is not None
+        await self._stopping.wait()
+
+    def request_stop(self) -> None:
+        if self._stopping is not None:
+            self._stopping.set()
+
+    async def stop(self) -> None:
+        """Stop listening, commit and answer what is pending, close the engine."""
+        for server in self._servers:
+            server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._save_task is not None:
+            with contextlib.suppress(Exception):
+                await self._save_task
+        self.flush()
+        for connection in list(self.connections):
+            if connection.transport is not None:
+                connection.transport.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+        self.engine.close()
+
+
+async def run_server(
+    engine: Engine,
+    settings: Settings,
+    host: str | None,
+    port: int,
+    *,
+    ready: Any = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT; SIGUSR1 writes a backup when `settings.backup_path`."""
+    server = BitmapistServer(engine, settings)
+    addresses = await server.start(host, port)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, server.request_stop)
+    if settings.backup_path:
+        loop.add_signal_handler(
+            signal.SIGUSR1, lambda: asyncio.ensure_future(server.backup(settings.backup_path))
+        )
+    log.info("bitmapist-server listening on %s", ", ".join(f"{h}:{p}" for h, p in addresses))
+    if ready is not None:
+        ready(addresses)
+    try:
+        await server.serve_forever()
+    finally:
+        log.info("shutting down")
+        await server.stop()

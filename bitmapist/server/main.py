@@ -1,0 +1,128 @@
+"""`bitmapist-server`: a Redis-protocol server storing bitmaps compressed (roaring).
+
+Flags follow Doist's Go bitmapist-server (`-addr`, `-db`, `-bak`), with the usual long
+forms (`--addr` ...) and a few more (`--requirepass`, `--maxclients`, limits).
+
+Example::
+
+    bitmapist-server -addr localhost:6379 -db /var/lib/bitmapist/bitmapist.db -bak /backup/b.db
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from ..engine import Engine
+from ..errors import BitmapistError
+from .session import Settings
+
+DEFAULT_ADDR = "localhost:6379"
+DEFAULT_DB = "bitmapist.db"
+
+
+def parse_addr(addr: str) -> tuple[str | None, int]:
+    """`host:port` -> (host, port); an empty host (":6379") means every interface."""
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"address {addr!r} is not host:port (port 0..65535)")
+    host = host.strip("[]")  # [::1]:6379
+    return (host or None), int(port)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be a positive integer")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bitmapist-server",
+        description="A Redis-protocol server for bitmapist, storing compressed bitmaps.",
+        epilog="example: bitmapist-server -addr localhost:6379 -db bitmapist.db -bak backup.db",
+    )
+    parser.add_argument("-addr", "--addr", default=DEFAULT_ADDR, metavar="host:port",
+                        help=f"address to listen on (default {DEFAULT_ADDR}; ':port' = all interfaces)")
+    parser.add_argument("-db", "--db", default=DEFAULT_DB, metavar="path",
+                        help=f"path to the database file (default {DEFAULT_DB}; ':memory:' = no file)")
+    parser.add_argument("-bak", "--bak", default="", metavar="path",
+                        help="file to write a consistent backup to on SIGUSR1")
+    parser.add_argument("--requirepass", default=os.environ.get("BITMAPIST_REQUIREPASS"),
+                        metavar="password", help="require AUTH with this password")
+    parser.add_argument("--maxclients", type=_positive, default=10_000,
+                        help="most simultaneous clients (default 10000)")
+    parser.add_argument("--max-bulk-len", type=_positive, default=512 * 1024 * 1024,
+                        help="longest argument in bytes (default 512 MB, as Redis)")
+    parser.add_argument("--max-args", type=_positive, default=1024 * 1024,
+                        help="most arguments in one command (default 1048576)")
+    parser.add_argument("--max-output-buffer", type=_positive, default=256 * 1024 * 1024,
+                        help="drop a client whose unread replies exceed this (bytes)")
+    parser.add_argument("--checkpoint-interval", type=float, default=60.0,
+                        help="seconds between background checkpoints (0: only when needed)")
+    parser.add_argument("--cache-bytes", type=_positive, default=512 << 20,
+                        help="memory for loaded bitmaps before the coldest are evicted")
+    parser.add_argument("--durability", choices=("normal", "full"), default="normal",
+                        help="normal: writes survive kill -9; full: also power loss (fsync)")
+    parser.add_argument("--loglevel", default="info",
+                        choices=("debug", "info", "warning", "error"))
+    parser.add_argument("-v", "-version", "--version", action="store_true",
+                        help="print the version and exit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console script `bitmapist-server`."""
+    args = build_parser().parse_args(argv)
+    if args.version:
+        from importlib.metadata import version
+
+        print(f"bitmapist-server {version('bitmapist')}")
+        return 0
+    logging.basicConfig(
+        level=args.loglevel.upper(),
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        host, port = parse_addr(args.addr)
+    except argparse.ArgumentTypeError as exc:
+        print(f"bitmapist-server: {exc}", file=sys.stderr)
+        return 2
+    settings = Settings(
+        requirepass=args.requirepass or None,
+        maxclients=args.maxclients,
+        max_bulk_len=args.max_bulk_len,
+        max_args=args.max_args,
+        max_output_buffer=args.max_output_buffer,
+        db_path=args.db,
+        backup_path=args.bak if args.bak and args.bak != args.db else "",
+        checkpoint_interval=args.checkpoint_interval,
+    )
+    try:
+        engine = Engine(
+            None if args.db == ":memory:" else args.db,
+            cache_bytes=args.cache_bytes,
+            durability=args.durability,
+        )
+    except BitmapistError as exc:
+        print(f"bitmapist-server: cannot open {args.db}: {exc}", file=sys.stderr)
+        return 1
+    from .app import run_server
+
+    try:
+        asyncio.run(run_server(engine, settings, host, port))
+    except OSError as exc:
+        print(f"bitmapist-server: cannot listen on {args.addr}: {exc}", file=sys.stderr)
+        engine.close()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,425 @@
+"""Sans-IO RESP codec: bytes in -> commands, replies -> bytes, exactly as Redis 7.0 does.
+
+`RequestParser` is fed raw bytes from a client and yields commands (lists of `bytes`
+arguments). It follows Redis's `processMultibulkBuffer` / `processInlineBuffer` to the byte:
+the same accepted forms (inline commands with `sdssplitargs` quoting, `*<n>` multibulk
+with strict integers, `*0`/`*-1` ignored, the bulk's trailing two bytes skipped unchecked),
+the same C-string quirks (a NUL byte hides a header's line end) and the same protocol error
+texts. A protocol error is final for that connection: Redis replies to the commands before
+it, then the error, then closes.
+
+Replies are Python values handlers return; `encode(value, protocol)` writes them for
+RESP2 or RESP3:
+
+======================  =====================  ==========================
+value                   RESP2                  RESP3
+======================  =====================  ==========================
+`int` (not bool)        `:n`                   `:n`
+`bytes`                 `$len` bulk            `$len` bulk
+`None`                  `$-1` null bulk        `_` null
+`list` / `tuple`        `*n` array             `*n` array
+`Status("OK")`          `+OK`                  `+OK`
+`Error("ERR ...")`      `-ERR ...`             `-ERR ...`
+`NULL_ARRAY`            `*-1`                  `_`
+`Map({...})`            `*2n` flat array       `%n` map
+`Set([...])`            `*n` array             `~n` set
+`Verbatim(text)`        `$len` bulk            `=len` `txt:` verbatim
+`bool`                  `:1` / `:0`            `#t` / `#f`
+======================  =====================  ==========================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = [
+    "DEFAULT_MAX_ARGS",
+    "DEFAULT_MAX_BULK_LEN",
+    "DEFAULT_MAX_INLINE",
+    "Error",
+    "Later",
+    "Map",
+    "NULL_ARRAY",
+    "ProtocolError",
+    "RequestParser",
+    "Set",
+    "Status",
+    "Verbatim",
+    "encode",
+    "split_args",
+]
+
+#: Redis's `proto-max-bulk-len` default: longest accepted argument.
+DEFAULT_MAX_BULK_LEN = 512 * 1024 * 1024
+#: Most arguments in one command. Redis accepts up to INT_MAX; we stop far earlier.
+DEFAULT_MAX_ARGS = 1024 * 1024
+#: Redis's PROTO_INLINE_MAX_SIZE: longest inline command or header line.
+DEFAULT_MAX_INLINE = 64 * 1024
+_INT_MAX = 2**31 - 1
+# Limits Redis applies before a client has authenticated (when a password is set).
+_UNAUTH_MAX_ARGS = 10
+_UNAUTH_MAX_BULK = 16384
+
+
+class ProtocolError(Exception):
+    """The client broke the protocol; `reply` is the error Redis sends before closing."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.reply = Error(f"ERR Protocol error: {message}")
+
+
+def _strict_int(text: bytes) -> int | None:
+    """Redis's `string2ll`: optional '-', no '+', no spaces, no leading zeros; else None."""
+    digits = text[1:] if text[:1] == b"-" else text
+    if not digits.isdigit() or (digits[0] == 48 and len(text) != 1) or len(digits) > 19:
+        return None  # "-0" is rejected too, as in Redis
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        return None
+    return value
+
+
+# Characters C's isspace() accepts; only some of them end an unquoted token.
+_ISSPACE = frozenset(b" \t\n\v\f\r")
+_TOKEN_END = frozenset(b" \n\r\t")
+_ESCAPES = {ord("n"): 10, ord("r"): 13, ord("t"): 9, ord("b"): 8, ord("a"): 7}
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def split_args(line: bytes) -> list[bytes] | None:
+    """Redis's `sdssplitargs`: split an inline command; None on unbalanced quotes."""
+    end = line.find(b"\0")
+    if end >= 0:  # a C string ends at its first NUL
+        line = line[:end]
+    args: list[bytes] = []
+    pos, size = 0, len(line)
+    while True:
+        while pos < size and line[pos] in _ISSPACE:
+            pos += 1
+        if pos >= size:
+            return args
+        current = bytearray()
+        in_double = in_single = False
+        while True:
+            char = line[pos] if pos < size else 0
+            nxt = line[pos + 1] if pos + 1 < size else 0
+            if in_double:
+                if (
+                    char == 0x5C
+                    and nxt == 0x78
+                    and pos + 3 < size
+                    and line[pos + 2] in _HEX
+                    and line[pos + 3] in _HEX
+                ):
+                    current.append(int(line[pos + 2 : pos + 4], 16))
+                    pos += 3
+                elif char == 0x5C and nxt:
+                    pos += 1
+                    current.append(_ESCAPES.get(nxt, nxt))
+                elif char == 0x22:
+                    if nxt and nxt not in _ISSPACE:
+                        return None  # a closing quote must end the token
+                    pos += 1
+                    break
+                elif not char:
+                    return None
+                else:
+                    current.append(char)
+            elif in_single:
+                if char == 0x5C and nxt == 0x27:
+                    pos += 1
+                    current.append(0x27)
+                elif char == 0x27:
+                    if nxt and nxt not in _ISSPACE:
+                        return None
+                    pos += 1
+                    break
+                elif not char:
+                    return None
+                else:
+                    current.append(char)
+            elif not char or char in _TOKEN_END:
+                pos += 1
+                break
+            elif char == 0x22:
+                in_double = True
+            elif char == 0x27:
+                in_single = True
+            else:
+                current.append(char)
+            pos += 1
+        args.append(bytes(current))
+
+
+class RequestParser:
+    """Incremental request parser for one connection (see the module docstring).
+
+    `feed(data)` appends bytes; `parse()` returns the complete commands received so far
+    and raises `ProtocolError` once the stream is broken (after which it must not be fed).
+    `authenticated = False` applies Redis's tighter pre-AUTH limits.
+    """
+
+    __slots__ = (
+        "_buf",
+        "_pos",
+        "_args",
+        "_remaining",
+        "_bulk_len",
+        "max_bulk_len",
+        "max_args",
+        "max_inline",
+        "authenticated",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_bulk_len: int = DEFAULT_MAX_BULK_LEN,
+        max_args: int = DEFAULT_MAX_ARGS,
+        max_inline: int = DEFAULT_MAX_INLINE,
+    ):
+        self._buf = bytearray()
+        self._pos = 0
+        self._args: list[bytes] = []
+        self._remaining = 0  # arguments still expected by the current multibulk
+        self._bulk_len = -1  # length of the bulk being received, -1 before its header
+        self.max_bulk_len = max_bulk_len
+        self.max_args = max_args
+        self.max_inline = max_inline
+        self.authenticated = True
+
+    def feed(self, data: bytes) -> None:
+        """Append bytes received from the client."""
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet consumed (a partial command)."""
+        return len(self._buf) - self._pos
+
+    def next_command(self) -> list[bytes] | None:
+        """The next complete command, or None until more bytes arrive.
+
+        Raises `ProtocolError` when the stream is broken (commands before the break were
+        returned by earlier calls, as Redis executes them before replying the error).
+        """
+        buf = self._buf
+        try:
+            while self._pos < len(buf):
+                if self._remaining:
+                    command = self._multibulk_args()
+                elif buf[self._pos] == 0x2A:  # '*'
+                    command = self._multibulk_header()
+                else:
+                    command = self._inline()
+                if command is None:
+                    return None
+                if command:
+                    return command
+            return None
+        finally:
+            if self._pos > 65536 or self._pos == len(buf):
+                del buf[: self._pos]  # compact now and then, not after every command
+                self._pos = 0
+
+    def parse(self) -> list[list[bytes]]:
+        """Every complete command in the buffer, in order (see `next_command`)."""
+        commands: list[list[bytes]] = []
+        while (command := self.next_command()) is not None:
+            commands.append(command)
+        return commands
+
+    def _line_end(self, what: str) -> int:
+        """Index of the '\\r' ending the header at `_pos`, or -1 if it has not arrived."""
+        buf, pos = self._buf, self._pos
+        end = buf.find(b"\r", pos)
+        if end >= 0 and buf.find(b"\0", pos, end) >= 0:
+            end = -1  # Redis's strchr stops at NUL
+        if end < 0:
+            if len(buf) - pos > self.max_inline:
+                raise ProtocolError(f"too big {what} count string")
+            return -1
+        if end + 2 > len(buf):
+            return -1  # the byte after '\r' is skipped unchecked but must have arrived
+        return end
+
+    def _multibulk_header(self) -> list[bytes] | None:
+        end = self._line_end("mbulk")
+        if end < 0:
+            return None
+        count = _strict_int(bytes(self._buf[self._pos + 1 : end]))
+        if count is None or count > _INT_MAX or count > self.max_args:
+            raise ProtocolError("invalid multibulk length")
+        if count > _UNAUTH_MAX_ARGS and not self.authenticated:
+            raise ProtocolError("unauthenticated multibulk length")
+        self._pos = end + 2
+        if count <= 0:
+            return []  # Redis ignores empty multibulks
+        self._remaining = count
+        self._args = []
+        return self._multibulk_args()
+
+    def _multibulk_args(self) -> list[bytes] | None:
+        buf = self._buf
+        args = self._args
+        while self._remaining:
+            if self._bulk_len < 0:
+                end = self._line_end("bulk")
+                if end < 0:
+                    return None
+                pos = self._pos
+                if buf[pos] != 0x24:  # '$'
+                    got = bytes(buf[pos : pos + 1]).decode("utf-8", "surrogateescape")
+                    raise ProtocolError(f"expected '$', got '{got}'")
+                length = _strict_int(bytes(buf[pos + 1 : end]))
+                if length is None or length < 0 or length > self.max_bulk_len:
+                    raise ProtocolError("invalid bulk length")
+                if length > _UNAUTH_MAX_BULK and not self.authenticated:
+                    raise ProtocolError("unauthenticated bulk length")
+                self._pos = end + 2
+                self._bulk_len = length
+            start = self._pos
+            stop = start + self._bulk_len
+            if stop + 2 > len(buf):
+                return None
+            args.append(bytes(buf[start:stop]))
+            self._pos = stop + 2  # Redis skips the CRLF without looking at it
+            self._bulk_len = -1
+            self._remaining -= 1
+        self._args = []
+        return args
+
+    def _inline(self) -> list[bytes] | None:
+        buf, pos = self._buf, self._pos
+        newline = buf.find(b"\n", pos)
+        if newline >= 0 and buf.find(b"\0", pos, newline) >= 0:
+            newline = -1  # Redis's strchr stops at NUL
+        if newline < 0:
+            if len(buf) - pos > self.max_inline:
+                raise ProtocolError("too big inline request")
+            return None
+        end = newline - 1 if newline > pos and buf[newline - 1] == 13 else newline
+        args = split_args(bytes(buf[pos:end]))
+        if args is None:
+            raise ProtocolError("unbalanced quotes in request")
+        self._pos = newline + 1
+        return args
+
+
+# --- replies
+
+
+class Status(str):
+    """A simple string reply (`+OK`)."""
+
+    __slots__ = ()
+
+
+class Error(str):
+    """An error reply; the text starts with its code (`ERR`, `WRONGTYPE`, ...)."""
+
+    __slots__ = ()
+
+
+class Map(dict):
+    """A map reply: `%` in RESP3, a flat key/value array in RESP2."""
+
+
+class Set(list):
+    """A set reply: `~` in RESP3, an array in RESP2."""
+
+
+class Verbatim(bytes):
+    """A verbatim text reply (`=len\\r\\ntxt:...` in RESP3, a bulk string in RESP2)."""
+
+    __slots__ = ()
+
+
+class Later:
+    """A reply not known yet (a write awaiting its durable commit); `value` is set later."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: Any = None
+
+
+class _NullArray:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NULL_ARRAY"
+
+
+#: The null array (`*-1` in RESP2, `_` in RESP3), e.g. an aborted EXEC.
+NULL_ARRAY: Any = _NullArray()
+
+OK = Status("OK")
+_INTS = [b":%d\r\n" % number for number in range(-2, 1024)]
+
+
+def _encode_error(text: str) -> bytes:
+    # Redis replaces line breaks in error texts so the reply stays one line.
+    data = text.encode("utf-8", "surrogateescape")
+    return b"-" + data.replace(b"\r", b" ").replace(b"\n", b" ") + b"\r\n"
+
+
+def _encode_into(out: list[bytes], value: Any, resp3: bool) -> None:
+    kind = type(value)
+    if kind is bytes:
+        out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+    elif kind is int:
+        out.append(_INTS[value + 2] if -2 <= value < 1022 else b":%d\r\n" % value)
+    elif kind is Status:
+        out.append(b"+" + value.encode("utf-8", "surrogateescape") + b"\r\n")
+    elif kind is Error:
+        out.append(_encode_error(value))
+    elif value is None:
+        out.append(b"_\r\n" if resp3 else b"$-1\r\n")
+    elif kind is list or kind is tuple:
+        out.append(b"*%d\r\n" % len(value))
+        for item in value:
+            _encode_into(out, item, resp3)
+    elif kind is Map:
+        out.append((b"%%%d\r\n" if resp3 else b"*%d\r\n") % (len(value) * (1 if resp3 else 2)))
+        for key, item in value.items():
+            _encode_into(out, key, resp3)
+            _encode_into(out, item, resp3)
+    elif kind is Set:
+        out.append((b"~%d\r\n" if resp3 else b"*%d\r\n") % len(value))
+        for item in value:
+            _encode_into(out, item, resp3)
+    elif kind is Verbatim:
+        if resp3:
+            out.append(b"=%d\r\ntxt:%s\r\n" % (len(value) + 4, value))
+        else:
+            out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+    elif kind is bool:
+        out.append((b"#t\r\n" if value else b"#f\r\n") if resp3 else _INTS[int(value) + 2])
+    elif kind is Later:
+        _encode_into(out, value.value, resp3)
+    elif value is NULL_ARRAY:
+        out.append(b"_\r\n" if resp3 else b"*-1\r\n")
+    elif kind is str:
+        data = value.encode("utf-8", "surrogateescape")
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    else:
+        raise TypeError(f"cannot encode {value!r} as a RESP reply")
+
+
+def encode(value: Any, protocol: int = 2) -> bytes:
+    """The wire bytes of one reply in RESP `protocol` (2 or 3)."""
+    out: list[bytes] = []
+    _encode_into(out, value, protocol == 3)
+    return b"".join(out)
+
+
+def encode_many(values: Iterable[Any], protocol: int = 2) -> bytes:
+    """The wire bytes of several replies, back to back."""
+    out: list[bytes] = []
+    resp3 = protocol == 3
+    for value in values:
+        _encode_into(out, value, resp3)
+    return b"".join(out)

@@ -1,0 +1,171 @@
+"""Per-connection and per-server state the command handlers read and change.
+
+`Session` is one client connection (selected db, protocol, name, auth, MULTI queue,
+WATCHed keys); `ServerState` is what all connections share (keyspace, write batcher,
+settings, connected clients, WATCH registry, counters).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .batch import WriteBatcher
+from .keyspace import Keyspace
+
+#: The Redis version we answer as (HELLO, INFO): replies match this release's.
+REDIS_VERSION = "7.0.15"
+
+
+@dataclass
+class Settings:
+    """Server settings (flags of `bitmapist-server`)."""
+
+    requirepass: str | None = None
+    maxclients: int = 10_000
+    max_bulk_len: int = 512 * 1024 * 1024
+    max_args: int = 1024 * 1024
+    #: A client whose unsent replies exceed this many bytes is disconnected (Redis: 1gb).
+    max_output_buffer: int = 256 * 1024 * 1024
+    db_path: str = ""
+    backup_path: str = ""
+    checkpoint_interval: float = 60.0
+
+
+class Session:
+    """One client connection's state."""
+
+    __slots__ = (
+        "id",
+        "db",
+        "protocol",
+        "name",
+        "lib_name",
+        "lib_ver",
+        "authenticated",
+        "multi",
+        "multi_dirty",
+        "watched",
+        "watch_expiry",
+        "watch_dirty",
+        "closing",
+        "addr",
+        "laddr",
+        "created",
+        "last_command",
+        "close_callback",
+    )
+
+    def __init__(self, client_id: int, *, authenticated: bool, addr: str = "", laddr: str = ""):
+        self.id = client_id
+        self.db = 0
+        self.protocol = 2
+        self.name: bytes | None = None
+        self.lib_name: bytes | None = None
+        self.lib_ver: bytes | None = None
+        self.authenticated = authenticated
+        self.multi: list[list[bytes]] | None = None  # queued commands while in MULTI
+        self.multi_dirty = False  # a command was rejected while queuing: EXEC aborts
+        self.watched: set[tuple[int, bytes]] = set()
+        # Expiry (ms) of watched keys that had one at WATCH time: EXEC fails once it passes.
+        self.watch_expiry: dict[tuple[int, bytes], int] = {}
+        self.watch_dirty = False  # a watched key changed: EXEC returns a null array
+        self.closing = False  # close once the pending replies are sent (QUIT)
+        self.addr = addr
+        self.laddr = laddr
+        self.created = time.monotonic()
+        self.last_command = b"NULL"
+        self.close_callback: Any = None
+
+
+@dataclass
+class ServerState:
+    """What every connection shares."""
+
+    keyspace: Keyspace
+    settings: Settings = field(default_factory=Settings)
+    batcher: WriteBatcher = field(init=False)
+    clients: dict[int, Session] = field(default_factory=dict)
+    watchers: dict[tuple[int, bytes], set[Session]] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+    started_monotonic: float = field(default_factory=time.monotonic)
+    lastsave: int = field(default_factory=lambda: int(time.time()))
+    saving: bool = False
+    commands_processed: int = 0
+    connections_received: int = 0
+    rejected_connections: int = 0
+    changes_since_save: int = 0
+    port: int = 0
+    scan_snapshots: dict[int, Any] = field(default_factory=dict)
+    #: Set by the app: start a background checkpoint (BGSAVE) / a SLURP import.
+    on_bgsave: Callable[[], None] | None = None
+    on_slurp: Callable[[str, int, int, int], None] | None = None
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self.batcher = WriteBatcher(self.keyspace)
+
+    def new_session(self, *, addr: str = "", laddr: str = "") -> Session:
+        authenticated = not self.settings.requirepass
+        session = Session(next(self._ids), authenticated=authenticated, addr=addr, laddr=laddr)
+        self.clients[session.id] = session
+        self.connections_received += 1
+        return session
+
+    def drop_session(self, session: Session) -> None:
+        self.unwatch(session)
+        self.clients.pop(session.id, None)
+
+    # --- WATCH
+
+    def watch(self, session: Session, db: int, key: bytes) -> None:
+        session.watched.add((db, key))
+        self.watchers.setdefault((db, key), set()).add(session)
+        at = self.keyspace.expiry(db, key)
+        if at >= 0:
+            session.watch_expiry[(db, key)] = at
+
+    def watch_expired(self, session: Session) -> bool:
+        """Whether a watched key that existed at WATCH time has expired since (EXEC fails)."""
+        if not session.watch_expiry:
+            return False
+        now = time.time_ns() // 1_000_000
+        return any(at <= now for at in session.watch_expiry.values())
+
+    def unwatch(self, session: Session) -> None:
+        for item in session.watched:
+            sessions = self.watchers.get(item)
+            if sessions is not None:
+                sessions.discard(session)
+                if not sessions:
+                    del self.watchers[item]
+        session.watched.clear()
+        session.watch_expiry.clear()
+        session.watch_dirty = False
+
+    def touch(self, db: int, key: bytes) -> None:
+        """A key changed: transactions watching it will fail."""
+        sessions = self.watchers.get((db, key))
+        if sessions:
+            for session in sessions:
+                session.watch_dirty = True
+
+    def touch_db(self, db: int | None) -> None:
+        """Every existing watched key of `db` (None: of every db) changed (FLUSHDB/ALL)."""
+        for (watched_db, key), sessions in self.watchers.items():
+            if (db is None or watched_db == db) and self.keyspace.exists(watched_db, key):
+                for session in sessions:
+                    session.watch_dirty = True
+
+    # --- background work the app runs
+
+    def start_background_save(self) -> None:
+        if self.on_bgsave is not None:
+            self.on_bgsave()
+
+    def start_slurp(self, host: str, port: int, source_db: int, target_db: int) -> None:
+        if self.on_slurp is not None:
+            self.on_slurp(host, port, source_db, target_db)
