@@ -1,0 +1,178 @@
+"""The dashboard's HTTP behaviour, in-process: every view is a GET URL, bad parameters are
+clear 400 pages, output is escaped, and the app mounts under a prefix in another app."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from bitmapist import Bitmapist
+from bitmapist.retention import retention
+from bitmapist.web import create_app
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+NOW = datetime(2026, 11, 28, 15, 30, tzinfo=UTC)
+
+
+@pytest.fixture(params=["file", "redis"])
+def client(request: pytest.FixtureRequest, tmp_path) -> Iterator[Bitmapist]:
+    if request.param == "redis":
+        server = request.getfixturevalue("redis_server")
+        server.client().flushall()
+        url = server.url
+    else:
+        url = f"file://{tmp_path}/store.db"
+    client = Bitmapist(url)
+    # week 45: users 1-4 sign up, 1 and 2 return in week 46; week 46: user 5
+    for uid in (1, 2, 3, 4):
+        client.mark_event("signup", uid, now=datetime(2026, 11, 2))
+        client.mark_event("active", uid, now=datetime(2026, 11, 3))
+    client.mark_event("signup", 5, now=datetime(2026, 11, 10))
+    for uid in (1, 2, 5):
+        client.mark_event("active", uid, now=datetime(2026, 11, 11))
+    client.mark_unique("premium", 1)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def http(client: Bitmapist) -> TestClient:
+    return TestClient(create_app(client, now=lambda: NOW))
+
+
+QUERY = {"cohort": "signup", "returning": "active", "start": "2026-11-02", "cohorts": "2",
+         "periods": "2"}
+
+
+def test_home_lists_events_and_filters_them(http: TestClient) -> None:
+    page = http.get("/").text
+    for name in ("signup", "active", "premium"):
+        assert f'<span class="event-name">{name}</span>' in page
+    filtered = http.get("/?q=SIGN").text
+    assert '<span class="event-name">signup</span>' in filtered
+    assert '<span class="event-name">active</span>' not in filtered
+
+
+def test_retention_view_is_a_bookmarkable_get(http: TestClient, client: Bitmapist) -> None:
+    response = http.get("/retention?" + urlencode(QUERY))
+    assert response.status_code == 200
+    table = retention("signup", "active", period="week", start=datetime(2026, 11, 2),
+                      cohorts=2, periods=2, system=client, now=NOW)
+    for row in table.rows:
+        for cell in row.cells:
+            assert f'data-count="{cell.count}"' in response.text
+    assert 'data-percent="50.00"' in response.text  # users 1, 2 of 1-4 in week 1
+    # the CSV link carries the same query
+    csv = http.get("/retention.csv?" + urlencode(QUERY))
+    assert csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert csv.headers["content-disposition"].startswith(
+        'attachment; filename="retention-signup-active-week.csv"'
+    )
+    assert csv.text == table.to_csv()
+    counts = http.get("/retention.csv?" + urlencode({**QUERY, "values": "count"}))
+    assert counts.text == table.to_csv("count")
+
+
+def test_segment_restricts_the_cohort(http: TestClient) -> None:
+    csv = http.get("/retention.csv?" + urlencode({**QUERY, "segment": "premium",
+                                                  "values": "count"}))
+    assert csv.text == "cohort,size,Week 0,Week 1,Week 2\n2026-W45,1,1,1,0\n2026-W46,0,0,0,0\n"
+
+
+def test_on_or_after_mode(http: TestClient, client: Bitmapist) -> None:
+    csv = http.get("/retention.csv?" + urlencode({**QUERY, "mode": "on_or_after"}))
+    table = retention("signup", "active", period="week", start=datetime(2026, 11, 2),
+                      cohorts=2, periods=2, mode="on_or_after", system=client, now=NOW)
+    assert csv.text == table.to_csv()
+
+
+def test_cell_users_are_paginated(http: TestClient, client: Bitmapist) -> None:
+    for uid in range(1000, 1250):
+        client.mark_event("signup", uid, now=datetime(2026, 11, 2))
+    query = {**QUERY, "row": "0"}
+    first = http.get("/users?" + urlencode(query)).text
+    assert '<strong id="user-total">254</strong>' in first
+    assert "page 1 of 3" in first
+    assert "<li>1</li>" in first and "<li>1095</li>" in first and "<li>1096</li>" not in first
+    last = http.get("/users?" + urlencode({**query, "page": "3"})).text
+    assert "<li>1249</li>" in last and "<li>1</li>" not in last
+    cell = http.get("/users?" + urlencode({**QUERY, "row": "0", "col": "1"})).text
+    assert '<strong id="user-total">2</strong>' in cell
+    assert "<li>1</li><li>2</li>" in cell
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"cohort": "signup", "period": "year"},
+         "period &#39;year&#39; is unknown: expected one of week, day, month"),
+        ({"cohort": "signup", "cohorts": "500"}, "cohorts 500 is out of range: expected [1, 60]"),
+        ({"cohort": "signup", "periods": "x"},
+         "periods &#39;x&#39; is not an integer: expected [0, 60]"),
+        ({"cohort": "signup", "start": "yesterday"},
+         "start &#39;yesterday&#39; is not a date: expected YYYY-MM-DD"),
+        ({"cohort": "signup", "mode": "sometimes"},
+         "mode &#39;sometimes&#39; is unknown: expected one of on, on_or_after"),
+    ],
+)
+def test_bad_parameters_are_clear_400s(http: TestClient, query: dict, message: str) -> None:
+    response = http.get("/retention?" + urlencode(query))
+    assert response.status_code == 400
+    assert f'<div class="card error" id="error">{message}</div>' in response.text
+
+
+def test_bad_cell_and_csv_parameters(http: TestClient) -> None:
+    response = http.get("/users?" + urlencode({**QUERY, "row": "9"}))
+    assert response.status_code == 400
+    assert "row 9 is out of range: expected [0, 1]" in response.text
+    response = http.get("/retention.csv")
+    assert response.status_code == 400
+    assert response.text == "error: cohort is missing: choose an event\n"
+
+
+def test_html_in_event_names_is_escaped_everywhere(http: TestClient, client: Bitmapist) -> None:
+    evil = '<img src=x onerror=alert(1)>"'
+    client.mark_event(evil, 1, now=datetime(2026, 11, 2))
+    for url in (
+        "/",
+        "/retention?" + urlencode({**QUERY, "cohort": evil, "segment": evil}),
+        "/activity?" + urlencode({"event": evil}),
+        "/users?" + urlencode({**QUERY, "cohort": evil, "row": "0"}),
+    ):
+        page = http.get(url).text
+        assert "<img" not in page, url
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page, url
+
+
+def test_activity_view(http: TestClient) -> None:
+    page = http.get("/activity?" + urlencode({"event": "active", "days": "14",
+                                              "end": "2026-11-14"})).text
+    assert page.count("<polyline") == 3
+    # Nov 11: users 1, 2, 5 active (also the 7 days to it); 30 days to it add 3 and 4 (Nov 3)
+    assert "<tr><td>2026-11-11</td><td>3</td><td>3</td><td>5</td><td>60%</td></tr>" in page
+    assert "<tr><td>2026-11-03</td><td>4</td><td>4</td><td>4</td><td>100%</td></tr>" in page
+
+
+def test_mounts_under_a_prefix_in_another_app(client: Bitmapist) -> None:
+    outer = Starlette(routes=[Mount("/analytics", app=create_app(client, now=lambda: NOW))])
+    http = TestClient(outer)
+    page = http.get("/analytics/").text
+    assert 'href="/analytics/activity"' in page
+    assert 'action="/analytics/retention"' in page
+    table = http.get("/analytics/retention?" + urlencode(QUERY)).text
+    assert 'href="/analytics/retention.csv?' in table
+    assert http.get("/analytics/retention.csv?" + urlencode(QUERY)).status_code == 200
+
+
+def test_create_app_takes_a_url(tmp_path) -> None:
+    http = TestClient(create_app(f"file://{tmp_path}/empty.db"))
+    assert "No events yet" in http.get("/").text
