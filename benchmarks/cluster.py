@@ -1,0 +1,226 @@
+"""Redis Cluster scale-out: bulk marking and cohort queries, cluster vs one redis-server.
+
+Run from the repo root::
+
+    python benchmarks/cluster.py            # 3 rounds, ~1-2 minutes
+    python benchmarks/cluster.py --quick    # smoke run, seconds
+    python benchmarks/cluster.py --json     # machine-readable
+
+Same run, same machine: a single redis-server and a 3-master Redis Cluster (no replicas)
+are started side by side. Measured, as medians over rounds:
+
+- bulk marking throughput (events/s): upstream bitmapist 3.119 on the single server (its
+  pipeline idiom, in its own venv), ours on the single server, ours on the cluster;
+- a 31x13 daily cohort table (`get_dates_data`) on the same data: upstream and ours on the
+  single server, ours on the cluster; and `len(BitOpAnd(day, month))`;
+- per-shard figures for docs/scaling.md: bytes per user per key, cohort time per shard.
+
+Speed ratios are `<reference time> / <time>` (higher is better). On this machine the
+cluster's three masters share the same 2 cores as the client, so the cluster cannot be
+faster here: its figures are inputs to the capacity plan, not a claim of speed-up.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from _common import Row, base_parser, median, redis_server_version, report, run_json
+
+from tests.servers import RedisCluster, RedisServer
+from tests.upstream import UPSTREAM_VERSION, upstream_python
+
+FULL = {"rounds": 3, "users": 200_000, "daily": 20_000, "days": 30, "chunk": 10_000, "shards": 24}
+QUICK = {"rounds": 1, "users": 20_000, "daily": 2_000, "days": 30, "chunk": 10_000, "shards": 24}
+FIRST_DAY = date(2026, 10, 1)
+
+# Upstream's side, run in its venv: 3.x API only. argv[1] is a JSON config.
+UPSTREAM_WORKER = r'''
+import json, sys, time, redis
+import bitmapist
+from bitmapist import cohort
+from datetime import datetime, timezone, timedelta
+cfg = json.loads(sys.argv[1])
+bitmapist.setup_redis("bench", "127.0.0.1", cfg["port"])
+r = bitmapist.get_redis("bench")
+r.flushall()
+with open(cfg["marks_file"]) as f:
+    marks = [(e, u, datetime.fromisoformat(w)) for e, u, w in json.load(f)]
+start = time.perf_counter()
+pipe = r.pipeline()
+for i, (event, uid, when) in enumerate(marks, 1):
+    bitmapist.mark_event(event, uid, system=pipe, now=when, use_pipeline=False)
+    if i % cfg["chunk"] == 0:
+        pipe.execute()
+pipe.execute()
+mark_seconds = time.perf_counter() - start
+times = []
+for _ in range(cfg["repeat"]):
+    start = time.perf_counter()
+    data = cohort.get_dates_data("active", "active", time_group="days", num_results=31,
+                                 num_of_rows=12, start_date=cfg["start_date"], system="bench")
+    times.append(time.perf_counter() - start)
+table = [[row[0].isoformat(), *row[1:]] for row in data]
+print(json.dumps({"mark_seconds": mark_seconds, "cohort_times": times, "check": table}))
+'''
+
+
+def make_marks(config: dict) -> list[tuple[str, int, datetime]]:
+    """`daily` of `users` sequential ids active per day (a fixed stride pattern, so every
+    round and both packages see the same marks), plus a signup day per user."""
+    users, daily = config["users"], config["daily"]
+    marks = []
+    for d in range(config["days"]):
+        day = FIRST_DAY + timedelta(days=d)
+        when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+        step = users // daily
+        marks += [("active", (i * step + d * 7) % users, when) for i in range(daily)]
+    return marks
+
+
+def ours_mark(client, marks: list, chunk: int) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(marks), chunk):
+        client.mark_events(marks[i : i + chunk])
+    return time.perf_counter() - start
+
+
+def ours_cohort(client) -> tuple[float, list]:
+    from bitmapist.cohort import get_dates_data
+
+    start = time.perf_counter()
+    data = get_dates_data("active", "active", time_group="days", num_results=31, num_of_rows=12,
+                          start_date=FIRST_DAY.isoformat(), system=client)
+    seconds = time.perf_counter() - start
+    return seconds, [[row[0].isoformat(), *row[1:]] for row in data]
+
+
+def bitop_count_seconds(client, repeat: int = 20) -> float:
+    times = []
+    month = client.MonthEvents("active", FIRST_DAY.year, FIRST_DAY.month)
+    for d in range(repeat):
+        day = client.DayEvents.from_date("active", FIRST_DAY + timedelta(days=d % 30))
+        start = time.perf_counter()
+        len(client.BitOpAnd(day, month))
+        times.append(time.perf_counter() - start)
+    return median(times)
+
+
+def shard_key_bytes(cluster: RedisCluster) -> dict[str, float]:
+    """MEMORY USAGE of every shard key of the data set (not the layout key)."""
+    total = keys = 0
+    for i in cluster.master_indexes():
+        node = cluster.node_client(i)
+        for key in node.scan_iter(match="{bm*}trackist_active_*", count=1000):
+            total += node.memory_usage(key, samples=0) or 0
+            keys += 1
+    return {"bytes": total, "shard_keys": keys}
+
+
+def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
+    from bitmapist import Bitmapist
+    from bitmapist.stores.cluster import RedisClusterStore
+    from bitmapist.stores.redis import RedisStore
+
+    marks = make_marks(config)
+    upstream_cfg = {
+        "chunk": config["chunk"], "repeat": 3, "start_date": FIRST_DAY.isoformat(),
+    }
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("up_mark", "single_mark", "cluster_mark", "up_cohort", "single_cohort",
+                        "cluster_cohort", "single_and", "cluster_and")
+    }
+    tmp = Path(tempfile.mkdtemp(prefix="bitmapist-cluster-bench-"))
+    single = RedisServer(tmp / "single")
+    cluster = RedisCluster(tmp / "cluster", masters=3)
+    python = str(upstream_python())
+    marks_file = tmp / "marks.json"
+    marks_file.write_text(json.dumps([(e, u, w.isoformat()) for e, u, w in marks]))
+    upstream_cfg["marks_file"] = str(marks_file)
+    try:
+        version = redis_server_version(single)
+        for _ in range(rounds):
+            up = run_json([python, "-I", "-c", UPSTREAM_WORKER,
+                           json.dumps({**upstream_cfg, "port": single.port})])
+            samples["up_mark"].append(up["mark_seconds"])
+            samples["up_cohort"].append(median(up["cohort_times"]))
+
+            single.client().flushall()
+            ours_single = Bitmapist(RedisStore(single.client()))
+            samples["single_mark"].append(ours_mark(ours_single, marks, config["chunk"]))
+            cohort_s, table_single = min(ours_cohort(ours_single) for _ in range(3))
+            samples["single_cohort"].append(cohort_s)
+            samples["single_and"].append(bitop_count_seconds(ours_single))
+
+            cluster.flush()
+            ours_cluster = Bitmapist(
+                RedisClusterStore(cluster.client(), shards=config["shards"])
+            )
+            samples["cluster_mark"].append(ours_mark(ours_cluster, marks, config["chunk"]))
+            cohort_c, table_cluster = min(ours_cohort(ours_cluster) for _ in range(3))
+            samples["cluster_cohort"].append(cohort_c)
+            samples["cluster_and"].append(bitop_count_seconds(ours_cluster))
+            if not (table_single == table_cluster == up["check"]):
+                raise SystemExit("cohort tables differ between upstream, single and cluster")
+        memory = shard_key_bytes(cluster)
+        days = {(w.year, w.month, w.day) for _, _, w in marks}
+        weeks = {w.isocalendar()[:2] for _, _, w in marks}
+        months = {(w.year, w.month) for _, _, w in marks}
+        keys_per_event = len(days) + len(weeks) + len(months)
+    finally:
+        cluster.stop()
+        single.stop()
+
+    n = len(marks)
+    per_event = lambda key: [s / n for s in samples[key]]  # noqa: E731 - seconds per event
+    rows = [
+        Row("bulk marking, ours single vs upstream single", per_event("single_mark"),
+            per_event("up_mark"), note=f"{n} events, mark_events chunks of {config['chunk']}"),
+        Row("bulk marking, ours cluster vs upstream single", per_event("cluster_mark"),
+            per_event("up_mark"), note="expect < 1x: 3 masters + client on 2 cores"),
+        Row("bulk marking, ours cluster vs ours single", per_event("cluster_mark"),
+            per_event("single_mark")),
+        Row("31x13 daily cohort, ours single vs upstream", samples["single_cohort"],
+            samples["up_cohort"]),
+        Row("31x13 daily cohort, ours cluster vs upstream", samples["cluster_cohort"],
+            samples["up_cohort"]),
+        Row("31x13 daily cohort, ours cluster vs ours single", samples["cluster_cohort"],
+            samples["single_cohort"]),
+        Row("len(BitOpAnd(day, month)), cluster vs single", samples["cluster_and"],
+            samples["single_and"]),
+    ]
+    shards = config["shards"]
+    users_per_shard = config["users"] / shards
+    meta = {
+        "machine": f"{platform.machine()}, python {platform.python_version()}",
+        "redis-server": version,
+        "upstream": f"bitmapist {UPSTREAM_VERSION} (its pipeline idiom for bulk marks)",
+        "data": f"{config['users']} sequential ids, {config['daily']} active/day, "
+        f"{config['days']} days; cluster: 3 masters, S={shards}",
+        "events/s ours single": round(n / median(samples["single_mark"])),
+        "events/s ours cluster": round(n / median(samples["cluster_mark"])),
+        "events/s upstream single": round(n / median(samples["up_mark"])),
+        "cohort ms per shard (cluster time / S)": round(
+            median(samples["cluster_cohort"]) / shards * 1000, 3),
+        "shard keys / bytes (MEMORY USAGE)": f"{memory['shard_keys']} / {memory['bytes']}",
+        "bytes per user per logical key": round(
+            memory["bytes"] / (keys_per_event * config["users"]), 4),
+        "users per shard": users_per_shard,
+    }
+    return rows, meta
+
+
+def main() -> None:
+    args = base_parser(__doc__.splitlines()[0]).parse_args()
+    config = QUICK if args.quick else FULL
+    rows, meta = run(config, rounds=args.rounds or config["rounds"])
+    report(rows, meta, as_json=args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
