@@ -105,3 +105,10 @@ __all__ = [
     "unmark_event",
     "unmark_unique",
 ]
+
+# Analytics: retention tables, date ranges and rolling active users (bitmapist.cohort has
+# the 3.x cohort functions).
+from .ranges import ActiveUsers, DateRange, active_users  # noqa: E402
+from .retention import RetentionTable, retention  # noqa: E402
+
+__all__ += ["ActiveUsers", "DateRange", "RetentionTable", "active_users", "retention"]

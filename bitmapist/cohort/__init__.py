@@ -42,6 +42,7 @@ from ..validation import check_int
 from .reader import BitmapReader
 from .rendering import render
 from .specs import CUSTOM_HANDLERS, period_expression, set_custom_handler
+from .timeline import event_args
 
 TimeGroup = Literal["days", "weeks", "months", "years"]
 TIME_GROUPS: dict[str, str] = {"days": "day", "weeks": "week", "months": "month", "years": "year"}
@@ -97,12 +98,19 @@ def get_dates_data(
     row_dates = _row_dates(time_group, num_results, start_date, client.timezone)
     step = _STEPS[time_group]
 
+    built: dict[tuple, Expr] = {}  # rows and columns revisit the same few periods
+
     def expression(main: Any, extra: Any, moment: datetime) -> Expr:
-        expr = period_expression(main, kind, moment, system)
-        if not extra:
-            return expr
-        other = period_expression(extra, kind, moment, system)
-        return Op("AND", (expr, other), client.keys.bitop("AND", (expr.name, other.name)))
+        period = (id(main), id(extra), event_args(kind, moment, system)[1][:-1])
+        expr = built.get(period)
+        if expr is None:
+            expr = period_expression(main, kind, moment, system)
+            if extra:
+                other = period_expression(extra, kind, moment, system)
+                name = client.keys.bitop("AND", (expr.name, other.name))
+                expr = Op("AND", (expr, other), name)
+            built[period] = expr
+        return expr
 
     cohorts = [expression(select1, select1b, moment) for moment in row_dates]
     returns = [
