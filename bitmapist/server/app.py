@@ -136,7 +136,8 @@ class Connection(asyncio.Protocol):
                 data = b"".join(encode_many((value,), proto) for value, proto in replies)
             transport.write(data)
             if transport.get_write_buffer_size() > self.state.settings.max_output_buffer:
-                log.warning("client %s: output buffer over the limit, closing", self.session and self.session.addr)
+                addr = self.session.addr if self.session else "?"
+                log.warning("client %s: output buffer over the limit, closing", addr)
                 transport.abort()
                 self.closed = True
                 return

@@ -282,7 +282,7 @@ def select(state: ServerState, session: Session, args: list[bytes]) -> Any:
     if index is None:
         return NOT_INTEGER
     if not -(2**31) <= index < 2**31:
-        return Error("ERR value is out of range")
+        return Error("ERR value is out of range, value must between -2147483648 and 2147483647")
     if not 0 <= index < 16:
         return Error("ERR DB index is out of range")
     session.db = index
@@ -650,6 +650,8 @@ def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
             milliseconds *= 1000
         if unit_flag in (b"ex", b"px"):
             milliseconds += now_ms()
+            if milliseconds > _LLONG_MAX:  # wraps negative in Redis
+                return invalid
         expire_at = milliseconds
     db, key = session.db, args[1]
     old: Any = None

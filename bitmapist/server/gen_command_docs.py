@@ -91,7 +91,8 @@ def main(address: str) -> None:
     reader = _Reader(sock)
 
     def call(*args: bytes) -> Any:
-        sock.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+        parts = [b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args]
+        sock.sendall(b"*%d\r\n" % len(args) + b"".join(parts))
         return reader.read()
 
     call(b"HELLO", b"3")

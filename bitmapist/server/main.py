@@ -48,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: bitmapist-server -addr localhost:6379 -db bitmapist.db -bak backup.db",
     )
     parser.add_argument("-addr", "--addr", default=DEFAULT_ADDR, metavar="host:port",
-                        help=f"address to listen on (default {DEFAULT_ADDR}; ':port' = all interfaces)")
+                        help=f"listen on (default {DEFAULT_ADDR}; ':port': every interface)")
     parser.add_argument("-db", "--db", default=DEFAULT_DB, metavar="path",
-                        help=f"path to the database file (default {DEFAULT_DB}; ':memory:' = no file)")
+                        help=f"database file (default {DEFAULT_DB}; ':memory:' keeps no file)")
     parser.add_argument("-bak", "--bak", default="", metavar="path",
                         help="file to write a consistent backup to on SIGUSR1")
     parser.add_argument("--requirepass", default=os.environ.get("BITMAPIST_REQUIREPASS"),
