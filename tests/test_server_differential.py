@@ -6,6 +6,8 @@ LASTSAVE, a millisecond of PTTL), the order of KEYS (a hash table's order in Red
 SCAN cursors (checked separately: same keys over a full iteration).
 """
 
+# The case tables below are data: one line holds several commands.
+# ruff: noqa: E501
 from __future__ import annotations
 
 import os
