@@ -35,8 +35,14 @@ from _common import Row, base_parser, median, redis_server_version, report, run_
 from tests.servers import RedisCluster, RedisServer
 from tests.upstream import UPSTREAM_VERSION, upstream_python
 
-FULL = {"rounds": 3, "users": 200_000, "daily": 20_000, "days": 30, "chunk": 10_000, "shards": 24}
-QUICK = {"rounds": 1, "users": 20_000, "daily": 2_000, "days": 30, "chunk": 10_000, "shards": 24}
+FULL = {
+    "rounds": 3, "users": 200_000, "daily": 20_000, "days": 30, "chunk": 10_000, "shards": 24,
+    "big_users": 4_000_000,
+}
+QUICK = {
+    "rounds": 1, "users": 20_000, "daily": 2_000, "days": 30, "chunk": 10_000, "shards": 24,
+    "big_users": 400_000,
+}
 FIRST_DAY = date(2026, 10, 1)
 
 # Upstream's side, run in its venv: 3.x API only. argv[1] is a JSON config.
@@ -111,6 +117,30 @@ def bitop_count_seconds(client, repeat: int = 20) -> float:
     return median(times)
 
 
+def big_key_seconds(store, users: int, repeat: int = 7) -> dict[str, float]:
+    """Two `users`-wide keys (every 2nd / 3rd id): median seconds of a count of their AND
+    (server-side work) and of fetching one as a bitmap (transfer + decoding)."""
+    from pyroaring import BitMap
+
+    from bitmapist.expressions import Key, Op
+    from bitmapist.stores.base import BitChange
+
+    a, b = Key("trackist_big_a"), Key("trackist_big_b")
+    store.set_bits([BitChange(a.name, BitMap(range(0, users, 2))),
+                    BitChange(b.name, BitMap(range(0, users, 3)))])
+    both = Op("AND", (a, b), "trackist_bitop_AND_big")
+    counts, fetches = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        store.count(both)
+        counts.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        store.bitmap(a)
+        fetches.append(time.perf_counter() - start)
+    store.delete([a.name, b.name, both.name])
+    return {"and_count": median(counts), "fetch": median(fetches)}
+
+
 def shard_key_bytes(cluster: RedisCluster) -> dict[str, float]:
     """MEMORY USAGE of every shard key of the data set (not the layout key)."""
     total = keys = 0
@@ -168,6 +198,10 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             if not (table_single == table_cluster == up["check"]):
                 raise SystemExit("cohort tables differ between upstream, single and cluster")
         memory = shard_key_bytes(cluster)
+        big_single = big_key_seconds(RedisStore(single.client()), config["big_users"])
+        big_cluster = big_key_seconds(
+            RedisClusterStore(cluster.client(), shards=config["shards"]), config["big_users"]
+        )
         days = {(w.year, w.month, w.day) for _, _, w in marks}
         weeks = {w.isocalendar()[:2] for _, _, w in marks}
         months = {(w.year, w.month) for _, _, w in marks}
@@ -193,7 +227,12 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             samples["single_cohort"]),
         Row("len(BitOpAnd(day, month)), cluster vs single", samples["cluster_and"],
             samples["single_and"]),
+        Row(f"count(AND) of two {config['big_users']:,}-id keys, cluster vs single",
+            [big_cluster["and_count"]], [big_single["and_count"]]),
+        Row(f"fetch a {config['big_users']:,}-id key as a BitMap, cluster vs single",
+            [big_cluster["fetch"]], [big_single["fetch"]]),
     ]
+    big_mb = config["big_users"] / 8 / 1e6
     shards = config["shards"]
     users_per_shard = config["users"] / shards
     meta = {
@@ -211,6 +250,14 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
         "bytes per user per logical key": round(
             memory["bytes"] / (keys_per_event * config["users"]), 4),
         "users per shard": users_per_shard,
+        "count(AND) ms per logical MB, single / cluster": (
+            f"{big_single['and_count'] / big_mb * 1000:.3f} / "
+            f"{big_cluster['and_count'] / big_mb * 1000:.3f}"
+        ),
+        "fetch ms per logical MB, single / cluster": (
+            f"{big_single['fetch'] / big_mb * 1000:.3f} / "
+            f"{big_cluster['fetch'] / big_mb * 1000:.3f}"
+        ),
     }
     return rows, meta
 
