@@ -163,6 +163,14 @@ def _cohort_answers(system: Bitmapist) -> dict[str, object]:
     table = retention("signup", "login", period="week", start=START, cohorts=6, periods=4,
                       system=system, now=START + timedelta(days=80))
     answers["retention"] = [[(c.count, c.percent) for c in row.cells] for row in table.rows]
+    from bitmapist.ranges import DateRange, active_users
+
+    span = DateRange("active", START + timedelta(days=3, hours=5), START + timedelta(days=40),
+                     system=system)
+    answers["range"] = (len(span), list(span), 14 in span, [p.redis_key for p in span.parts])
+    answers["range_and"] = len(span & system.MonthEvents("login", 2026, 1))
+    answers["active_users"] = active_users("login", START, START + timedelta(days=45),
+                                           system=system)
     return answers
 
 
@@ -186,7 +194,7 @@ def test_the_api_answers_like_a_single_redis(redis_client, redis_cluster):
     assert sharded.get_event_names() == []
 
 
-def test_cohort_and_retention_tables_answer_like_a_single_redis(redis_client, redis_cluster):
+def test_cohorts_retention_and_date_ranges_answer_like_a_single_redis(redis_client, redis_cluster):
     pytest.importorskip("bitmapist.retention")
     redis_cluster.flush()
     single = Bitmapist(RedisStore(redis_client))
@@ -194,7 +202,8 @@ def test_cohort_and_retention_tables_answer_like_a_single_redis(redis_client, re
     _workload(single)
     _workload(sharded)
     expected = _cohort_answers(single)
-    assert expected["cohort_days"][0][1] > 0  # a table with data in it, not all zeros
+    assert expected["cohort_days"][0][1] > 0  # tables and ranges with data in them
+    assert expected["range"][0] > 0 and expected["active_users"][-1].mau > 0
     got = _cohort_answers(sharded)
     for name in expected:
         assert got[name] == expected[name], name
