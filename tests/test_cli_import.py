@@ -171,3 +171,29 @@ def test_export_hours(run: Run, fmt: str) -> None:
         "ndjson": '{"event": "active", "user_id": 3, "timestamp": "2026-11-28T09:00:00Z"}\n',
     }
     assert out == expected[fmt]
+
+
+def test_line_numbers_count_quoted_newlines(run: Run, tmp_path, store_url: str) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        'active,1,2026-11-28\n"two\nlines",x,2026-11-28\n\nactive,2,bogus\nactive,3,1795871100\n'
+    )
+    result = run("import", str(path))
+    assert result.stdout == "Imported 2 events; skipped 2 bad lines.\n"
+    assert result.stderr == (
+        "line 2: user id 'x' is not an integer in [0, 2**32)\n"
+        "line 5: timestamp 'bogus' is not ISO 8601 (2026-11-28T13:05:00Z) or Unix seconds\n"
+    )
+    assert list(Bitmapist(store_url).MonthEvents("active", 2026, 11)) == [1, 3]
+
+
+def test_large_clean_batches_and_unix_seconds(run: Run, tmp_path, store_url: str) -> None:
+    path = tmp_path / "events.csv"
+    rows = [f"active,{uid},2026-11-{1 + uid % 28:02d}T10:00:00Z" for uid in range(5000)]
+    rows += [f"signup,{uid},{1795860000 + uid}" for uid in range(5000, 5100)]
+    path.write_text("\n".join(rows) + "\n")
+    assert ok(run("import", str(path), "--batch-size", "1000")) == "Imported 5,100 events.\n"
+    client = Bitmapist(store_url)
+    assert len(client.MonthEvents("active", 2026, 11)) == 5000
+    assert list(client.DayEvents("active", 2026, 11, 2)) == list(range(1, 5000, 28))
+    assert len(client.MonthEvents("signup", 2026, 11)) == 100

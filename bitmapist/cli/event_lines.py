@@ -13,6 +13,7 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any, NamedTuple
 
 MAX_UUID = 2**32
@@ -22,10 +23,12 @@ _TIME_KEYS = ("timestamp", "time", "ts", "at")
 
 
 class BadLine(NamedTuple):
-    """A line that could not be read: its 1-based number and why."""
+    """A line that could not be read: its 1-based number, why, and how many good events
+    of its batch come before it."""
 
     line: int
     problem: str
+    events_before: int = 0
 
 
 class Batch(NamedTuple):
@@ -70,42 +73,65 @@ class _Bad(Exception):
 
 
 def read_csv(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
-    """Batches of `batch_size` CSV lines (fewer for the last one)."""
+    """Batches of `batch_size` CSV records (fewer for the last one)."""
     reader = csv.reader(lines)
+    line = 0  # physical lines before the batch
+    first = True
+    while rows := list(islice(reader, batch_size)):
+        offset = 0
+        if first and _is_header(rows[0]):
+            rows, offset = rows[1:], 1
+        first = False
+        events = _fast_rows(rows)
+        bad: list[BadLine] = []
+        if events is None:
+            events, bad = _slow_rows(rows, line + offset)
+        line = reader.line_num
+        yield Batch(events, bad, line)
+
+
+def _is_header(row: list[str]) -> bool:
+    return len(row) == 3 and row[0].strip().lower() in _HEADER_NAMES and not row[1].isdigit()
+
+
+def _fast_rows(rows: list[list[str]]) -> list[tuple[str, int, datetime]] | None:
+    """All rows converted at C speed (map/zip), or None if any needs a closer look."""
+    if not rows:
+        return []
+    if set(map(len, rows)) != {3}:
+        return None
+    names, uids, whens = zip(*rows)
+    if "" in names or any(map(str.isdigit, whens)):  # Unix seconds take the slow path
+        return None
+    try:
+        numbers = list(map(int, uids))
+        moments = list(map(datetime.fromisoformat, whens))
+    except ValueError:
+        return None
+    if min(numbers) < 0 or max(numbers) >= MAX_UUID:
+        return None
+    return list(zip(names, numbers, moments))
+
+
+def _slow_rows(
+    rows: list[list[str]], line: int
+) -> tuple[list[tuple[str, int, datetime]], list[BadLine]]:
+    """Each row checked on its own; bad ones get the number of their first physical line."""
     events: list[tuple[str, int, datetime]] = []
     bad: list[BadLine] = []
-    last_time: str | None = None
-    last_moment: datetime | None = None
-    for row in reader:
-        line = reader.line_num
+    for row in rows:
+        line += 1
         if len(row) != 3:
             if row:  # blank lines are not errors
                 problem = f"expected 3 fields (event, user id, timestamp), got {len(row)}"
-                bad.append(BadLine(line, problem))
+                bad.append(BadLine(line, problem, len(events)))
         else:
-            name, uid, when = row
             try:
-                # the common case inline: it runs once per line of a possibly huge file
-                number = int(uid)
-                if not name or not 0 <= number < MAX_UUID:
-                    raise ValueError
-                if when != last_time:
-                    last_moment = parse_timestamp(when)
-                    last_time = when
-                events.append((name, number, last_moment))  # type: ignore[arg-type]
-            except (ValueError, TypeError, OverflowError, OSError):
-                if line == 1 and name.strip().lower() in _HEADER_NAMES:
-                    pass  # a header
-                else:
-                    try:
-                        events.append(_check(name, uid, when))
-                    except _Bad as exc:
-                        bad.append(BadLine(line, str(exc)))
-        if len(events) + len(bad) >= batch_size:
-            yield Batch(events, bad, line)
-            events, bad = [], []
-    if events or bad:
-        yield Batch(events, bad, reader.line_num)
+                events.append(_check(*row))
+            except _Bad as exc:
+                bad.append(BadLine(line, str(exc), len(events)))
+        line += sum(field.count("\n") for field in row)  # quoted fields may span lines
+    return events, bad
 
 
 def read_ndjson(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
@@ -119,9 +145,10 @@ def read_ndjson(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
         try:
             events.append(_check(*_fields(json.loads(text))))
         except json.JSONDecodeError as exc:
-            bad.append(BadLine(line, f"not JSON: {exc.msg} at column {exc.colno}"))
+            problem = f"not JSON: {exc.msg} at column {exc.colno}"
+            bad.append(BadLine(line, problem, len(events)))
         except _Bad as exc:
-            bad.append(BadLine(line, str(exc)))
+            bad.append(BadLine(line, str(exc), len(events)))
         if len(events) + len(bad) >= batch_size:
             yield Batch(events, bad, line)
             events, bad = [], []
