@@ -35,6 +35,7 @@ Reference = Literal["cohort", "previous"]
 MODES: tuple[Mode, ...] = ("on", "on_or_after")
 REFERENCES: tuple[Reference, ...] = ("cohort", "previous")
 MAX_PERIODS = 10_000  # a sanity bound: tables are read by people
+MAX_CELLS = 1_000_000
 
 _UNIT_NAMES = {"hour": "Hour", "day": "Day", "week": "Week", "month": "Month", "year": "Year"}
 
@@ -249,6 +250,11 @@ def retention(
     kind = check_kind(period)
     check_int("cohorts", cohorts, 1, MAX_PERIODS)
     columns = _columns(kind, brackets, check_int("periods", periods, 0, MAX_PERIODS))
+    if cohorts * len(columns) > MAX_CELLS:
+        raise InvalidInput(
+            f"a table of {cohorts} cohorts x {len(columns)} columns is too big: "
+            f"expected at most {MAX_CELLS:,} cells"
+        )
     if mode not in MODES:
         raise InvalidInput(f"mode {mode!r} is unknown: expected one of {MODES}")
     if reference not in REFERENCES:

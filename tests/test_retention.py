@@ -246,6 +246,7 @@ def test_to_pandas_builds_a_frame_or_says_how_to_install_pandas(client, marked):
         ({"brackets": [(3, 1)]}, r"end of bracket \(3, 1\) 1 is out of range: expected \[3, "),
         ({"brackets": ["x"]}, "bracket 'x' must be"),
         ({"start": "2026-01-01"}, "expected a datetime or date"),
+        ({"cohorts": 2000, "periods": 999}, "2000 cohorts x 1000 columns is too big"),
     ],
 )
 def test_bad_arguments_are_rejected_with_the_allowed_range(client, kwargs, message):
@@ -268,3 +269,23 @@ def test_the_table_reads_each_key_once_and_leaves_no_keys_behind(client, marked)
     )
     assert isinstance(table, RetentionTable)
     assert set(client.store.scan_keys("*")) == before
+
+
+def test_future_cohorts_have_no_data(client, marked):
+    table = retention("signup", "active", start=date(2027, 1, 1), cohorts=2, periods=1,
+                      mode="on_or_after", system=client, now=NOW)
+    assert [row.size for row in table.rows] == [None, None]
+    assert all(cell.future for row in table.rows for cell in row.cells)
+    assert table.averages[0].cohorts == 0 and table.averages[0].simple is None
+    assert table.ids(0) == [] and table.ids(1, 1) == []
+
+
+def test_templates_made_without_a_system_follow_the_table_system(store):
+    prefixed = Bitmapist(store, key_prefix="app_")
+    prefixed.mark_event("signup", 5, now=NOW)
+    prefixed.mark_unique("premium", 5)
+    # no system given (explicit dates: building it reads no clock and opens no store)
+    segment = DayEvents("signup", 2026, 1, 1) & UniqueEvents("premium")
+    table = retention(segment, "signup", start=NOW, cohorts=1, periods=0, system=prefixed,
+                      now=NOW + timedelta(days=1))
+    assert table.rows[0].size == 1 and table.ids(0, 0) == [5]

@@ -4,6 +4,8 @@ A spec is an event name, a name registered with `set_custom_handler`, or an even
 (period events, `UniqueEvents`, bit operations over them such as
 `DayEvents("active") & UniqueEvents("premium")`). For each period of a table, period events
 in the spec are moved to that period (and period kind); `UniqueEvents` stay as they are.
+The spec is rebuilt on the table's system, so `DayEvents("active")` made without a system
+works for a table on any client.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..errors import InvalidInput
-from ..events import BitOperation, EventsBase, GenericPeriodEvents
+from ..events import BitOperation, EventsBase, GenericPeriodEvents, UniqueEvents
 from ..expressions import Expr
 from .timeline import PeriodKind, event_args
 
@@ -61,7 +63,7 @@ def period_expression(
         handler = CUSTOM_HANDLERS.get(spec)
         event = handler(spec, cls, cls_args) if handler is not None else cls(spec, *cls_args)
     else:
-        event = _retarget(spec, cls, cls_args[:-1])
+        event = _retarget(spec, cls, cls_args)
     return expression_of(event)
 
 
@@ -73,10 +75,15 @@ def expression_of(event: Any) -> Expr:
     return expression
 
 
-def _retarget(event: EventsBase, cls: type, period_args: tuple) -> EventsBase:
+def _retarget(event: EventsBase, cls: type, cls_args: tuple) -> EventsBase:
+    # Rebuilt on the table's system (last of cls_args): its store is the one read, so key
+    # names must follow its client's key prefix, whatever system the template was made on.
+    system = cls_args[-1]
     if isinstance(event, GenericPeriodEvents):
-        return cls(event.event_name, *period_args, event.system)
+        return cls(event.event_name, *cls_args)
+    if isinstance(event, UniqueEvents):
+        return UniqueEvents(event.event_name, system)
     if isinstance(event, BitOperation):
-        children = [_retarget(child, cls, period_args) for child in event.events]
-        return BitOperation(event.op_name, event.system, *children)
-    return event  # UniqueEvents and other period-free sets apply to every period
+        children = [_retarget(child, cls, cls_args) for child in event.events]
+        return BitOperation(event.op_name, system, *children)
+    return event  # other period-free sets (a DateRange) keep their own definition
