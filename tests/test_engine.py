@@ -389,3 +389,22 @@ def test_full_durability_mode_works(path):
         assert engine.bitcount(b"k") == 1
     with pytest.raises(InvalidInput, match="durability"):
         Engine(path, durability="sometimes")
+
+
+def test_a_reader_that_keeps_nothing_cached_follows_writes_and_checkpoints(path):
+    writer, reader = Engine(path, checkpoint_rows=25), Engine(path, cache_bytes=0)
+    expected: set[int] = set()
+    for uid in range(300):
+        key = b"k%d" % (uid % 4)
+        writer.write([SetBits(key, [uid]), SetBits(b"all", [uid])])
+        expected.add(uid)
+        if uid % 7 == 0:
+            writer.write([SetBits(b"all", [uid - 1], value=False)])
+            expected.discard(uid - 1)
+        if uid % 50 == 0:
+            assert set(reader.get(b"all").bits) == expected
+            assert reader.loaded_bitmaps == 0  # evicted right after each read
+    assert set(reader.get(b"all").bits) == expected
+    assert reader.bitcount(b"k1") == 75
+    writer.close()
+    reader.close()

@@ -128,6 +128,7 @@ class Engine:
         self._busy_timeout = busy_timeout
         self._max_bytes = max_bytes
         self._lock = threading.RLock()
+        self._waiting = 0  # threads queued for the lock: a long checkpoint lets them go first
         self._closed = False
         self._abandoned: list[sqlite3.Connection] = []  # inherited across fork: never touched
         self._connect()
@@ -168,8 +169,16 @@ class Engine:
             max_seq, rows, nbytes = self._conn.execute(
                 "SELECT max(seq), count(*), total(length(bits)) FROM journal"
             ).fetchone()
+            journaled = set(
+                self._conn.execute(
+                    "SELECT DISTINCT db, key FROM journal WHERE op IN (?, ?)", fmt.BIT_OPS
+                )
+            )
         self._dbs = dbs
         self._expiring = expiring
+        # Keys that may have journal rows newer than their checkpointed bitmap: only these
+        # need the journal read when loaded.
+        self._journaled: set[tuple[int, bytes]] = journaled
         self._lru: OrderedDict[tuple[int, bytes], _Entry] = OrderedDict()
         self._cached_bytes = 0
         self._seq = max(folded, max_seq or 0)
@@ -222,6 +231,8 @@ class Engine:
                 self._journal_rows += 1
                 self._journal_bytes += len(bits) if bits else 0
                 touched[(db, key)] = None
+                if op in fmt.BIT_OPS:
+                    self._journaled.add((db, key))
                 entry = self._dbs[db].get(key)
                 if entry is None or entry.bits is None:
                     continue
@@ -275,6 +286,8 @@ class Engine:
             ).fetchone()
             bits = BitMap() if base is None else fmt.decode_bitmap(base[0], base[1], where)
             stored = 0 if base is None else len(base[1])
+            if (db, key) not in self._journaled:
+                return bits, stored
             for op, data in self._conn.execute(
                 "SELECT op, bits FROM journal WHERE db = ? AND key = ? AND seq > ? ORDER BY seq",
                 (db, key, row[0]),
@@ -341,7 +354,9 @@ class Engine:
 
         Values returned by the view share the engine's bitmaps: read them, never modify.
         """
+        self._waiting += 1
         with self._lock:
+            self._waiting -= 1
             try:
                 self._sync()
                 yield View(self)
@@ -406,7 +421,9 @@ class Engine:
         written and the exception (`StoreError` for storage failures, `InvalidInput`
         for bad ops) reaches the caller.
         """
+        self._waiting += 1
         with self._lock:
+            self._waiting -= 1
             if self._closed:
                 raise StoreError("the store is closed")
             if self._pid != os.getpid():
@@ -494,6 +511,10 @@ class Engine:
             with self._lock:  # released between steps so that writers get their turn
                 if self._checkpoint_step():
                     return
+            for _ in range(100):  # the lock is not fair: wait until queued threads had it
+                if self._waiting <= 0:
+                    break
+                time.sleep(0.0001)
 
     def _checkpoint_step(self) -> bool:
         """One short transaction of checkpoint work; True when the checkpoint is done."""
@@ -558,6 +579,7 @@ class Engine:
                 stored.append((db, key, crc, data))
             else:
                 emptied.append((db, key))
+            self._journaled.discard((db, key))
             if entry.bits is not None:  # measure it exactly while we have the bytes
                 size = _ENTRY_OVERHEAD + len(data)
                 self._cached_bytes += size - entry.size
@@ -795,6 +817,7 @@ class _Batch:
             else:
                 bits -= offsets
         self._append(db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, offsets.serialize())
+        engine._journaled.add((db, key))
         return previous
 
     def put(self, op: Put) -> None:

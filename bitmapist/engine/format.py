@@ -10,6 +10,8 @@ Tables:
   serialization, CRC-32 of `data`); missing means no set bits. Valid as of `base_seq`.
 - `journal(seq, db, key, op, bits)`: one row per key per write batch, in commit order.
   A key's bits are its `bitmaps` row plus its `journal` rows with `seq > base_seq`.
+  No index on `key`: each commit then writes one page (the journal's last), which is what
+  makes single writes cheap; reading a key's rows scans from its `base_seq` on.
 
 The header's `application_id` is 0x42544D50 ("BTMP") and `user_version` the format version,
 so `file` and other tools recognise the database.
@@ -62,7 +64,6 @@ CREATE TABLE journal (
     op INTEGER NOT NULL,
     bits BLOB
 );
-CREATE INDEX journal_by_key ON journal (db, key, seq);
 """
 
 
