@@ -122,6 +122,59 @@ def run_json(command: Sequence[str], *, cpu: int | None = None, timeout: float =
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+class JsonWorker:
+    """A long-lived worker process spoken to in JSON lines (one request, one reply).
+
+    Keeping one worker per side alive lets a driver alternate the sides chunk by chunk,
+    so both meet the same machine load (other jobs come and go on a shared machine).
+    The first line the worker writes is its greeting, kept in `hello`.
+    """
+
+    def __init__(self, command: Sequence[str], *, cpu: int | None = None):
+        command = pinned(command, cpu)
+        preexec = None
+        if cpu is not None and command[0] != shutil.which("taskset"):
+            preexec = lambda: pin_process(0, cpu)  # noqa: E731 - same syscall taskset makes
+        self.command = command
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=preexec,
+        )
+        self.hello: dict[str, Any] = self._read()
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(timeout=30)
+            stderr = self.process.stderr.read() if self.process.stderr else ""
+            raise RuntimeError(
+                f"benchmark worker exited ({self.process.returncode}): {' '.join(self.command)}"
+                f"\n{stderr[-4000:]}"
+            )
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
 # --- results
 
 
@@ -131,7 +184,8 @@ def median(values: Sequence[float]) -> float:
 
 @dataclass
 class Row:
-    """One measured operation: per-op seconds of every round, for both packages."""
+    """One measured operation: per-op seconds of each round for both packages; round i of
+    `ours` and of `upstream` ran back to back (a pair)."""
 
     name: str
     ours: list[float] = field(default_factory=list)
@@ -149,8 +203,11 @@ class Row:
 
     @property
     def ratio(self) -> float:
-        """ours/upstream speed: upstream time over our time (higher is better)."""
-        return self.upstream_median / self.ours_median
+        """ours/upstream speed (higher is better): the median over pairs of upstream time /
+        our time, which cancels load that changes between pairs."""
+        if len(self.ours) != len(self.upstream):
+            return self.upstream_median / self.ours_median
+        return median([up / ours for ours, up in zip(self.ours, self.upstream)])
 
     @property
     def meets_goal(self) -> bool | None:

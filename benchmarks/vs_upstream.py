@@ -2,16 +2,18 @@
 
 Run from the repo root::
 
-    python benchmarks/vs_upstream.py            # 5 interleaved rounds, a few minutes
+    python benchmarks/vs_upstream.py            # about a minute
     python benchmarks/vs_upstream.py --quick    # smoke run, seconds
     python benchmarks/vs_upstream.py --json     # machine-readable
+    python benchmarks/vs_upstream.py --ours-path /tmp/patched   # measure a patched checkout
 
-Upstream runs in its own venv (`tests/upstream.py` creates it on first use). Both sides run
-the same worker script (`_vs_upstream_worker.py`) as a subprocess pinned to the same CPU,
-one side after the other, alternating which goes first, against one redis-server pinned to
-another CPU. Each side's result must carry the same check value (same bits written, same
-counts), or the comparison is refused. Printed: medians over rounds of seconds per op, and
-speed ratios ours/upstream (upstream time / our time: higher is better).
+Upstream runs in its own venv (`tests/upstream.py` creates it on first use). Each side has
+one worker process running the same script (`_vs_upstream_worker.py`), pinned with the
+redis-server to one CPU, each on its own db of that server. The driver alternates the two
+workers chunk by chunk (which side goes first alternates too), so both meet the same
+machine load. Each side's work must leave the same fingerprint (bits written, counts), or
+the comparison is refused. Printed: medians of seconds per op, and speed ratios
+ours/upstream (median over back-to-back pairs of upstream time / our time: higher is better).
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ import sys
 from pathlib import Path
 
 from _common import (
+    JsonWorker,
     Row,
     cpu_plan,
     redis_server,
     redis_server_version,
     report,
-    run_json,
 )
 
 from tests.upstream import UPSTREAM_VERSION, upstream_python
@@ -53,66 +55,79 @@ BENCHMARKS = {
     "contains": ("uuid in MonthEvents", 1.0, ""),
 }
 
+# name -> (chunks, items per chunk); a bulk chunk is one whole ingestion of `items` events
 FULL = {
-    "rounds": 5,
-    "id_space": 1_000_000,
-    "mark_n": 3_000,
-    "bulk_n": 200_000,
-    "reads_n": 2_000,
-    "iter_n": 30,
-    "month_members": 100_000,
-    "day_members": 10_000,
+    "mark_event": (15, 200),
+    "bulk": (5, 200_000),
+    "bulk_pipeline_idiom": (5, 50_000),
+    "month_count": (15, 200),
+    "bitop_count": (15, 200),
+    "iterate_day": (15, 3),
+    "contains": (15, 200),
 }
 QUICK = {
-    "rounds": 1,
-    "id_space": 1_000_000,
-    "mark_n": 200,
-    "bulk_n": 20_000,
-    "reads_n": 100,
-    "iter_n": 5,
-    "month_members": 20_000,
-    "day_members": 10_000,
+    "mark_event": (3, 50),
+    "bulk": (2, 20_000),
+    "bulk_pipeline_idiom": (2, 5_000),
+    "month_count": (3, 50),
+    "bitop_count": (3, 50),
+    "iterate_day": (3, 1),
+    "contains": (3, 50),
 }
+DATA = {"id_space": 1_000_000, "month_members": 100_000, "day_members": 10_000}
 
 
-def run(config: dict, *, rounds: int, ours_path: str | None = None) -> tuple[list[Row], dict]:
+def run(
+    plan_sizes: dict[str, tuple[int, int]],
+    *,
+    rounds: int | None = None,
+    ours_path: str | None = None,
+) -> tuple[list[Row], dict]:
     plan = cpu_plan()
     pythons = {"ours": sys.executable, "upstream": str(upstream_python())}
     rows = {
         name: Row(label, goal=goal, note=note) for name, (label, goal, note) in BENCHMARKS.items()
     }
-    redis_py: dict[str, str] = {}
-    files: dict[str, str] = {}
     with redis_server(plan.server) as server:
-        worker_cfg = {**config, "port": server.port, "db": 0, "benchmarks": list(BENCHMARKS)}
-        for round_no in range(rounds):
-            order = ["ours", "upstream"] if round_no % 2 == 0 else ["upstream", "ours"]
-            results = {}
-            for side in order:
+        base = {
+            **DATA,
+            "port": server.port,
+            "benchmarks": list(BENCHMARKS),
+            "sizes": {name: {"size": size} for name, (_, size) in plan_sizes.items()},
+        }
+        workers = {}
+        try:
+            for db, side in enumerate(("ours", "upstream"), 1):
+                cfg = {**base, "db": db, "import_path": ours_path if side == "ours" else None}
                 # -I: no cwd/script dir on sys.path, so each side imports its own bitmapist
-                side_cfg = {**worker_cfg, "import_path": ours_path if side == "ours" else None}
-                command = [pythons[side], "-I", str(WORKER), _json(side_cfg)]
-                out = run_json(command, cpu=plan.clients)
-                results[side] = out["results"]
-                redis_py[side] = out["redis_py"]
-                files[side] = out["file"]
+                command = [pythons[side], "-I", str(WORKER), _json(cfg)]
+                workers[side] = JsonWorker(command, cpu=plan.clients)
             for name, row in rows.items():
-                ours, upstream = results["ours"][name], results["upstream"][name]
-                if ours["check"] != upstream["check"]:
-                    raise SystemExit(
-                        f"{name}: the two sides did different work "
-                        f"(check ours={ours['check']!r}, upstream={upstream['check']!r})"
-                    )
-                row.ours.append(ours["seconds"])
-                row.upstream.append(upstream["seconds"])
+                chunks = rounds or plan_sizes[name][0]
+                for chunk in range(chunks):
+                    order = ("ours", "upstream") if chunk % 2 == 0 else ("upstream", "ours")
+                    for side in order:
+                        seconds = workers[side].ask({"bench": name, "chunk": chunk})["seconds"]
+                        (row.ours if side == "ours" else row.upstream).append(seconds)
+                checks = {
+                    side: worker.ask({"check": name})["check"] for side, worker in workers.items()
+                }
+                if checks["ours"] != checks["upstream"]:
+                    raise SystemExit(f"{name}: the two sides did different work: {checks}")
+            hello = {side: worker.hello for side, worker in workers.items()}
+        finally:
+            for worker in workers.values():
+                worker.close()
         meta = {
-            "rounds": rounds,
-            "sizes": {k: v for k, v in config.items() if k != "rounds"},
+            "chunks": {name: rounds or chunks for name, (chunks, _) in plan_sizes.items()},
+            "items per chunk": {name: size for name, (_, size) in plan_sizes.items()},
+            "data": DATA,
             "redis-server": redis_server_version(server),
             "cpus": plan.describe(),
             "python": platform.python_version(),
-            "ours": f"bitmapist at {Path(files['ours']).parent} (redis-py {redis_py['ours']})",
-            "upstream": f"bitmapist {UPSTREAM_VERSION} (redis-py {redis_py['upstream']})",
+            "ours": f"bitmapist at {Path(hello['ours']['file']).parent} "
+            f"(redis-py {hello['ours']['redis_py']})",
+            "upstream": f"bitmapist {UPSTREAM_VERSION} (redis-py {hello['upstream']['redis_py']})",
         }
     return list(rows.values()), meta
 
@@ -132,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         help="import our bitmapist from this directory (e.g. a patched checkout) instead",
     )
     args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
-    rounds = args.rounds or config["rounds"]
-    rows, meta = run(config, rounds=rounds, ours_path=args.ours_path)
+    sizes = QUICK if args.quick else FULL
+    rows, meta = run(sizes, rounds=args.rounds, ours_path=args.ours_path)
+    if args.quick:
+        meta["mode"] = "--quick smoke run: sizes too small for the ratios to mean much"
     report(rows, meta, as_json=args.json)
     return 0
 
