@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import click
 
 from ..errors import UnsupportedOperation
 from ..keys import DEFAULT_PREFIX
-from ..stores import open_store
+from ..stores import default_store_url, open_store
 from .options import open_client, store_option
 
 host_option = click.option(
@@ -59,7 +61,8 @@ def copy(source: str, destination: str, pattern: str | None, prefix: str) -> Non
 @click.option("--port", type=click.IntRange(0, 65535), default=6379, show_default=True)
 @store_option
 def serve(host: str, port: int, store_url: str | None) -> None:
-    """Run the bitmapist RESP server: redis-py, redis-cli and bitmapist 3.x can connect.
+    """Run the bitmapist RESP server over an embedded store (file:// or memory://):
+    redis-py, redis-cli and bitmapist 3.x connect to it as to Redis.
 
     \b
     Examples:
@@ -67,10 +70,26 @@ def serve(host: str, port: int, store_url: str | None) -> None:
       redis-cli -p 6380 setbit trackist_active_2026-11 123 1
     """
     server = _optional("bitmapist.server.main", "serve")
-    args = ["--host", host, "--port", str(port)]
-    if store_url:
-        args += ["--store", store_url]
-    server.main(args)
+    database = _server_database(store_url or default_store_url())
+    click.echo(f"bitmapist server on {host}:{port}, database {database} (Ctrl-C stops it)")
+    code = server.main(["--addr", f"{host}:{port}", "--db", database])
+    click.get_current_context().exit(code or 0)
+
+
+def _server_database(url: str) -> str:
+    """The server's `--db` for an embedded store URL (it serves its own engine)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower() if "://" in url else "file"
+    if scheme == "memory":
+        return ":memory:"
+    if scheme != "file":
+        raise UnsupportedOperation(
+            f"serve runs on an embedded store, not {url!r}: give --store file:///path.db "
+            "or memory:// (Redis already speaks RESP itself)"
+        )
+    path = Path(unquote(parts.path) if "://" in url else url).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
 
 
 @click.command()
