@@ -9,6 +9,7 @@ so no temporary keys are written and server memory stays flat.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from functools import reduce
 
@@ -24,6 +25,9 @@ from .bitset import redis_string_to_bitmap
 #: Bytes of bitmap data asked from Redis per round trip. Replies wait in the server's
 #: client output buffer until read, so this bounds the memory a query adds on the server.
 DEFAULT_BATCH_BYTES = 64 * 1024
+
+# RESP servers seen refusing STRLEN/GETRANGE (bitmapist-server has no GETRANGE): read whole.
+_WITHOUT_GETRANGE: weakref.WeakSet[Store] = weakref.WeakSet()
 
 
 class BitmapReader:
@@ -60,10 +64,11 @@ class BitmapReader:
         if not missing:
             return
         keys = list(missing)
-        if _is_plain_redis(self.store):
+        if _is_plain_redis(self.store) and self.store not in _WITHOUT_GETRANGE:
             try:
                 self._fetch_redis(keys)
             except StoreError:  # a RESP server without STRLEN/GETRANGE: plain GETs
+                _WITHOUT_GETRANGE.add(self.store)
                 self._fetch_strings(keys)
         elif callable(getattr(self.store, "strings", None)):
             self._fetch_strings(keys)
