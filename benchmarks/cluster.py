@@ -141,6 +141,34 @@ def big_key_seconds(store, users: int, repeat: int = 7) -> dict[str, float]:
     return {"and_count": median(counts), "fetch": median(fetches)}
 
 
+def key_memory(store, key: str) -> int:
+    """MEMORY USAGE of a logical key: its one string, or the sum of its shard strings."""
+    layout = getattr(store, "layout", None)
+    if layout is None:
+        return store.redis.memory_usage(key, samples=0) or 0
+    return sum(
+        store.cluster.memory_usage(layout.physical(s, key), samples=0) or 0
+        for s in range(layout.shards)
+    )
+
+
+def grown_key_bytes_per_user(store, users: int) -> dict[str, float]:
+    """Bytes per user of a full key written two ways: one bulk merge (exact-size string)
+    and one SETBIT at a time in ascending ids (Redis grows strings with preallocation)."""
+    from pyroaring import BitMap
+
+    from bitmapist.stores.base import BitChange
+
+    store.set_bits([BitChange("trackist_mem_bulk", BitMap(range(users)))])
+    store.set_bits([BitChange("trackist_mem_grown", range(i, i + 8)) for i in range(0, users, 8)])
+    result = {
+        "bulk": key_memory(store, "trackist_mem_bulk") / users,
+        "grown": key_memory(store, "trackist_mem_grown") / users,
+    }
+    store.delete(["trackist_mem_bulk", "trackist_mem_grown"])
+    return result
+
+
 def shard_key_bytes(cluster: RedisCluster) -> dict[str, float]:
     """MEMORY USAGE of every shard key of the data set (not the layout key)."""
     total = keys = 0
@@ -198,10 +226,12 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             if not (table_single == table_cluster == up["check"]):
                 raise SystemExit("cohort tables differ between upstream, single and cluster")
         memory = shard_key_bytes(cluster)
-        big_single = big_key_seconds(RedisStore(single.client()), config["big_users"])
-        big_cluster = big_key_seconds(
-            RedisClusterStore(cluster.client(), shards=config["shards"]), config["big_users"]
-        )
+        single_store = RedisStore(single.client())
+        cluster_store = RedisClusterStore(cluster.client(), shards=config["shards"])
+        big_single = big_key_seconds(single_store, config["big_users"])
+        big_cluster = big_key_seconds(cluster_store, config["big_users"])
+        mem_single = grown_key_bytes_per_user(single_store, config["big_users"])
+        mem_cluster = grown_key_bytes_per_user(cluster_store, config["big_users"])
         days = {(w.year, w.month, w.day) for _, _, w in marks}
         weeks = {w.isocalendar()[:2] for _, _, w in marks}
         months = {(w.year, w.month) for _, _, w in marks}
@@ -253,6 +283,12 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
         "count(AND) ms per logical MB, single / cluster": (
             f"{big_single['and_count'] / big_mb * 1000:.3f} / "
             f"{big_cluster['and_count'] / big_mb * 1000:.3f}"
+        ),
+        "bytes/user of a full key, bulk-written, single / cluster": (
+            f"{mem_single['bulk']:.4f} / {mem_cluster['bulk']:.4f}"
+        ),
+        "bytes/user of a full key, SETBIT-grown, single / cluster": (
+            f"{mem_single['grown']:.4f} / {mem_cluster['grown']:.4f}"
         ),
         "fetch ms per logical MB, single / cluster": (
             f"{big_single['fetch'] / big_mb * 1000:.3f} / "
