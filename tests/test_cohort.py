@@ -191,3 +191,20 @@ def test_csv_has_the_upstream_layout_with_iso_weeks():
     assert render_csv_data(rows, as_percent=False, time_group="months", num_of_rows=2) == (
         "Date,Total,0,1,2\n23 Nov,10,100,33,\n"
     )
+
+
+def test_redis_runs_no_bitop_only_strlen_and_getrange(redis_client):
+    client = Bitmapist(redis_client)
+    for d in range(40):
+        when = datetime(2026, 5, 1, tzinfo=UTC) + timedelta(days=d)
+        client.mark_events([("active", uid, when) for uid in range(d, 4000, 3)])
+        client.mark_events([("web", uid, when) for uid in range(d, 4000, 5)])
+    redis_client.config_resetstat()
+    for group in ("days", "weeks", "months", "years"):
+        get_dates_data("active", "active", select1b="web", time_group=group, system=client,
+                       start_date="2026-05-01", num_results=31, num_of_rows=12)
+    stats = redis_client.info("commandstats")
+    assert "cmdstat_bitop" not in stats and "cmdstat_bitcount" not in stats
+    commands = {name.split("|")[0] for name in stats}
+    assert commands <= {"cmdstat_strlen", "cmdstat_getrange", "cmdstat_config"}
+    assert redis_client.keys("*bitop*") == []
