@@ -159,3 +159,38 @@ def test_csv_matches_upstream_except_iso_week_numbers(both, index):
     for line, row in zip(ours[index]["csv"].splitlines()[1:], ours[index]["data"]):
         iso_week = datetime.fromisoformat(row[0]).isocalendar()[1]
         assert line.startswith(f"Week {iso_week} ")
+
+
+def _date_cases() -> list[dict[str, Any]]:
+    """Start dates at month ends and leap days, every time group, various lengths."""
+    rng = random.Random(9)
+    starts = ["2024-02-29", "2024-01-31", "2025-03-31", "2025-12-31", "2026-01-01",
+              "2027-02-28", "2020-12-28", "2028-02-29"]
+    starts += [(date(2020, 1, 1) + timedelta(days=rng.randrange(3000))).isoformat()
+               for _ in range(16)]
+    return [
+        {"time_group": group, "start_date": start, "num_results": rng.choice([1, 2, 7, 13, 31])}
+        for start in starts
+        for group in ("days", "weeks", "months", "years")
+    ]
+
+
+def test_row_dates_match_upstream_for_awkward_start_dates(redis_server):
+    cases = _date_cases()
+    program = f"""
+import json, os
+import bitmapist
+from bitmapist import cohort
+bitmapist.setup_redis("empty", "127.0.0.1", {redis_server.port}, db=4)
+print(json.dumps([[row[0].isoformat() for row in cohort.get_dates_data(
+    "nobody", "nobody", system="empty", num_of_rows=0, **case)]
+    for case in json.loads(os.environ["CASES"])]))
+"""
+    upstream = json.loads(run_upstream(program, env={"CASES": json.dumps(cases)}))
+    client = bitmapist.Bitmapist(redis_server.client(db=4))
+    ours = [
+        [row[0].isoformat() for row in cohort.get_dates_data(
+            "nobody", "nobody", system=client, num_of_rows=0, **case)]
+        for case in cases
+    ]
+    assert ours == upstream
