@@ -115,10 +115,20 @@ def test_demo_prints_the_libraries_answers(run: Run, store_url: str) -> None:
     result = run("demo", "--users", "400", "--days", "30", "--now", DEMO_NOW)
     out = ok(result)
     lines = out.splitlines()
+    store = Bitmapist(store_url).store
+    where = "redis store"
+    if store.kind == "embedded":
+        where = f"embedded store at {store.info()['path']}"
     assert lines[0] == (
         "Recorded 400 users over 30 days (2026-10-30 to 2026-11-28 15:30 UTC): "
-        f"{_event_count(out)} events in the {Bitmapist(store_url).store.kind} store."
+        f"{_event_count(out)} events in the {where}."
     )
+    assert lines[-4:] == [
+        "Next, try:",
+        f"    bitmapist count 'active:this-week & premium:u' --store {store_url}",
+        f"    bitmapist retention signup active --period week --store {store_url}",
+        f"    bitmapist dashboard --store {store_url}",
+    ]
     now = datetime(2026, 11, 28, 15, 30, tzinfo=UTC)
     answers = demo_answers(Bitmapist(store_url), now)
     for answer in answers:

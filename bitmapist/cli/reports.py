@@ -46,7 +46,7 @@ def demo(users: int, days: int, seed: int, now_text: str | None, store_url: str 
     out.print(
         f"Recorded {summary.users:,} users over {summary.days} days "
         f"({summary.first_day} to {summary.now:%Y-%m-%d %H:%M} UTC): "
-        f"{summary.events:,} events in the {client.store.kind} store."
+        f"{summary.events:,} events in the {_where(client)}."
     )
     out.file.flush()
     click.echo(f"(recorded in {elapsed:.2f} s)", err=True)
@@ -55,6 +55,17 @@ def demo(users: int, days: int, seed: int, now_text: str | None, store_url: str 
         out.print(f"{escape(answer.question)} [bold green]{escape(answer.answer)}[/]")
         out.print(f"    [dim]{escape(answer.code)}[/]")
     _print_demo_retention(client, now)
+    store_arg = f" --store {store_url}" if store_url else ""
+    out.print()
+    out.print("Next, try:")
+    out.print(f"    bitmapist count 'active:this-week & premium:u'{store_arg}")
+    out.print(f"    bitmapist retention signup active --period week{store_arg}")
+    out.print(f"    bitmapist dashboard{store_arg}")
+
+
+def _where(client: Any) -> str:
+    path = client.store.info().get("path")
+    return f"{client.store.kind} store at {path}" if path else f"{client.store.kind} store"
 
 
 def _print_demo_retention(client: Any, now: datetime) -> None:
