@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -94,6 +95,15 @@ def ours_mark(client, marks: list, chunk: int) -> float:
     for i in range(0, len(marks), chunk):
         client.mark_events(marks[i : i + chunk])
     return time.perf_counter() - start
+
+
+def server_cpu(clients) -> float:
+    """CPU seconds (user + sys) the given redis-servers have used so far, summed."""
+    total = 0.0
+    for client in clients:
+        cpu = client.info("cpu")
+        total += cpu["used_cpu_user"] + cpu["used_cpu_sys"]
+    return total
 
 
 def ours_cohort(client) -> tuple[float, list]:
@@ -191,7 +201,8 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
     }
     samples: dict[str, list[float]] = {
         k: [] for k in ("up_mark", "single_mark", "cluster_mark", "up_cohort", "single_cohort",
-                        "cluster_cohort", "single_and", "cluster_and")
+                        "cluster_cohort", "single_and", "cluster_and", "single_mark_cpu",
+                        "cluster_mark_cpu")
     }
     tmp = Path(tempfile.mkdtemp(prefix="bitmapist-cluster-bench-"))
     single = RedisServer(tmp / "single")
@@ -210,7 +221,9 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
 
             single.client().flushall()
             ours_single = Bitmapist(RedisStore(single.client()))
+            cpu = server_cpu([single.client()])
             samples["single_mark"].append(ours_mark(ours_single, marks, config["chunk"]))
+            samples["single_mark_cpu"].append(server_cpu([single.client()]) - cpu)
             cohort_s, table_single = min(ours_cohort(ours_single) for _ in range(3))
             samples["single_cohort"].append(cohort_s)
             samples["single_and"].append(bitop_count_seconds(ours_single))
@@ -219,7 +232,10 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             ours_cluster = Bitmapist(
                 RedisClusterStore(cluster.client(), shards=config["shards"])
             )
+            masters = [cluster.node_client(i) for i in cluster.master_indexes()]
+            cpu = server_cpu(masters)
             samples["cluster_mark"].append(ours_mark(ours_cluster, marks, config["chunk"]))
+            samples["cluster_mark_cpu"].append(server_cpu(masters) - cpu)
             cohort_c, table_cluster = min(ours_cohort(ours_cluster) for _ in range(3))
             samples["cluster_cohort"].append(cohort_c)
             samples["cluster_and"].append(bitop_count_seconds(ours_cluster))
@@ -239,6 +255,7 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
     finally:
         cluster.stop()
         single.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
     n = len(marks)
     per_event = lambda key: [s / n for s in samples[key]]  # noqa: E731 - seconds per event
@@ -274,6 +291,10 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
         "events/s ours single": round(n / median(samples["single_mark"])),
         "events/s ours cluster": round(n / median(samples["cluster_mark"])),
         "events/s upstream single": round(n / median(samples["up_mark"])),
+        "server CPU us per event, single / all masters": (
+            f"{median(samples['single_mark_cpu']) / n * 1e6:.3f} / "
+            f"{median(samples['cluster_mark_cpu']) / n * 1e6:.3f}"
+        ),
         "cohort ms per shard (cluster time / S)": round(
             median(samples["cluster_cohort"]) / shards * 1000, 3),
         "shard keys / bytes (MEMORY USAGE)": f"{memory['shard_keys']} / {memory['bytes']}",
