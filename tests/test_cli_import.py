@@ -197,3 +197,27 @@ def test_large_clean_batches_and_unix_seconds(run: Run, tmp_path, store_url: str
     assert len(client.MonthEvents("active", 2026, 11)) == 5000
     assert list(client.DayEvents("active", 2026, 11, 2)) == list(range(1, 5000, 28))
     assert len(client.MonthEvents("signup", 2026, 11)) == 100
+
+
+def test_unreadable_input_is_a_clean_error(run: Run, tmp_path) -> None:
+    missing = run("import", str(tmp_path / "nope.csv"))
+    assert missing.exit_code == 2
+    assert "does not exist" in missing.stderr
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("caf\xe9,1,2026-11-28\n".encode("latin-1"))
+    result = run("import", str(latin))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {latin} is not UTF-8 text (invalid continuation")
+    huge = tmp_path / "huge.csv"
+    huge.write_text("active,1,2026-11-28\n" + "x" * 200_000 + ",2,2026-11-28\n")
+    result = run("import", str(huge))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: line 2: not CSV (field larger than field limit (131072)); stopped there\n"
+    )
+
+
+def test_ndjson_from_stdin_is_detected(run: Run, store_url: str) -> None:
+    line = json.dumps({"event": "active", "user_id": 4, "timestamp": "2026-11-28"})
+    assert ok(run("import", "-", input=line + "\n")) == "Imported 1 event.\n"
+    assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [4]

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
+from ..errors import InvalidInput
+
 MAX_UUID = 2**32
 _HEADER_NAMES = {"event", "event_name", "name"}
 _USER_KEYS = ("user_id", "uuid", "id", "user")
@@ -77,7 +79,7 @@ def read_csv(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
     reader = csv.reader(lines)
     line = 0  # physical lines before the batch
     first = True
-    while rows := list(islice(reader, batch_size)):
+    while rows := _next_rows(reader, batch_size):
         offset = 0
         if first and _is_header(rows[0]):
             rows, offset = rows[1:], 1
@@ -88,6 +90,13 @@ def read_csv(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
             events, bad = _slow_rows(rows, line + offset)
         line = reader.line_num
         yield Batch(events, bad, line)
+
+
+def _next_rows(reader: Any, count: int) -> list[list[str]]:
+    try:
+        return list(islice(reader, count))
+    except csv.Error as exc:  # e.g. a NUL byte: the file is not CSV from here on
+        raise InvalidInput(f"line {reader.line_num}: not CSV ({exc}); stopped there") from exc
 
 
 def _is_header(row: list[str]) -> bool:

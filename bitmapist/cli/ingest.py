@@ -27,7 +27,7 @@ _MAX_REPORTED = 20  # bad lines printed one by one; the rest are only counted
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
     "--format", "fmt", type=click.Choice(["auto", "csv", "ndjson"]), default="auto",
     show_default=True, help="auto: from the file name, else from the first character.",
@@ -75,16 +75,23 @@ def import_(
     client = open_client(store_url)
     stream, total_bytes, position = _open_input(file)
     with stream:
-        first = stream.buffer.peek(64)[:64].decode("utf-8", "replace") if total_bytes else ""
+        peek = getattr(stream.buffer, "peek", None)
+        first = peek(64)[:64].decode("utf-8", "replace") if peek else ""
         kind = detect_format(file, first) if fmt == "auto" else fmt
         reader = read_csv if kind == "csv" else read_ndjson
         show = sys.stderr.isatty() if progress is None else progress
         started = time.perf_counter()
-        with _progress_bar(show, total_bytes) as advance, _no_cyclic_gc():
-            imported, bad_count = _run(
-                client, reader(stream, batch_size), strict, hourly, unique,
-                lambda lines: advance(position(), lines),
-            )
+        with _ProgressBar(show, total_bytes) as advance, _no_cyclic_gc():
+            try:
+                imported, bad_count = _run(
+                    client, reader(stream, batch_size), strict, hourly, unique,
+                    lambda lines: advance(position(), lines),
+                )
+            except UnicodeDecodeError as exc:
+                raise click.ClickException(
+                    f"{file} is not UTF-8 text ({exc.reason} near byte {position()}): "
+                    "nothing after the last complete batch was imported"
+                ) from exc
         elapsed = time.perf_counter() - started
     skipped = f"; skipped {bad_count:,} bad line{'s' * (bad_count != 1)}" if bad_count else ""
     click.echo(f"Imported {imported:,} event{'s' * (imported != 1)}{skipped}.")
@@ -150,7 +157,7 @@ def _open_input(file: str) -> tuple[io.TextIOWrapper, int, Any]:
     return stream, os.fstat(raw_file.fileno()).st_size, raw_file.tell
 
 
-class _progress_bar:
+class _ProgressBar:
     """A rich progress bar on stderr over bytes read (or lines, for stdin); a no-op if off."""
 
     def __init__(self, show: bool, total_bytes: int):
