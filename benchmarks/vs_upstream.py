@@ -67,14 +67,15 @@ FULL = {
 }
 QUICK = {
     "mark_event": (3, 50),
-    "bulk": (2, 20_000),
-    "bulk_pipeline_idiom": (2, 5_000),
+    "bulk": (2, 10_000),
+    "bulk_pipeline_idiom": (2, 2_000),
     "month_count": (3, 50),
     "bitop_count": (3, 50),
     "iterate_day": (3, 1),
     "contains": (3, 50),
 }
 DATA = {"id_space": 1_000_000, "month_members": 100_000, "day_members": 10_000}
+QUICK_DATA = {**DATA, "month_members": 20_000}
 
 
 def run(
@@ -82,6 +83,7 @@ def run(
     *,
     rounds: int | None = None,
     ours_path: str | None = None,
+    data: dict[str, int] = DATA,
 ) -> tuple[list[Row], dict]:
     plan = cpu_plan()
     pythons = {"ours": sys.executable, "upstream": str(upstream_python())}
@@ -90,7 +92,7 @@ def run(
     }
     with redis_server(plan.server) as server:
         base = {
-            **DATA,
+            **data,
             "port": server.port,
             "benchmarks": list(BENCHMARKS),
             "sizes": {name: {"size": size} for name, (_, size) in plan_sizes.items()},
@@ -121,7 +123,7 @@ def run(
         meta = {
             "chunks": {name: rounds or chunks for name, (chunks, _) in plan_sizes.items()},
             "items per chunk": {name: size for name, (_, size) in plan_sizes.items()},
-            "data": DATA,
+            "data": data,
             "redis-server": redis_server_version(server),
             "cpus": plan.describe(),
             "python": platform.python_version(),
@@ -148,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    rows, meta = run(sizes, rounds=args.rounds, ours_path=args.ours_path)
+    data = QUICK_DATA if args.quick else DATA
+    rows, meta = run(sizes, rounds=args.rounds, ours_path=args.ours_path, data=data)
     if args.quick:
         meta["mode"] = "--quick smoke run: sizes too small for the ratios to mean much"
     report(rows, meta, as_json=args.json)
