@@ -150,6 +150,8 @@ def _no_cyclic_gc() -> Iterator[None]:
 def _open_input(file: str) -> tuple[io.TextIOWrapper, int, Any]:
     if file == "-":
         raw = sys.stdin.buffer
+        if not hasattr(raw, "peek"):  # e.g. a BytesIO in tests: peeking needs a buffer
+            raw = io.BufferedReader(raw)
         stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         return stream, 0, lambda: 0
     raw_file = open(file, "rb")  # noqa: SIM115 - closed through the wrapper
