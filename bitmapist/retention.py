@@ -275,8 +275,13 @@ def retention(
     started = sum(1 for s in starts if s <= now_wall)
 
     reader = BitmapReader(client.store)
-    cohort_exprs = [period_expression(cohort, kind, starts[r], system) for r in range(cohorts)]
-    return_exprs = [period_expression(returning, kind, starts[i], system) for i in range(started)]
+    keys = client.keys
+    cohort_exprs = [
+        period_expression(cohort, kind, starts[r], system, keys) for r in range(cohorts)
+    ]
+    return_exprs = [
+        period_expression(returning, kind, starts[i], system, keys) for i in range(started)
+    ]
     reader.prefetch(cohort_exprs[:started] + return_exprs)
 
     unions: dict[tuple[int, int], BitMap] = {}

@@ -42,7 +42,6 @@ from ..validation import check_int
 from .reader import BitmapReader
 from .rendering import render
 from .specs import CUSTOM_HANDLERS, period_expression, set_custom_handler
-from .timeline import event_args
 
 TimeGroup = Literal["days", "weeks", "months", "years"]
 TIME_GROUPS: dict[str, str] = {"days": "day", "weeks": "week", "months": "month", "years": "year"}
@@ -98,34 +97,35 @@ def get_dates_data(
     row_dates = _row_dates(time_group, num_results, start_date, client.timezone)
     step = _STEPS[time_group]
 
-    built: dict[tuple, Expr] = {}  # rows and columns revisit the same few periods
+    keys = client.keys
 
     def expression(main: Any, extra: Any, moment: datetime) -> Expr:
-        period = (id(main), id(extra), event_args(kind, moment, system)[1][:-1])
-        expr = built.get(period)
-        if expr is None:
-            expr = period_expression(main, kind, moment, system)
-            if extra:
-                other = period_expression(extra, kind, moment, system)
-                name = client.keys.bitop("AND", (expr.name, other.name))
-                expr = Op("AND", (expr, other), name)
-            built[period] = expr
-        return expr
+        expr = period_expression(main, kind, moment, system, keys)
+        if not extra:
+            return expr
+        other = period_expression(extra, kind, moment, system, keys)
+        return Op("AND", (expr, other), keys.bitop("AND", (expr.name, other.name)))
 
+    # Cell (row r, column t) reads period r + t: 3.x stepped from each row's date, which
+    # lands in the same period as stepping r + t from the first row (months start on the
+    # 1st; a year's key depends on its number only).
     cohorts = [expression(select1, select1b, moment) for moment in row_dates]
     returns = [
-        [expression(select2, select2b, step(moment, t)) for t in range(num_of_rows + 1)]
-        for moment in row_dates
+        expression(select2, select2b, step(row_dates[0], i))
+        for i in range(len(row_dates) + num_of_rows if row_dates else 0)
     ]
     reader = BitmapReader(client.store)
-    reader.prefetch([*cohorts, *(expr for row in returns for expr in row)])
+    reader.prefetch([*cohorts, *returns])
+    returners = [reader.bitmap(expr) for expr in returns]
 
     dates = []
-    for moment, cohort_expr, return_exprs in zip(row_dates, cohorts, returns):
+    for r, (moment, cohort_expr) in enumerate(zip(row_dates, cohorts)):
         members = reader.bitmap(cohort_expr)
         size = len(members)
         row: Row = [moment, size]
-        row.extend(_cell(members, size, reader.bitmap(expr), as_percent) for expr in return_exprs)
+        row.extend(
+            _cell(members, size, returners[r + t], as_percent) for t in range(num_of_rows + 1)
+        )
         dates.append(row)
     return dates
 

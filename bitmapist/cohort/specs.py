@@ -16,7 +16,9 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..events import BitOperation, EventsBase, GenericPeriodEvents, UniqueEvents
-from ..expressions import Expr
+from ..expressions import Expr, Key, Op
+from ..keys import KeyScheme
+from ..validation import check_event_name
 from .timeline import PeriodKind, event_args
 
 #: name -> callback(name, cls, cls_args) returning an event object (bitmapist 3.x).
@@ -55,12 +57,22 @@ def check_spec(spec: Any, what: str) -> EventSpec:
 
 
 def period_expression(
-    spec: EventSpec, kind: PeriodKind, moment: date | datetime, system: Any
+    spec: EventSpec,
+    kind: PeriodKind,
+    moment: date | datetime,
+    system: Any,
+    keys: KeyScheme | None = None,
 ) -> Expr:
-    """The expression of `spec` in the period of `kind` that contains `moment`."""
+    """The expression of `spec` in the period of `kind` that contains `moment`.
+
+    `keys`, the key scheme of `system`'s client, lets plain event names skip building
+    event objects (a table builds hundreds of these).
+    """
     cls, cls_args = event_args(kind, moment, system)
     if isinstance(spec, str):
         handler = CUSTOM_HANDLERS.get(spec)
+        if handler is None and keys is not None:
+            return _name_expression(keys, spec, kind, moment)
         event = handler(spec, cls, cls_args) if handler is not None else cls(spec, *cls_args)
     else:
         event = _retarget(spec, cls, cls_args)
@@ -73,6 +85,23 @@ def expression_of(event: Any) -> Expr:
     if expression is None:
         raise InvalidInput(f"{event!r} is not an event object: it has no expression")
     return expression
+
+
+def _name_expression(keys: KeyScheme, name: str, kind: str, moment: date | datetime) -> Expr:
+    """What `cls(name, ...).expression` gives, straight from the key scheme."""
+    check_event_name(name)
+    if kind == "day":
+        return Key(keys.day(name, moment.year, moment.month, moment.day))
+    if kind == "week":
+        iso_year, iso_week, _ = moment.isocalendar()
+        return Key(keys.week(name, iso_year, iso_week))
+    if kind == "month":
+        return Key(keys.month(name, moment.year, moment.month))
+    if kind == "hour":
+        hour = getattr(moment, "hour", 0)
+        return Key(keys.hour(name, moment.year, moment.month, moment.day, hour))
+    months = tuple(Key(keys.month(name, moment.year, month)) for month in range(1, 13))
+    return Op("OR", months, keys.bitop("OR", (month.name for month in months)))
 
 
 def _retarget(event: EventsBase, cls: type, cls_args: tuple) -> EventsBase:
