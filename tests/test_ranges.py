@@ -168,3 +168,25 @@ def test_active_users_defaults_and_limits(client):
         active_users("active", date(2026, 2, 2), date(2026, 2, 1), system=client)
     with pytest.raises(InvalidInput, match=r"mau_days 0 is out of range: expected \[1, 366\]"):
         active_users("active", system=client, mau_days=0)
+
+
+def test_ranges_follow_the_client_time_zone_across_dst(store):
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    client = Bitmapist(store, timezone="Europe/Berlin", track_hourly=True)
+    # 2026-10-25: clocks go back at 03:00 CEST, so local 02:xx happens twice
+    instants = [datetime(2026, 10, 24, 21, 30, tzinfo=UTC) + timedelta(minutes=30 * i)
+                for i in range(16)]
+    client.mark_events(("active", uid, when) for uid, when in enumerate(instants))
+    start = datetime(2026, 10, 25, 0, 0, tzinfo=berlin)
+    end = datetime(2026, 10, 25, 3, 0, tzinfo=berlin)
+    users = DateRange("active", start, end, system=client)
+    expected = {
+        uid for uid, when in enumerate(instants)
+        if date(2026, 10, 25) == when.astimezone(berlin).date()
+        and when.astimezone(berlin).hour < 3
+    }
+    assert set(users) == expected
+    assert len(expected) == 8  # 00:00-02:59 local, with the repeated hour counted once a key
+    assert [p.hour for p in users.parts] == [0, 1, 2]
