@@ -133,11 +133,18 @@ def test_default_start_ends_with_today(client):
         ({"num_results": "many"}, "num_results 'many' is not an integer"),
         ({"num_of_rows": -1}, r"num_of_rows -1 is out of range: expected \[0, 10000\]"),
         ({"start_date": "28/11/2026"}, "start_date '28/11/2026' is not a date like 2026-11-28"),
+        ({"select1b": 7}, "select1b 7 is not an event name or an event object"),
     ],
 )
 def test_bad_arguments_are_rejected(client, kwargs, message):
     with pytest.raises(InvalidInput, match=message):
         get_dates_data("active", "buy", system=client, **kwargs)
+
+
+def test_missing_selections_are_rejected(client):
+    with pytest.raises(InvalidInput, match="select2 None is not an event name"):
+        get_dates_data("active", None, system=client)
+    assert get_dates_data("active", "buy", select1b="", system=client, num_results=1)
 
 
 def test_form_escapes_labels_values_and_urls():

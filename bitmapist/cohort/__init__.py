@@ -41,7 +41,7 @@ from ..periods import add_month, now_in
 from ..validation import check_int
 from .reader import BitmapReader
 from .rendering import render
-from .specs import CUSTOM_HANDLERS, period_expression, set_custom_handler
+from .specs import CUSTOM_HANDLERS, check_spec, period_expression, set_custom_handler
 
 TimeGroup = Literal["days", "weeks", "months", "years"]
 TIME_GROUPS: dict[str, str] = {"days": "day", "weeks": "week", "months": "month", "years": "year"}
@@ -91,6 +91,11 @@ def get_dates_data(
         )
     num_results = check_int("num_results", _as_int("num_results", num_results), 0, MAX_RESULTS)
     num_of_rows = check_int("num_of_rows", _as_int("num_of_rows", num_of_rows), 0, MAX_RESULTS)
+    check_spec(select1, "select1")
+    check_spec(select2, "select2")
+    for name, extra in (("select1b", select1b), ("select2b", select2b)):
+        if extra:  # "" and None both mean "not used", as the 3.x form sends them
+            check_spec(extra, name)
     from ..systems import get_client
 
     client = get_client(system)
