@@ -176,3 +176,14 @@ def test_mounts_under_a_prefix_in_another_app(client: Bitmapist) -> None:
 def test_create_app_takes_a_url(tmp_path) -> None:
     http = TestClient(create_app(f"file://{tmp_path}/empty.db"))
     assert "No events yet" in http.get("/").text
+
+
+def test_event_names_are_listed_again_after_their_ttl(client: Bitmapist) -> None:
+    http = TestClient(create_app(client, now=lambda: NOW, names_ttl=0))
+    assert "fresh:event" not in http.get("/").text
+    client.mark_event("fresh:event", 1)
+    assert '<span class="event-name">fresh:event</span>' in http.get("/").text
+    cached = TestClient(create_app(client, now=lambda: NOW, names_ttl=3600))
+    cached.get("/")
+    client.mark_event("later:event", 1)
+    assert "later:event" not in cached.get("/").text

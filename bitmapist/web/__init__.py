@@ -27,15 +27,17 @@ def create_app(
     *,
     title: str = "bitmapist",
     now: Callable[[], datetime] | None = None,
+    names_ttl: float = 10.0,
 ) -> Starlette:
     """A dashboard ASGI app over a `Bitmapist` client, a `Store`, a store URL or a redis-py
-    client (None: the default store). `now` pins the clock (tests, screenshots)."""
+    client (None: the default store). `now` pins the clock (tests, screenshots);
+    `names_ttl` is how long the list of event names is reused (seconds)."""
     client = (
         store_or_client
         if isinstance(store_or_client, Bitmapist)
         else Bitmapist(store_or_client)
     )
-    dashboard = Dashboard(client, title=title, now=now)
+    dashboard = Dashboard(client, title=title, now=now, names_ttl=names_ttl)
     app = Starlette(routes=dashboard.routes())
     app.state.dashboard = dashboard
     return app

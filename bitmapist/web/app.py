@@ -5,6 +5,7 @@ Starlette runs them in a thread pool, so the synchronous library never blocks th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -47,11 +48,14 @@ class Dashboard:
         *,
         title: str = "bitmapist",
         now: Callable[[], datetime] | None = None,
+        names_ttl: float = 10.0,
     ):
         self.client = client
         self.title = title
         self.now = now or (lambda: datetime.now(UTC))
         self.templates = _environment()
+        self.names_ttl = names_ttl
+        self._names: tuple[float, list[str]] | None = None
 
     def routes(self) -> list[Route]:
         return [
@@ -74,7 +78,14 @@ class Dashboard:
         return HTMLResponse(html, status_code=status)
 
     def event_names(self) -> list[str]:
-        return sorted(self.client.get_event_names())
+        """Sorted event names, listed at most every `names_ttl` seconds: every page shows
+        them, and listing means a SCAN over the whole keyspace on Redis."""
+        cached = self._names
+        if cached is not None and time.monotonic() - cached[0] < self.names_ttl:
+            return cached[1]
+        names = sorted(self.client.get_event_names())
+        self._names = (time.monotonic(), names)
+        return names
 
     def error(self, request: Request, exc: BitmapistError, **context: Any) -> Response:
         return self.render(request, "error.html", status=400, message=str(exc), **context)
