@@ -9,11 +9,13 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bitmapist import Bitmapist, DayEvents, InvalidInput, UniqueEvents, WeekEvents
 from bitmapist.cohort import set_custom_handler
 from bitmapist.cohort.specs import CUSTOM_HANDLERS
-from bitmapist.retention import MissingDependency, RetentionTable, retention
+from bitmapist.retention import MODES, MissingDependency, RetentionTable, retention
 
 START = date(2026, 10, 1)
 DAYS = 20
@@ -289,3 +291,72 @@ def test_templates_made_without_a_system_follow_the_table_system(store):
     table = retention(segment, "signup", start=NOW, cohorts=1, periods=0, system=prefixed,
                       now=NOW + timedelta(days=1))
     assert table.rows[0].size == 1 and table.ids(0, 0) == [5]
+
+
+def test_redis_sees_only_strlen_and_getrange(redis_client):
+    client = Bitmapist(redis_client)
+    client.mark_events(
+        ("signup" if uid % 3 else "active", uid, NOW - timedelta(days=uid % 9))
+        for uid in range(300)
+    )
+    client.mark_unique("premium", 3)
+    redis_client.config_resetstat()
+    segment = DayEvents("signup", 2026, 1, 1) & UniqueEvents("premium")
+    for mode in MODES:
+        retention(segment, "active", cohorts=9, periods=4, mode=mode, brackets=None,
+                  system=client, now=NOW)
+        retention("signup", "active", cohorts=9, brackets=[0, (1, 3)], mode=mode,
+                  system=client, now=NOW)
+    commands = {name.split("|")[0] for name in redis_client.info("commandstats")}
+    assert commands <= {"cmdstat_strlen", "cmdstat_getrange", "cmdstat_config"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 11), st.booleans()), max_size=80),
+    cohorts=st.integers(1, 8),
+    periods=st.integers(0, 5),
+    mode=st.sampled_from(MODES),
+    reference=st.sampled_from(["cohort", "previous"]),
+    brackets=st.none() | st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1,
+                                  max_size=3),
+    now_day=st.integers(0, 13),
+)
+def test_any_table_matches_a_model(data, cohorts, periods, mode, reference, brackets, now_day):
+    client = Bitmapist("memory://")
+    first = date(2026, 3, 1)
+    marks = {("signup", d): set() for d in range(12)} | {("active", d): set() for d in range(12)}
+    for uid, day, is_signup in data:
+        marks[("signup" if is_signup else "active", day)].add(uid)
+    client.mark_events(
+        (event, uid, datetime(2026, 3, 1 + day, 9, tzinfo=UTC))
+        for (event, day), uids in marks.items() for uid in uids
+    )
+    brackets = None if brackets is None else [(min(b), max(b)) for b in brackets]
+    now = datetime(2026, 3, 1 + now_day, 12, tzinfo=UTC)
+    table = retention("signup", "active", start=first, cohorts=cohorts, periods=periods,
+                      mode=mode, brackets=brackets, reference=reference, system=client, now=now)
+    spans = brackets or [(k, k) for k in range(periods + 1)]
+    for r, row in enumerate(table.rows):
+        if r > now_day:
+            assert row.size is None and all(cell.future for cell in row.cells)
+            continue
+        members = marks.get(("signup", r), set())
+        assert row.size == len(members)
+        base = len(members)
+        for cell, (low, high) in zip(row.cells, spans):
+            if r + low > now_day:
+                assert cell.future
+                base = None
+                continue
+            last = now_day if mode == "on_or_after" else min(r + high, now_day)
+            returners = set().union(*(marks.get(("active", d), set())
+                                      for d in range(r + low, last + 1)))
+            count = len(members & returners)
+            assert cell.count == count
+            assert cell.complete == (r + high < now_day)
+            expected = count / base * 100 if base else None
+            assert cell.percent == (None if expected is None else pytest.approx(expected))
+            if reference == "previous":
+                base = count
+    client.close()
