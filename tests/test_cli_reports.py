@@ -152,3 +152,17 @@ def test_demo_twice_writes_the_same_bits(run: Run, store_url: str) -> None:
 
 def _event_count(out: str) -> str:
     return out.split(": ", 1)[1].split(" events")[0]
+
+
+def test_demo_on_a_throwaway_memory_store() -> None:
+    result = CliRunner().invoke(
+        cli_group(), ["demo", "--store", "memory://", "--users", "300", "--days", "10",
+                      "--now", DEMO_NOW], prog_name="bitmapist",
+    )
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("Recorded 300 users over 10 days (2026-11-19 to 2026-11-28 15:30 UTC)")
+    assert first.endswith(" events in the embedded store.")
+    assert result.stdout.endswith(
+        "\nmemory:// is gone now; to keep the data: --store file:///path/to/store.db\n"
+    )

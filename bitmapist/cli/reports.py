@@ -57,6 +57,9 @@ def demo(users: int, days: int, seed: int, now_text: str | None, store_url: str 
     _print_demo_retention(client, now)
     store_arg = f" --store {store_url}" if store_url else ""
     out.print()
+    if store_url and store_url.startswith("memory:"):
+        out.print("memory:// is gone now; to keep the data: --store file:///path/to/store.db")
+        return
     out.print("Next, try:")
     out.print(f"    bitmapist count 'active:this-week & premium:u'{store_arg}")
     out.print(f"    bitmapist retention signup active --period week{store_arg}")
