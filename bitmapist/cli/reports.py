@@ -46,7 +46,8 @@ def demo(users: int, days: int, seed: int, now_text: str | None, store_url: str 
     out.print(
         f"Recorded {summary.users:,} users over {summary.days} days "
         f"({summary.first_day} to {summary.now:%Y-%m-%d %H:%M} UTC): "
-        f"{summary.events:,} events in the {_where(client)}."
+        f"{summary.events:,} events in the {_where(client)}.",
+        markup=False,
     )
     out.file.flush()
     click.echo(f"(recorded in {elapsed:.2f} s)", err=True)
@@ -61,9 +62,11 @@ def demo(users: int, days: int, seed: int, now_text: str | None, store_url: str 
         out.print("memory:// is gone now; to keep the data: --store file:///path/to/store.db")
         return
     out.print("Next, try:")
-    out.print(f"    bitmapist count 'active:this-week & premium:u'{store_arg}")
-    out.print(f"    bitmapist retention signup active --period week{store_arg}")
-    out.print(f"    bitmapist dashboard{store_arg}")
+    for example in (
+        "count 'active:this-week & premium:u'", "retention signup active --period week",
+        "dashboard",
+    ):
+        out.print(f"    bitmapist {example}{store_arg}", markup=False)
 
 
 def _where(client: Any) -> str:
