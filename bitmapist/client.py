@@ -135,8 +135,10 @@ class Bitmapist:
         unique = self.track_unique if track_unique is None else track_unique
         tz = self.timezone
         utc_client = tz is UTC
-        key_cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
-        offsets: dict[str, array] = defaultdict(lambda: array("I"))
+        # One id list per (event, day[, hour]): a single append per event; the day's
+        # bitmap is built once and OR-ed into its week and month (C speed, not per id).
+        groups: dict[tuple[Any, ...], tuple[datetime | date, array]] = {}
+        find_group = groups.get
         now: datetime | None = None
         count = 0
         for count, event in enumerate(events, 1):  # noqa: B007 - count is the result
@@ -153,18 +155,28 @@ class Bitmapist:
             if when is None:
                 when = now = now or now_in(tz)
             elif not (
-                utc_client and type(when) is datetime and when.tzinfo in (None, UTC)
+                utc_client
+                and type(when) is datetime
+                and ((zone := when.tzinfo) is None or zone is UTC)
             ):
                 when = to_calendar(when, tz)
             hour = getattr(when, "hour", 0) if hourly else None
-            cache_key = (name, when.year, when.month, when.day, hour)
-            keys = key_cache.get(cache_key)
-            if keys is None:
-                keys = key_cache[cache_key] = self._event_keys(name, when, hourly, unique)
-            for key in keys:
-                offsets[key].append(uuid)
-        if offsets:
-            self._write([BitChange(key, bits, value) for key, bits in offsets.items()])
+            group_key = (name, when.year, when.month, when.day, hour)
+            group = find_group(group_key)
+            if group is None:
+                group = groups[group_key] = (when, array("I"))
+            group[1].append(uuid)
+        per_key: dict[str, list[BitMap]] = defaultdict(list)
+        for (name, *_), (when, ids) in groups.items():
+            bits = BitMap(ids)
+            for key in self._event_keys(name, when, hourly, unique):
+                per_key[key].append(bits)
+        changes = [
+            BitChange(key, bitmaps[0] if len(bitmaps) == 1 else BitMap.union(*bitmaps), value)
+            for key, bitmaps in per_key.items()
+        ]
+        if changes:
+            self._write(changes)
         return count
 
     def _write_event(
