@@ -203,11 +203,21 @@ class RetentionTable:
             columns=["size", *(c.label for c in self.columns)],
         )
 
-    def to_html(self, values: Literal["percent", "count"] = "percent") -> str:
-        """A heatmap `<table>` (escaped; incomplete cells marked with an asterisk)."""
+    def to_html(
+        self, values: Literal["percent", "count"] = "percent", include_assets: bool = True
+    ) -> str:
+        """A heatmap `<table>` (escaped; incomplete cells marked with an asterisk).
+
+        `include_assets=False` leaves out the small inline `<style>` block.
+        """
         from .cohort.rendering import render
 
-        return render("retention.html", table=self, values=_check_values(values))
+        return render(
+            "retention.html",
+            table=self,
+            values=_check_values(values),
+            include_assets=include_assets,
+        )
 
 
 def retention(

@@ -221,6 +221,7 @@ def test_html_heatmap_escapes_names_and_marks_incomplete_cells(client):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34; onmouseover=&#34;x" in html
     assert "100.0%*" in html  # today's cell: counted so far, marked incomplete
     assert 'class="future"' in html
+    assert "<style>" in html and "<style>" not in table.to_html(include_assets=False)
 
 
 def test_to_pandas_builds_a_frame_or_says_how_to_install_pandas(client, marked):
