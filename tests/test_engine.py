@@ -408,3 +408,16 @@ def test_a_reader_that_keeps_nothing_cached_follows_writes_and_checkpoints(path)
     assert reader.bitcount(b"k1") == 75
     writer.close()
     reader.close()
+
+
+def test_a_stale_writer_notices_rows_another_engine_wrote_and_folded_away(pair):
+    first, second = pair
+    first.write([SetBits(b"k", [100])])
+    assert second.bitcount(b"k") == 1  # second knows the key: its next write may go fast
+    first.write([SetBits(b"k", [1, 2], value=True), SetBits(b"k", [100], value=False)])
+    first.checkpoint()  # first's rows are folded and deleted before second looks again
+    second.write([SetBits(b"k", [3])])  # must not be ordered before first's rows
+    assert first.get(b"k").bits == second.get(b"k").bits == BitMap([1, 2, 3])
+    first.write([SetBits(b"k", [3], value=False)])
+    second.write([SetBits(b"k", [4])])
+    assert first.get(b"k").bits == second.get(b"k").bits == BitMap([1, 2, 4])
