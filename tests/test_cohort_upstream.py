@@ -94,7 +94,11 @@ for query in json.loads(os.environ["COHORT_QUERIES"]):
     csv = cohort.render_csv_data(data, as_percent=query.get("as_percent", True),
                                  time_group=query["time_group"],
                                  num_of_rows=query["num_of_rows"])
-    results.append({{"data": [[row[0].isoformat(), *row[1:]] for row in data], "csv": csv}})
+    html = cohort.render_html_data(data, as_percent=query.get("as_percent", True),
+                                   time_group=query["time_group"],
+                                   num_of_rows=query["num_of_rows"])
+    results.append({{"data": [[row[0].isoformat(), *row[1:]] for row in data], "csv": csv,
+                    "html": html}})
 print(json.dumps(results))
 """
 
@@ -111,7 +115,15 @@ def _ours() -> list[dict[str, Any]]:
             time_group=query["time_group"],
             num_of_rows=query["num_of_rows"],
         )
-        results.append({"data": [[row[0].isoformat(), *row[1:]] for row in data], "csv": csv})
+        html = cohort.render_html_data(
+            data,
+            as_percent=query.get("as_percent", True),
+            time_group=query["time_group"],
+            num_of_rows=query["num_of_rows"],
+        )
+        results.append(
+            {"data": [[row[0].isoformat(), *row[1:]] for row in data], "csv": csv, "html": html}
+        )
     return json.loads(json.dumps(results))  # same float round trip as upstream's output
 
 
@@ -194,3 +206,17 @@ print(json.dumps([[row[0].isoformat() for row in cohort.get_dates_data(
         for case in cases
     ]
     assert ours == upstream
+
+
+def _cell_texts(html: str) -> list[str]:
+    """The text of every table cell, tags and whitespace removed, ISO/%U week numbers too."""
+    cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", html, re.S)
+    texts = [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells]
+    return [re.sub(r"^Week \d+,", "Week N,", text) for text in texts]
+
+
+@pytest.mark.parametrize("index", range(len(QUERIES)))
+def test_html_table_shows_upstreams_numbers(both, index):
+    ours, upstream = both
+    assert _cell_texts(ours[index]["html"]) == _cell_texts(upstream[index]["html"])
+    assert len(_cell_texts(ours[index]["html"])) > QUERIES[index]["num_of_rows"]
