@@ -118,3 +118,12 @@ def test_redis_reads_are_batched_by_bytes(redis_client):
     total = sum(redis_client.strlen(key) for key in offsets)
     assert reader.round_trips == 1 + -(-total // 1000)  # STRLENs, then 1000-byte batches
     assert sorted(k.decode() for k in redis_client.keys("*")) == sorted(offsets)
+
+
+def test_a_key_of_the_wrong_type_is_a_store_error(redis_client):
+    from bitmapist.errors import StoreError
+    from bitmapist.stores.redis import RedisStore
+
+    redis_client.rpush("trackist_list", "x")
+    with pytest.raises(StoreError, match="WRONGTYPE"):
+        BitmapReader(RedisStore(redis_client)).prefetch([Key("trackist_list")])

@@ -67,8 +67,10 @@ class BitmapReader:
         if _is_plain_redis(self.store) and self.store not in _WITHOUT_GETRANGE:
             try:
                 self._fetch_redis(keys)
-            except StoreError:  # a RESP server without STRLEN/GETRANGE: plain GETs
-                _WITHOUT_GETRANGE.add(self.store)
+            except StoreError as exc:
+                if "unknown command" not in str(exc).lower():
+                    raise  # e.g. WRONGTYPE: not ours to paper over
+                _WITHOUT_GETRANGE.add(self.store)  # a RESP server without GETRANGE: GETs
                 self._fetch_strings(keys)
         elif callable(getattr(self.store, "strings", None)):
             self._fetch_strings(keys)
