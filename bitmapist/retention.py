@@ -276,7 +276,8 @@ def retention(
     first = floor(kind, wall_clock(start, tz)) if start is not None else shift(
         kind, floor(kind, now_wall), -(cohorts - 1)
     )
-    starts = [shift(kind, first, i) for i in range(cohorts + columns[-1].last + 1)]
+    reach = max(column.last for column in columns)  # brackets may come in any order
+    starts = [shift(kind, first, i) for i in range(cohorts + reach + 1)]
     if mode == "on_or_after":  # returns count up to now, past the table's last column
         while starts[-1] <= now_wall and len(starts) < 2 * MAX_PERIODS:
             starts.append(shift(kind, starts[-1], 1))
