@@ -187,3 +187,14 @@ def test_event_names_are_listed_again_after_their_ttl(client: Bitmapist) -> None
     cached.get("/")
     client.mark_event("later:event", 1)
     assert "later:event" not in cached.get("/").text
+
+
+def test_cell_users_as_csv(http: TestClient) -> None:
+    response = http.get("/users.csv?" + urlencode({**QUERY, "row": "0", "col": "1"}))
+    assert response.text == "user_id\n1\n2\n"
+    assert response.headers["content-disposition"].startswith(
+        'attachment; filename="users-signup-2026-W45-1.csv"'
+    )
+    whole = http.get("/users.csv?" + urlencode({**QUERY, "row": "1"}))
+    assert whole.text == "user_id\n5\n"
+    assert http.get("/users.csv?" + urlencode({**QUERY, "row": "x"})).status_code == 400

@@ -63,6 +63,7 @@ class Dashboard:
             Route("/retention", self.retention_view, name="retention"),
             Route("/retention.csv", self.retention_csv, name="retention_csv"),
             Route("/users", self.users, name="users"),
+            Route("/users.csv", self.users_csv, name="users_csv"),
             Route("/activity", self.activity, name="activity"),
         ]
 
@@ -151,16 +152,34 @@ class Dashboard:
             headers={"Content-Disposition": _attachment(filename)},
         )
 
+    def cell(self, request: Request) -> tuple[RetentionQuery, Any, int, int | None, list[int]]:
+        """The query, table, row, column (None: whole cohort) and ids a cell URL names."""
+        query = RetentionQuery.parse(request.query_params)
+        if not query.ready:
+            raise_missing("cohort")
+        table = self.build_table(query)
+        row = _index(request, "row", len(table.rows))
+        column_text = request.query_params.get("col", "")
+        column = None if column_text == "" else _index(request, "col", len(table.columns))
+        return query, table, row, column, table.ids(row, column)
+
+    def users_csv(self, request: Request) -> Response:
+        try:
+            query, table, row, column, ids = self.cell(request)
+        except BitmapistError as exc:
+            return Response(f"error: {exc}\n", status_code=400, media_type="text/plain")
+        where = table.rows[row].label + ("" if column is None else f"-{column}")
+        filename = f"users-{query.cohort}-{where}.csv"
+        body = "user_id\n" + "".join(f"{uid}\n" for uid in ids)
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": _attachment(filename)},
+        )
+
     def users(self, request: Request) -> Response:
         try:
-            query = RetentionQuery.parse(request.query_params)
-            if not query.ready:
-                raise_missing("cohort")
-            table = self.build_table(query)
-            row = _index(request, "row", len(table.rows))
-            column_text = request.query_params.get("col", "")
-            column = None if column_text == "" else _index(request, "col", len(table.columns))
-            ids = table.ids(row, column)
+            query, table, row, column, ids = self.cell(request)
             page = page_number(request.query_params)
         except BitmapistError as exc:
             return self.error(request, exc, query=RetentionQuery())
