@@ -200,3 +200,21 @@ def test_a_node_that_stays_unreachable_past_the_retry_timeout_gives_store_error(
         store.count(Key("k"))
     store.retry_timeout = 10.0  # the pause ends: the same store recovers
     assert store.count(Key("k")) == 3
+
+
+def test_compact_gives_back_setbit_preallocation_and_keeps_bits_and_ttl(cluster):
+    store = RedisClusterStore(cluster.client(), shards=3)
+    grown = [BitChange("k", range(i, i + 8)) for i in range(0, 240_000, 8)]  # SETBIT by SETBIT
+    store.set_bits(grown + [BitChange("k", [250_000], False)])
+    physical = [store.layout.physical(s, "k") for s in range(3)]
+    store.cluster.pexpire(physical[0], 600_000)
+    before = [store.cluster.memory_usage(key, samples=0) for key in physical]
+    strings_before = store.strings([Key("k")])
+    store.compact(["k", "missing"])
+    after = [store.cluster.memory_usage(key, samples=0) for key in physical]
+    print(f"memory of the shard strings before/after compact: {before} / {after}")
+    assert sum(after) < sum(before) * 0.9, (before, after)
+    assert store.strings([Key("k")]) == strings_before  # same bits, same byte length
+    assert 0 < store.cluster.pttl(physical[0]) <= 600_000
+    assert store.cluster.pttl(physical[1]) == -1
+    assert list(store.scan_keys()) == ["k"]

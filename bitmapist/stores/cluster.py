@@ -55,6 +55,15 @@ _NETWORK_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutErr
 
 Command = tuple[Any, ...]
 
+# BITOP writes a new, exact-size string; it would drop a TTL, so the script puts it back.
+_COMPACT_SCRIPT = """
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return 0 end
+redis.call('BITOP', 'OR', KEYS[1], KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+"""
+
 
 class _Retry(Exception):
     """A shard's commands must run again once the slot map is refreshed."""
@@ -305,6 +314,23 @@ class RedisClusterStore(Store):
                 1 for i in range(len(chunk)) if any(replies[shard][i] for shard in replies)
             )
         return deleted
+
+    def compact(self, keys: Iterable[str]) -> None:
+        """Rewrite each key's shard strings at their exact size, keeping bits and TTL.
+
+        Redis grows a string written bit by bit (SETBIT) with preallocation, up to twice
+        its length below 1 MB; shard strings are usually that small. Run this on keys of
+        closed periods (yesterday's days, last week, last month) to give that memory back.
+        """
+        layout = self.layout
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), _DELETE_CHUNK):
+            chunk = keys[start : start + _DELETE_CHUNK]
+            programs = {
+                shard: [("EVAL", _COMPACT_SCRIPT, 1, layout.physical(shard, key)) for key in chunk]
+                for shard in range(layout.shards)
+            }
+            self._run(programs, atomic=False)
 
     def info(self) -> dict[str, Any]:
         shards_per_node: dict[str, int] = {}
