@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import click
+from rich.progress import Progress, TextColumn
 
 from ..errors import UnsupportedOperation
 from ..keys import DEFAULT_PREFIX
 from ..stores import default_store_url, open_store
-from .options import open_client, store_option
+from .options import console, open_client, store_option
 
 host_option = click.option(
     "--host", default="127.0.0.1", show_default=True,
@@ -39,7 +41,13 @@ def _optional(module: str, what: str) -> Any:
 @click.option(
     "--prefix", default=DEFAULT_PREFIX, show_default=True, help="Key prefix of the events."
 )
-def copy(source: str, destination: str, pattern: str | None, prefix: str) -> None:
+@click.option(
+    "--progress/--no-progress", default=None,
+    help="Show keys copied so far [default: when stderr is a terminal].",
+)
+def copy(
+    source: str, destination: str, pattern: str | None, prefix: str, progress: bool | None
+) -> None:
     """Copy every bitmap from store SRC into store DST (both URLs).
 
     Bits are OR-ed into DST (nothing there is removed), so a copy can be repeated or
@@ -51,8 +59,20 @@ def copy(source: str, destination: str, pattern: str | None, prefix: str) -> Non
       bitmapist copy redis://old-bitmapist-server:6379 memory://
     """
     transfer = _optional("bitmapist.transfer", "copy")
-    with open_store(source) as src, open_store(destination) as dst:
-        copied = transfer.copy_store(src, dst, pattern=pattern, prefix=prefix)
+    show = sys.stderr.isatty() if progress is None else progress
+    with open_store(source) as src, open_store(destination) as dst, Progress(
+        TextColumn("copying {task.completed:,} keys"),
+        TextColumn("{task.description}"),
+        console=console(stderr=True),
+        transient=True,
+        disable=not show,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def advance(copied: int, key: str) -> None:
+            bar.update(task, completed=copied, description=key[:60])
+
+        copied = transfer.copy_store(src, dst, pattern=pattern, prefix=prefix, progress=advance)
     click.echo(f"Copied {copied:,} key{'s' * (copied != 1)} from {source} to {destination}.")
 
 
