@@ -38,11 +38,11 @@ from tests.upstream import UPSTREAM_VERSION, upstream_python
 
 FULL = {
     "rounds": 3, "users": 200_000, "daily": 20_000, "days": 30, "chunk": 10_000, "shards": 24,
-    "big_users": 4_000_000,
+    "big_users": 4_000_000, "calls": 3_000,
 }
 QUICK = {
     "rounds": 1, "users": 20_000, "daily": 2_000, "days": 30, "chunk": 10_000, "shards": 24,
-    "big_users": 400_000,
+    "big_users": 400_000, "calls": 300,
 }
 FIRST_DAY = date(2026, 10, 1)
 
@@ -95,6 +95,14 @@ def ours_mark(client, marks: list, chunk: int) -> float:
     for i in range(0, len(marks), chunk):
         client.mark_events(marks[i : i + chunk])
     return time.perf_counter() - start
+
+
+def single_marks(client, calls: int) -> float:
+    """Seconds per `mark_event` call, one event per call (a live web request's write)."""
+    start = time.perf_counter()
+    for i in range(calls):
+        client.mark_event("live", i * 37, now=datetime(2026, 10, 5, 12, tzinfo=UTC))
+    return (time.perf_counter() - start) / calls
 
 
 def server_cpu(clients) -> float:
@@ -175,6 +183,9 @@ def grown_key_bytes_per_user(store, users: int) -> dict[str, float]:
         "bulk": key_memory(store, "trackist_mem_bulk") / users,
         "grown": key_memory(store, "trackist_mem_grown") / users,
     }
+    if hasattr(store, "compact"):
+        store.compact(["trackist_mem_grown"])
+        result["compacted"] = key_memory(store, "trackist_mem_grown") / users
     store.delete(["trackist_mem_bulk", "trackist_mem_grown"])
     return result
 
@@ -202,7 +213,7 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
     samples: dict[str, list[float]] = {
         k: [] for k in ("up_mark", "single_mark", "cluster_mark", "up_cohort", "single_cohort",
                         "cluster_cohort", "single_and", "cluster_and", "single_mark_cpu",
-                        "cluster_mark_cpu")
+                        "cluster_mark_cpu", "single_one", "cluster_one", "cluster_one_cpu")
     }
     tmp = Path(tempfile.mkdtemp(prefix="bitmapist-cluster-bench-"))
     single = RedisServer(tmp / "single")
@@ -236,6 +247,12 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             cpu = server_cpu(masters)
             samples["cluster_mark"].append(ours_mark(ours_cluster, marks, config["chunk"]))
             samples["cluster_mark_cpu"].append(server_cpu(masters) - cpu)
+            samples["single_one"].append(single_marks(ours_single, config["calls"]))
+            cpu = server_cpu(masters)
+            samples["cluster_one"].append(single_marks(ours_cluster, config["calls"]))
+            samples["cluster_one_cpu"].append(
+                (server_cpu(masters) - cpu) / config["calls"]
+            )
             cohort_c, table_cluster = min(ours_cohort(ours_cluster) for _ in range(3))
             samples["cluster_cohort"].append(cohort_c)
             samples["cluster_and"].append(bitop_count_seconds(ours_cluster))
@@ -266,6 +283,8 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             per_event("up_mark"), note="expect < 1x: 3 masters + client on 2 cores"),
         Row("bulk marking, ours cluster vs ours single", per_event("cluster_mark"),
             per_event("single_mark")),
+        Row("mark_event (one event per call), cluster vs single", samples["cluster_one"],
+            samples["single_one"]),
         Row("31x13 daily cohort, ours single vs upstream", samples["single_cohort"],
             samples["up_cohort"]),
         Row("31x13 daily cohort, ours cluster vs upstream", samples["cluster_cohort"],
@@ -310,6 +329,12 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
         ),
         "bytes/user of a full key, SETBIT-grown, single / cluster": (
             f"{mem_single['grown']:.4f} / {mem_cluster['grown']:.4f}"
+        ),
+        "bytes/user of that SETBIT-grown key after compact(), cluster": (
+            f"{mem_cluster['compacted']:.4f}"
+        ),
+        "server CPU us per mark_event call, all masters": (
+            f"{median(samples['cluster_one_cpu']) * 1e6:.1f}"
         ),
         "fetch ms per logical MB, single / cluster": (
             f"{big_single['fetch'] / big_mb * 1000:.3f} / "
