@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from click.testing import CliRunner, Result
 
+import bitmapist
 from bitmapist import Bitmapist
 from bitmapist.cli import cli
 
@@ -199,4 +200,4 @@ def test_python_dash_m_runs_the_same_command() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bitmapist", "--version"], capture_output=True, text=True, check=True
     )
-    assert done.stdout == "bitmapist, version 4.0.0.dev0\n"
+    assert done.stdout == f"bitmapist, version {bitmapist.__version__}\n"
