@@ -31,12 +31,21 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from _common import Row, base_parser, cpu_plan, pin_process, redis_server_version, report, run_json
+from _common import (
+    REPO_ROOT,
+    Row,
+    base_parser,
+    cpu_plan,
+    pin_process,
+    redis_server_version,
+    report,
+    run_json,
+)
 
 from tests.servers import RedisServer
 from tests.upstream import UPSTREAM_VERSION, upstream_python
 
-# `repeat`: tables per upstream worker; ours are ~100x cheaper, so they repeat more, which
+# `repeat`: tables per upstream worker; ours are far cheaper, so they repeat more, which
 # keeps their medians clear of the odd scheduler hiccup on a shared machine.
 FULL = {"rounds": 5, "repeat": 6, "repeat_ours": 30, "pool": 100_000, "daily": 10_000, "days": 30}
 QUICK = {"rounds": 1, "repeat": 3, "repeat_ours": 5, "pool": 20_000, "daily": 2_000, "days": 30}
@@ -45,10 +54,12 @@ FIRST_DAY = date(2026, 10, 1)
 # Runs under either package: only the 3.x API. argv[1] is a JSON config.
 WORKER = r'''
 import json, sys, time
+cfg = json.loads(sys.argv[1])
+if cfg.get("repo"):  # ours: this checkout, whatever an editable install points at
+    sys.path.insert(0, cfg["repo"])
 import bitmapist
 from bitmapist import cohort
 
-cfg = json.loads(sys.argv[1])
 if cfg.get("store_url"):
     system = bitmapist.Bitmapist(cfg["store_url"])
 else:
@@ -61,7 +72,7 @@ for _ in range(cfg["repeat"]):
                                  num_of_rows=12, start_date=cfg["start_date"], system=system)
     times.append(time.perf_counter() - start)
 table = [[row[0].isoformat(), *row[1:]] for row in data]
-print(json.dumps({"times": times, "check": table}))
+print(json.dumps({"times": times, "check": table, "module": bitmapist.__file__}))
 '''
 
 
@@ -147,7 +158,9 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
 
         base = {"start_date": FIRST_DAY.isoformat(), "repeat": config["repeat"]}
         memory = {
-            "ours": peak_during_one_table(workdir, pythons["ours"], base, plan.clients),
+            "ours": peak_during_one_table(
+                workdir, pythons["ours"], {**base, "repo": str(REPO_ROOT)}, plan.clients
+            ),
             "upstream": peak_during_one_table(workdir, pythons["upstream"], base, plan.clients),
         }
         server = RedisServer(workdir)
@@ -160,7 +173,7 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
                     sides.reverse()
                 results = {}
                 for side in sides:
-                    ours_repeat = {"repeat": config["repeat_ours"]}
+                    ours_repeat = {"repeat": config["repeat_ours"], "repo": str(REPO_ROOT)}
                     if side == "embedded":
                         cfg = {**base, **ours_repeat, "store_url": store_url}
                         python = pythons["ours"]
@@ -192,6 +205,7 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
         "cpus": plan.describe(),
         "python": platform.python_version(),
         "upstream": f"bitmapist {UPSTREAM_VERSION}",
+        "modules": {side: result["module"] for side, result in results.items()},
         "memory (ours)": (
             f"used_memory_peak during the query {ours_mem['peak_during']:,} B = "
             f"{ours_mem['peak_ratio']:.3f}x used_memory before it "

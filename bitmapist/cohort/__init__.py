@@ -128,9 +128,10 @@ def get_dates_data(
         members = reader.bitmap(cohort_expr)
         size = len(members)
         row: Row = [moment, size]
-        row.extend(
-            _cell(members, size, returners[r + t], as_percent) for t in range(num_of_rows + 1)
-        )
+        if size == 0:
+            row.extend([""] * (num_of_rows + 1))
+        else:
+            row.extend(_cells(members, size, returners[r : r + num_of_rows + 1], as_percent))
         dates.append(row)
     return dates
 
@@ -246,15 +247,22 @@ def _as_int(name: str, value: Any) -> int:
         raise InvalidInput(f"{name} {value!r} is not an integer") from None
 
 
-def _cell(members: BitMap, size: int, returners: BitMap, as_percent: bool) -> Cell:
-    if size == 0 or not returners:
-        return ""
-    both = members.intersection_cardinality(returners)
-    if both == 0:
-        return 0.0
-    if as_percent:
-        return (float(both) / float(size)) * 100  # the 3.x expression, for equal floats
-    return both
+def _cells(members: BitMap, size: int, returners: list[BitMap], as_percent: bool) -> list[Cell]:
+    """3.x's cells: "" without data, 0.0 for nobody, else a percentage or a count."""
+    cells: list[Cell] = []
+    intersect = members.intersection_cardinality
+    for others in returners:
+        if not others:
+            cells.append("")
+            continue
+        both = size if others is members else intersect(others)  # same bitmap: "active" twice
+        if both == 0:
+            cells.append(0.0)
+        elif as_percent:
+            cells.append((float(both) / float(size)) * 100)  # the 3.x expression: equal floats
+        else:
+            cells.append(both)
+    return cells
 
 
 def _add_months(moment: datetime, months: int) -> datetime:
