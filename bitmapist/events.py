@@ -34,9 +34,13 @@ if TYPE_CHECKING:
 
 
 def _client_of(system: Any) -> Bitmapist:
-    from .systems import get_client  # systems imports the client, which imports us
+    global _get_client
+    if _get_client is None:  # systems imports the client, which imports us
+        from .systems import get_client as _get_client
+    return _get_client(system)
 
-    return get_client(system)
+
+_get_client: Any = None  # bound on first use: an import per query costs ~0.5 us
 
 
 class _FromDate:

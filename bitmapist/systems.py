@@ -60,6 +60,12 @@ def get_client(system: Any = "default") -> Bitmapist:
     target = SYSTEMS[system] if isinstance(system, str) else system
     if isinstance(target, Bitmapist):
         return target
+    try:  # a client seen before; checked first as isinstance(x, redis.Redis) is slow (Protocol)
+        client = _wrappers.get(target)
+    except TypeError:  # not weak-referenceable: not a redis-py client either
+        client = None
+    if client is not None:
+        return client
     if not isinstance(target, redis.Redis):
         raise UnknownSystem(
             f"system {system!r} is not a system name, a redis-py client or a Bitmapist client"

@@ -3,11 +3,13 @@
 Any server speaking RESP works: Redis, Valkey, or our own `bitmapist-server`.
 Writes of one batch go in one MULTI/EXEC; an expression is evaluated in one round trip
 (BITOPs into temporary keys that expire after `bitop_ttl`, then the read). Both are sent
-on a pooled connection directly (see `RedisStore._send`).
+directly on the calling thread's own connection (see `RedisStore._send`).
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -61,13 +63,23 @@ class RedisStore(Store):
     kind = "redis"
 
     def __init__(self, client: redis.Redis | Pipeline, *, bitop_ttl: float | None = 60.0):
-        if isinstance(client, Pipeline):
-            self._queue: Pipeline | None = client
-            client = redis.Redis(connection_pool=client.connection_pool)
-        else:
-            self._queue = None
-        self.redis: redis.Redis = _binary_client(client)
+        self._queue: Pipeline | None = client if isinstance(client, Pipeline) else None
+        # a pipeline store (one per 3.x `system=pipe` call) builds its reading client only
+        # when it reads: redis.Redis() costs ~100 us in redis-py 8, more than a mark
+        self._client: redis.Redis | None = None if self._queue is not None else client
+        self._redis: redis.Redis | None = None
+        self._local = threading.local()  # this thread's connection, see _connection()
         self.bitop_ttl_ms = None if bitop_ttl is None else max(1, int(bitop_ttl * 1000))
+
+    @property
+    def redis(self) -> redis.Redis:
+        """The redis-py client reads and housekeeping go through (never decoding)."""
+        if self._redis is None:
+            client = self._client
+            if client is None:
+                client = redis.Redis(connection_pool=self._queue.connection_pool)
+            self._redis = _binary_client(client)
+        return self._redis
 
     @classmethod
     def from_url(cls, url: str, *, bitop_ttl: float | None = 60.0, **kwargs: Any) -> RedisStore:
@@ -135,7 +147,7 @@ class RedisStore(Store):
         return self._send(commands)[reads_start:]
 
     def _send(self, commands: list[tuple[Any, ...]], *, transaction: bool = False) -> list[Any]:
-        """Send `commands` in one write on a pooled connection and read every reply.
+        """Send `commands` in one write on this thread's connection and read every reply.
 
         This is a redis-py pipeline without its per-command bookkeeping, which costs more
         than the round trip for the few commands of a `mark_event` or a count. Every
@@ -144,9 +156,8 @@ class RedisStore(Store):
         """
         if transaction:
             commands = [("MULTI",), *commands, ("EXEC",)]
-        pool = self.redis.connection_pool
         for attempt in (1, 2):
-            connection = pool.get_connection()
+            connection = self._connection()
             try:
                 connection.send_packed_command(connection.pack_commands(commands))
                 replies = [_read_reply(connection) for _ in commands]
@@ -155,8 +166,9 @@ class RedisStore(Store):
                 connection.disconnect()
                 if attempt == 2:
                     raise
-            finally:
-                pool.release(connection)
+            except BaseException:
+                connection.disconnect()  # replies may be left unread: never reuse it
+                raise
         if transaction:
             exec_reply = replies[-1]
             replies = [exec_reply] if isinstance(exec_reply, Exception) else list(exec_reply)
@@ -164,6 +176,21 @@ class RedisStore(Store):
             if isinstance(reply, Exception):
                 raise StoreError(f"redis refused the operation: {reply}")
         return replies
+
+    def _connection(self) -> Any:
+        """This thread's own connection to the server, made on first use (and after a fork).
+
+        Kept out of the pool: checking a connection out and in costs redis-py 8 about as much
+        as a round trip (locks, metrics, a poll for stray data). redis-py closes it when it
+        is garbage collected (its thread ended), or `close()` does.
+        """
+        local = self._local
+        connection = getattr(local, "connection", None)
+        if connection is None or local.pid != os.getpid():
+            pool = self.redis.connection_pool
+            connection = pool.connection_class(**pool.connection_kwargs)
+            local.connection, local.pid = connection, os.getpid()
+        return connection
 
     # --- keys
 
@@ -191,6 +218,10 @@ class RedisStore(Store):
             }
 
     def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.disconnect()
+            self._local.connection = None
         self.redis.close()
 
 
