@@ -10,19 +10,11 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Literal
 
 from ..errors import InvalidInput
-from ..events import DayEvents, GenericPeriodEvents, HourEvents, MonthEvents, WeekEvents, YearEvents
+from ..events import DayEvents, HourEvents, MonthEvents, WeekEvents, YearEvents
 from ..periods import add_month, to_calendar
 
 PeriodKind = Literal["hour", "day", "week", "month", "year"]
 PERIOD_KINDS: tuple[PeriodKind, ...] = ("hour", "day", "week", "month", "year")
-
-EVENT_CLASSES: dict[str, type[GenericPeriodEvents]] = {
-    "hour": HourEvents,
-    "day": DayEvents,
-    "week": WeekEvents,
-    "month": MonthEvents,
-    "year": YearEvents,
-}
 
 
 def check_kind(kind: Any) -> PeriodKind:
