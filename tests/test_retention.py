@@ -361,3 +361,15 @@ def test_any_table_matches_a_model(data, cohorts, periods, mode, reference, brac
             if reference == "previous":
                 base = count
     client.close()
+
+
+def test_a_date_range_is_a_fixed_segment(client, marked):
+    from bitmapist import DateRange
+
+    window = DateRange("active", date(2026, 10, 1), date(2026, 10, 3), system=client)
+    segment = DayEvents("signup", 2026, 1, 1, system=client) & window
+    table = retention(segment, "active", start=START, cohorts=4, periods=1, system=client,
+                      now=NOW)
+    early = set().union(*(marked["active"][START + timedelta(days=d)] for d in range(3)))
+    for r, row in enumerate(table.rows):
+        assert row.size == len(marked["signup"][START + timedelta(days=r)] & early)
