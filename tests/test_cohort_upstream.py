@@ -9,6 +9,7 @@ except for week labels (ISO week numbers here, `%U` upstream).
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
 import re
@@ -220,3 +221,21 @@ def test_html_table_shows_upstreams_numbers(both, index):
     ours, upstream = both
     assert _cell_texts(ours[index]["html"]) == _cell_texts(upstream[index]["html"])
     assert len(_cell_texts(ours[index]["html"])) > QUERIES[index]["num_of_rows"]
+
+
+def test_signatures_match_upstream():
+    names = ["get_dates_data", "render_html_form", "render_html_data", "render_csv_data",
+             "set_custom_handler"]
+    program = f"""
+import inspect, json
+from bitmapist import cohort
+print(json.dumps({{name: [[p.name, repr(p.default)] for p in
+                  inspect.signature(getattr(cohort, name)).parameters.values()]
+                  for name in {names!r}}}))
+"""
+    upstream = json.loads(run_upstream(program))
+    for name in names:
+        ours = [[p.name, repr(p.default)]
+                for p in inspect.signature(getattr(cohort, name)).parameters.values()]
+        # ours may add keyword parameters at the end (include_assets), never change theirs
+        assert ours[: len(upstream[name])] == upstream[name], name
