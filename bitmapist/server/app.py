@@ -32,6 +32,8 @@ log = logging.getLogger("bitmapist.server")
 
 _MAX_CLIENTS = b"-ERR max number of clients reached\r\n"
 _SWEEP_INTERVAL = 1.0
+# Commands one connection runs per event-loop turn before others get theirs.
+_COMMANDS_PER_TURN = 1000
 
 
 class Connection(asyncio.Protocol):
@@ -46,7 +48,9 @@ class Connection(asyncio.Protocol):
         self.parser = RequestParser(max_bulk_len=settings.max_bulk_len, max_args=settings.max_args)
         self.replies: list[tuple[Any, int]] = []
         self.closed = False
-        self.paused = False
+        self.write_paused = False  # the client does not read its replies
+        self.backlog = False  # commands wait in the parser's buffer
+        self.eof = False  # the client has shut down its side
 
     # --- asyncio callbacks
 
@@ -67,23 +71,33 @@ class Connection(asyncio.Protocol):
         self.server.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
-        session = self.session
-        if session is None or self.closed or session.closing:
+        if self.session is None or self.closed or self.session.closing:
             return
-        parser = self.parser
-        parser.feed(data)
-        state = self.state
-        protocol = session.protocol
-        replies = self.replies
+        self.parser.feed(data)
+        self._process()
+
+    def _process(self) -> None:
+        """Run buffered commands: at most a turn's share, and none while writes are stuck."""
+        session = self.session
+        assert session is not None and self.transport is not None
+        parser, state, replies = self.parser, self.state, self.replies
+        budget = _COMMANDS_PER_TURN
         try:
-            while (args := parser.next_command()) is not None:
+            while not self.write_paused and not session.closing:
+                if budget == 0:  # let others have the loop; continue after the flush
+                    self._set_backlog(True)
+                    self.server.schedule_continue(self)
+                    break
+                args = parser.next_command()
+                if args is None:
+                    self._set_backlog(False)
+                    if self.eof:
+                        session.closing = True
+                    break
+                budget -= 1
                 session.last_command = args[0]
                 replies.append((execute(state, session, args), session.protocol))
-                if session.protocol != protocol:
-                    protocol = session.protocol
                 parser.authenticated = session.authenticated
-                if session.closing:
-                    break
         except ProtocolError as exc:
             replies.append((exc.reply, session.protocol))
             session.closing = True
@@ -93,9 +107,24 @@ class Connection(asyncio.Protocol):
             replies.append((Error(f"ERR internal error: {exc}"), session.protocol))
         self.server.schedule_flush(self)
 
+    def _set_backlog(self, backlog: bool) -> None:
+        """Stop reading while commands are already waiting in the buffer."""
+        assert self.transport is not None
+        if backlog != self.backlog and not self.closed:
+            self.backlog = backlog
+            if backlog:
+                self.transport.pause_reading()
+            elif not self.write_paused:
+                self.transport.resume_reading()
+
+    def continue_processing(self) -> None:
+        if not self.closed and self.backlog and not self.write_paused:
+            self._process()
+
     def eof_received(self) -> bool:
-        # A half-closed client still gets the replies to what it sent.
-        if self.session is not None:
+        # A half-closed client still gets the replies to everything it sent.
+        self.eof = True
+        if self.session is not None and not self.backlog:
             self.session.closing = True
         self.server.schedule_flush(self)
         return True
@@ -107,17 +136,20 @@ class Connection(asyncio.Protocol):
             self.state.drop_session(self.session)
 
     def pause_writing(self) -> None:
-        # The client is not reading its replies: stop reading its commands for now.
+        # The client is not reading its replies: run none of its commands for now.
         assert self.transport is not None
-        if not self.paused and not self.closed:
-            self.paused = True
+        if not self.write_paused and not self.closed:
+            self.write_paused = True
             self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         assert self.transport is not None
-        if self.paused and not self.closed:
-            self.paused = False
-            self.transport.resume_reading()
+        if self.write_paused and not self.closed:
+            self.write_paused = False
+            if self.backlog:
+                self._process()
+            else:
+                self.transport.resume_reading()
 
     # --- replies
 
@@ -178,6 +210,11 @@ class BitmapistServer:
             self._flush_scheduled = True
             assert self.loop is not None
             self.loop.call_soon(self.flush)
+
+    def schedule_continue(self, connection: Connection) -> None:
+        """Run more of `connection`'s buffered commands in a later turn."""
+        assert self.loop is not None
+        self.loop.call_soon(connection.continue_processing)
 
     def flush(self) -> None:
         """Commit the turn's writes in one batch, then send every queued reply."""
