@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from _common import (
+    REPO_ROOT,
     JsonWorker,
     Row,
     cpu_plan,
@@ -146,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument(
         "--ours-path",
-        help="import our bitmapist from this directory (e.g. a patched checkout) instead",
+        default=str(REPO_ROOT),
+        help="import our bitmapist from this directory (default: this checkout, whatever "
+        "`pip install -e` last pointed at)",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
