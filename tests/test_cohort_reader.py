@@ -127,3 +127,36 @@ def test_a_key_of_the_wrong_type_is_a_store_error(redis_client):
     redis_client.rpush("trackist_list", "x")
     with pytest.raises(StoreError, match="WRONGTYPE"):
         BitmapReader(RedisStore(redis_client)).prefetch([Key("trackist_list")])
+
+
+@pytest.mark.parametrize(
+    ("ids", "per_bitmap", "complemented"),
+    [
+        (100_000, 10_000, True),  # mid-sized arrays over two blocks: complements pay
+        (100_000, 200, False),  # small arrays intersect fast as they are
+        (2**32, 3_000, False),  # a huge id range: complements would cost too much
+        (70_000, 60_000, False),  # already bitsets
+    ],
+)
+def test_intersection_counts_are_exact_in_either_representation(ids, per_bitmap, complemented):
+    from bitmapist.cohort.counting import IntersectionCounter
+
+    rng = random.Random(per_bitmap)
+    bitmaps = [BitMap(rng.sample(range(ids), per_bitmap)) for _ in range(6)] + [BitMap()]
+    counter = IntersectionCounter(bitmaps)
+    assert counter.complemented == complemented
+    for i, a in enumerate(bitmaps):
+        assert counter.sizes[i] == len(a)
+        for j, b in enumerate(bitmaps):
+            assert counter.count(i, j) == len(a & b)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sets(st.integers(0, 3 * CONTAINER_BITS)), min_size=1, max_size=5))
+def test_intersection_counts_match_sets(sets):
+    from bitmapist.cohort.counting import IntersectionCounter
+
+    counter = IntersectionCounter([BitMap(s) for s in sets])
+    for i, a in enumerate(sets):
+        for j, b in enumerate(sets):
+            assert counter.count(i, j) == len(a & b)

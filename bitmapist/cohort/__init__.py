@@ -39,6 +39,7 @@ from ..errors import InvalidInput
 from ..expressions import Expr, Op
 from ..periods import add_month, now_in
 from ..validation import check_int
+from .counting import IntersectionCounter
 from .reader import BitmapReader
 from .rendering import render
 from .specs import CUSTOM_HANDLERS, check_spec, period_expression, set_custom_handler
@@ -121,17 +122,24 @@ def get_dates_data(
     ]
     reader = BitmapReader(client.store)
     reader.prefetch([*cohorts, *returns])
-    returners = [reader.bitmap(expr) for expr in returns]
+    # Each distinct bitmap once (the reader shares cached objects), then counts by index.
+    position: dict[int, int] = {}
+    distinct: list[BitMap] = []
+    for bitmap in [*(reader.bitmap(e) for e in cohorts), *(reader.bitmap(e) for e in returns)]:
+        if id(bitmap) not in position:
+            position[id(bitmap)] = len(distinct)
+            distinct.append(bitmap)
+    counter = IntersectionCounter(distinct)
+    cohort_at = [position[id(reader.bitmap(expr))] for expr in cohorts]
+    return_at = [position[id(reader.bitmap(expr))] for expr in returns]
 
     dates = []
-    for r, (moment, cohort_expr) in enumerate(zip(row_dates, cohorts)):
-        members = reader.bitmap(cohort_expr)
-        size = len(members)
+    for r, moment in enumerate(row_dates):
+        i = cohort_at[r]
+        size = counter.sizes[i]
         row: Row = [moment, size]
-        if size == 0:
-            row.extend([""] * (num_of_rows + 1))
-        else:
-            row.extend(_cells(members, size, returners[r : r + num_of_rows + 1], as_percent))
+        for j in return_at[r : r + num_of_rows + 1]:
+            row.append(_cell(counter, i, j, as_percent))
         dates.append(row)
     return dates
 
@@ -247,22 +255,17 @@ def _as_int(name: str, value: Any) -> int:
         raise InvalidInput(f"{name} {value!r} is not an integer") from None
 
 
-def _cells(members: BitMap, size: int, returners: list[BitMap], as_percent: bool) -> list[Cell]:
-    """3.x's cells: "" without data, 0.0 for nobody, else a percentage or a count."""
-    cells: list[Cell] = []
-    intersect = members.intersection_cardinality
-    for others in returners:
-        if not others:
-            cells.append("")
-            continue
-        both = size if others is members else intersect(others)  # same bitmap: "active" twice
-        if both == 0:
-            cells.append(0.0)
-        elif as_percent:
-            cells.append((float(both) / float(size)) * 100)  # the 3.x expression: equal floats
-        else:
-            cells.append(both)
-    return cells
+def _cell(counter: IntersectionCounter, i: int, j: int, as_percent: bool) -> Cell:
+    """3.x's cell: "" without data, 0.0 for nobody, else a percentage or a count."""
+    size = counter.sizes[i]
+    if size == 0 or counter.sizes[j] == 0:
+        return ""
+    both = counter.count(i, j)
+    if both == 0:
+        return 0.0
+    if as_percent:
+        return (float(both) / float(size)) * 100  # the 3.x expression: equal floats
+    return both
 
 
 def _add_months(moment: datetime, months: int) -> datetime:
