@@ -210,8 +210,16 @@ class Row:
         return median([up / ours for ours, up in zip(self.ours, self.upstream)])
 
     @property
+    def ratio_of_medians(self) -> float:
+        """upstream median time / our median time (unpaired; moves with load swings)."""
+        return self.upstream_median / self.ours_median
+
+    @property
     def meets_goal(self) -> bool | None:
-        return None if self.goal is None else self.ratio >= self.goal
+        """Met only if both ratios reach the goal: no claim rests on the kinder one."""
+        if self.goal is None:
+            return None
+        return min(self.ratio, self.ratio_of_medians) >= self.goal
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -219,6 +227,7 @@ class Row:
             ours_median_s=self.ours_median,
             upstream_median_s=self.upstream_median,
             ratio=self.ratio,
+            ratio_of_medians=self.ratio_of_medians,
             meets_goal=self.meets_goal,
         )
         return data
@@ -232,8 +241,9 @@ def format_seconds(seconds: float) -> str:
 
 
 def format_table(rows: Sequence[Row]) -> str:
-    """A plain-text table of medians per op and speed ratios (`12.3x`)."""
-    header = ("operation", "ours/op", "upstream/op", "speed ratio", "goal")
+    """A plain-text table of medians per op and speed ratios (`12.3x`): the median of
+    paired ratios, then the ratio of the medians."""
+    header = ("operation", "ours/op", "upstream/op", "speed ratio", "of medians", "goal")
     lines = [header]
     for row in rows:
         goal = ""
@@ -245,6 +255,7 @@ def format_table(rows: Sequence[Row]) -> str:
                 format_seconds(row.ours_median),
                 format_seconds(row.upstream_median),
                 f"{row.ratio:.2f}x",
+                f"{row.ratio_of_medians:.2f}x",
                 goal,
             )
         )
