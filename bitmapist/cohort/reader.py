@@ -15,12 +15,11 @@ from functools import reduce
 
 from pyroaring import BitMap
 
-from ..bitbytes import redis_byte_length
+from ..bitbytes import redis_byte_length, to_bitmap
 from ..errors import StoreError
 from ..expressions import Expr, Key, Op, leaf_keys, ops_bottom_up
 from ..stores.base import Store
 from ..stores.redis import RedisStore, redis_errors
-from .bitset import redis_string_to_bitmap
 
 #: Bytes of bitmap data asked from Redis per round trip. Replies wait in the server's
 #: client output buffer until read, so this bounds the memory a query adds on the server.
@@ -146,12 +145,12 @@ class BitmapReader:
                 self._get_ranges(client, batch, pieces)
         for key in keys:
             data = b"".join(pieces[key])
-            self._bitmaps[key] = redis_string_to_bitmap(data)
+            self._bitmaps[key] = to_bitmap(data)
             self._lengths[key] = len(data)
 
     def _fetch_strings(self, keys: list[str]) -> None:
         for key, data in zip(keys, self.store.strings([Key(key) for key in keys])):  # type: ignore[attr-defined]
-            self._bitmaps[key] = redis_string_to_bitmap(data)
+            self._bitmaps[key] = to_bitmap(data)
             self._lengths[key] = len(data or b"")
 
     def _get_ranges(

@@ -18,7 +18,7 @@ import redis
 from pyroaring import BitMap
 from redis.client import Pipeline
 
-from ..bitbytes import iter_offsets, to_bitmap, to_redis_string
+from ..bitbytes import to_bitmap, to_redis_string
 from ..errors import StoreError
 from ..expressions import Expr, ops_bottom_up
 from .base import BitChange, Store
@@ -127,8 +127,7 @@ class RedisStore(Store):
         return self._evaluate(exprs, "GET")
 
     def ids(self, expr: Expr) -> Iterator[int]:
-        data = self._evaluate([expr], "GET")[0]
-        return iter_offsets(data) if data else iter(())
+        return iter(to_bitmap(self._evaluate([expr], "GET")[0]))
 
     def _evaluate(self, exprs: Sequence[Expr], read: str, *read_args: Any) -> list[Any]:
         """BITOP what the expressions need (each operation once, with a TTL), then run
