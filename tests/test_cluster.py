@@ -218,3 +218,23 @@ def test_compact_gives_back_setbit_preallocation_and_keeps_bits_and_ttl(cluster)
     assert 0 < store.cluster.pttl(physical[0]) <= 600_000
     assert store.cluster.pttl(physical[1]) == -1
     assert list(store.scan_keys()) == ["k"]
+
+
+def test_a_cluster_client_is_a_3x_system_like_a_redis_client(cluster):
+    import bitmapist
+
+    saved = dict(bitmapist.SYSTEMS)
+    try:
+        port = cluster.ports[0]
+        bitmapist.setup_redis("stats", "127.0.0.1", port, redis_client=RedisClusterClient)
+        bitmapist.mark_event("active", 5, system="stats", now=datetime(2026, 2, 1))
+        bitmapist.mark_event("buy", 5, system="stats", now=datetime(2026, 2, 2))
+        both = bitmapist.BitOpAnd(
+            bitmapist.MonthEvents("active", 2026, 2, system="stats"),
+            bitmapist.MonthEvents("buy", 2026, 2, system="stats"),
+        )
+        assert list(both) == [5]
+        assert bitmapist.get_client("stats").store.kind == "cluster"
+    finally:
+        bitmapist.SYSTEMS.clear()
+        bitmapist.SYSTEMS.update(saved)
