@@ -13,7 +13,6 @@ import weakref
 from typing import Any
 
 import redis
-from redis.cluster import RedisCluster
 
 from .client import Bitmapist
 from .errors import UnknownSystem, UnsupportedOperation
@@ -67,12 +66,18 @@ def get_client(system: Any = "default") -> Bitmapist:
         client = None
     if client is not None:
         return client
-    if not isinstance(target, (redis.Redis, RedisCluster)):
+    if not isinstance(target, redis.Redis):
         raise UnknownSystem(
             f"system {system!r} is not a system name, a redis-py client or a Bitmapist client"
         )
     if isinstance(target, redis.client.Pipeline):
-        return Bitmapist(target)  # short-lived: not worth caching
+        # One client per pipeline, kept on the pipeline: 3.x bulk code passes the same one
+        # thousands of times. (The weak map can't hold it: the client's store refers to the
+        # pipeline, which would never be collected.)
+        client = target.__dict__.get("_bitmapist_client")
+        if client is None:
+            client = target._bitmapist_client = Bitmapist(target)
+        return client
     client = _wrappers.get(target)
     if client is None:
         client = _wrappers[target] = Bitmapist(target)

@@ -119,3 +119,19 @@ def test_a_pipeline_store_only_queues(redis_client) -> None:
     assert redis_client.getbit("trackist_active_2026-11-28", 5) == 1
     # reads through a pipeline system go straight to the server
     assert 5 in bitmapist.DayEvents("active", 2026, 11, 28, system=pipe)
+
+
+def test_one_client_per_pipeline_and_the_pipeline_is_still_collected(redis_client) -> None:
+    import gc
+    import weakref
+
+    pipe = redis_client.pipeline(transaction=False)
+    assert bitmapist.get_client(pipe) is bitmapist.get_client(pipe)
+    for uuid in range(3):
+        bitmapist.mark_event("active", uuid, system=pipe, now=NOW, use_pipeline=False)
+    pipe.execute()
+    assert list(bitmapist.DayEvents("active", 2026, 11, 28, system=redis_client)) == [0, 1, 2]
+    collected = weakref.ref(pipe)
+    del pipe
+    gc.collect()
+    assert collected() is None
