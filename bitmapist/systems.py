@@ -13,6 +13,7 @@ import weakref
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 from .client import Bitmapist
 from .errors import UnknownSystem, UnsupportedOperation
@@ -66,7 +67,7 @@ def get_client(system: Any = "default") -> Bitmapist:
         client = None
     if client is not None:
         return client
-    if not isinstance(target, redis.Redis):
+    if not isinstance(target, (redis.Redis, RedisCluster)):
         raise UnknownSystem(
             f"system {system!r} is not a system name, a redis-py client or a Bitmapist client"
         )
