@@ -59,18 +59,26 @@ def _create() -> None:
     _READY.write_text(" ".join(UPSTREAM_REQUIREMENTS) + "\n")
 
 
+def _is_ready() -> bool:
+    """Built completely, for the requirements we ask for today (else it is rebuilt)."""
+    try:
+        return _READY.read_text().split() == UPSTREAM_REQUIREMENTS and _venv_python().exists()
+    except OSError:
+        return False
+
+
 def upstream_python() -> Path:
     """Return the python of a venv with bitmapist==3.119 installed, creating it on first use.
 
     Raises `UpstreamError` (with pip's output) if the venv cannot be created.
     """
-    if _READY.exists():
+    if _is_ready():
         return _venv_python()
     _LOCK.parent.mkdir(parents=True, exist_ok=True)
     with open(_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # others wait here while one process builds
         try:
-            if not _READY.exists():
+            if not _is_ready():
                 _create()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
