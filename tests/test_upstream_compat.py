@@ -26,7 +26,7 @@ import pytest
 import bitmapist
 
 from .servers import RedisServer
-from .upstream import run_upstream
+from .upstream import VENV_DIR, UpstreamError, run_upstream
 
 UPSTREAM_DB = 1
 OURS_DB = 2
@@ -216,7 +216,9 @@ written = {{k.decode(): redis.get(k).hex() for k in redis.keys("*")}}
 answers = read_scenario(bitmapist, json.loads(os.environ["COMPAT_EVENTS"]),
                         json.loads(os.environ["COMPAT_PROBES"]))
 after = sorted(k.decode() for k in redis.keys("*"))
-print(json.dumps({{"written": written, "answers": answers, "keys_after": after}}))
+from importlib.metadata import version
+origin = {{"file": bitmapist.__file__, "version": version("bitmapist")}}
+print(json.dumps({{"written": written, "answers": answers, "keys_after": after, "origin": origin}}))
 """
 
 
@@ -293,6 +295,17 @@ def _assert_same_answers(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
 
 
 # --- tests
+
+
+def test_the_other_side_really_is_upstream_3_119(upstream_wrote) -> None:
+    assert upstream_wrote["origin"]["version"] == "3.119"
+    assert upstream_wrote["origin"]["file"].startswith(str(VENV_DIR))
+    assert not bitmapist.__version__.startswith("3.")
+
+
+def test_upstream_failures_carry_their_stderr() -> None:
+    with pytest.raises(UpstreamError, match="no such event"):
+        run_upstream("import sys; sys.exit('no such event')")
 
 
 def test_same_marks_write_byte_identical_keys_and_values(upstream_wrote, ours_wrote) -> None:
