@@ -198,7 +198,7 @@ def test_a_node_that_stays_unreachable_past_the_retry_timeout_gives_store_error(
     cluster.node_client(cluster.master_indexes()[0]).client_pause(1500, all=True)
     with pytest.raises(StoreError, match=r"could not run the commands of 1 shard\(s\) within 0.5s"):
         store.count(Key("k"))
-    store.retry_timeout = 10.0  # the pause ends: the same store recovers
+    store.runner.retry_timeout = 10.0  # the pause ends: the same store recovers
     assert store.count(Key("k")) == 3
 
 

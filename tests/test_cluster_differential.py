@@ -86,6 +86,30 @@ def test_random_writes_and_expressions_answer_like_a_single_redis(pair, batches,
     assert sorted(sharded.scan_keys()) == sorted(single.scan_keys())
 
 
+KEYS = [
+    "trackist_active_2026-1", "trackist_active_2026-11", "trackist_bitop_AND_x-y",
+    "trackist_a*b_u", "trackist_a?b_u", "trackist_[x]_u", "trackist_x\\y", "other_key",
+    "trackist_", "a\nb", "trackist_b-z", "trackist_B_1", "{tag}trackist_a", "ключ_u",
+]
+PATTERNS = [
+    "*", "trackist_*", "trackist_active_2026-?", "trackist_[ab]*", "trackist_[^a]*",
+    "trackist_[a-c]*", "trackist_[c-a]*", "trackist_a\\*b_u", "trackist_a\\?b_u",
+    "trackist_\\[x\\]_u", "trackist_x\\\\y", "*bitop_*", "a?b", "trackist_[]*", "?",
+    "*_u", "{tag}*", "trackist_[\\]]*", "trackist_b[-]z", "trackist_[a", "ключ*", "{bm*",
+]
+
+
+@pytest.mark.parametrize("pair", [24], indirect=True, ids=lambda s: f"S={s}")
+def test_scan_keys_matches_patterns_like_redis(pair):
+    single, sharded, reset = pair
+    changes = [BitChange(key, [3, 900]) for key in KEYS]
+    single.set_bits(changes)
+    sharded.set_bits(changes)
+    for pattern in PATTERNS:
+        assert sorted(sharded.scan_keys(pattern)) == sorted(single.scan_keys(pattern)), pattern
+    assert len(list(sharded.scan_keys("*"))) == len(KEYS)
+
+
 # --- the public API, end to end
 
 START = datetime(2025, 12, 1, tzinfo=UTC)

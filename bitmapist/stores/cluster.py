@@ -22,10 +22,7 @@ example right after a failover), writes to its shards wait, then fail; none is l
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import suppress
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,6 +34,7 @@ from ..bitbytes import iter_offsets, to_bitmap, to_redis_string
 from ..errors import InvalidInput, StoreError
 from ..expressions import Expr, Op, leaf_keys, ops_bottom_up
 from .base import BitChange, Store
+from .cluster_runner import Command, ShardRunner
 from .shards import ShardLayout, check_shards
 
 #: Where the layout (S and the shard tags) is stored, fixed at data-set creation.
@@ -49,11 +47,6 @@ _MERGE_MAX_BYTES_PER_BIT = 64
 _MERGE_SUFFIX = ":bitmapist-merge"  # lives only inside one MULTI/EXEC
 _DELETE_CHUNK = 1000
 
-# Answers meaning "this node cannot serve the slot right now": refresh the map and retry.
-_RETRY_PREFIXES = ("MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "LOADING", "READONLY", "MASTERDOWN")
-_NETWORK_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
-
-Command = tuple[Any, ...]
 
 # BITOP writes a new, exact-size string; it would drop a TTL, so the script puts it back.
 _COMPACT_SCRIPT = """
@@ -63,10 +56,6 @@ redis.call('BITOP', 'OR', KEYS[1], KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
 """
-
-
-class _Retry(Exception):
-    """A shard's commands must run again once the slot map is refreshed."""
 
 
 class RedisClusterStore(Store):
@@ -99,12 +88,16 @@ class RedisClusterStore(Store):
             raise InvalidInput(f"wait_replicas {wait_replicas!r} must be an integer >= 0")
         self.cluster: RedisCluster = _binary_cluster(client)
         self.bitop_ttl_ms = None if bitop_ttl is None else max(1, int(bitop_ttl * 1000))
-        self.wait_replicas = wait_replicas
-        self.wait_timeout_ms = max(1, int(wait_timeout * 1000))
-        self.retry_timeout = retry_timeout
         self.layout_key = layout_key
         self.layout = self._load_layout(shards)
-        self._slots = [self.layout.slot(s) for s in range(self.layout.shards)]
+        self.runner = ShardRunner(
+            self.cluster,
+            [self.layout.slot(s) for s in range(self.layout.shards)],
+            retry_timeout=retry_timeout,
+            wait_replicas=wait_replicas,
+            wait_timeout_ms=max(1, int(wait_timeout * 1000)),
+        )
+        self._run = self.runner.run
 
     @classmethod
     def from_url(
@@ -284,7 +277,9 @@ class RedisClusterStore(Store):
     # --- keys
 
     def scan_keys(self, pattern: str = "*") -> Iterator[str]:
-        matches = _glob_matcher(pattern)
+        from ..engine.glob import compile_glob  # Redis's exact glob rules
+
+        matches = compile_glob(pattern.encode())
         found: set[str] = set()
 
         def scan_all() -> None:
@@ -292,11 +287,11 @@ class RedisClusterStore(Store):
             match = "{bm*}" + pattern
             for node in self.cluster.get_primaries():
                 for physical in node.redis_connection.scan_iter(match=match, count=1000):
-                    key = self.layout.logical(physical.decode("utf-8", "replace"))
-                    if key is not None and matches(key):
+                    key = self.layout.logical(physical.decode("utf-8", "surrogateescape"))
+                    if key is not None and matches(key.encode("utf-8", "surrogateescape")):
                         found.add(key)
 
-        self._with_retry(scan_all)
+        self.runner.with_retry(scan_all)
         return iter(found)
 
     def delete(self, keys: Iterable[str]) -> int:
@@ -334,8 +329,8 @@ class RedisClusterStore(Store):
 
     def info(self) -> dict[str, Any]:
         shards_per_node: dict[str, int] = {}
-        for slot in self._slots:
-            name = self.cluster.nodes_manager.get_node_from_slot(slot).name
+        for shard in range(self.layout.shards):
+            name = self.runner.node_of(shard).name
             shards_per_node[name] = shards_per_node.get(name, 0) + 1
         masters = []
         for node in self.cluster.get_primaries():
@@ -359,176 +354,6 @@ class RedisClusterStore(Store):
 
     def close(self) -> None:
         self.cluster.close()
-
-    # --- running commands on the nodes
-
-    def _run(self, programs: dict[int, list[Command]], *, atomic: bool) -> dict[int, list[Any]]:
-        """Run each shard's commands; return each shard's replies.
-
-        One pipeline per node, all nodes in flight together. `atomic` wraps each shard in
-        MULTI/EXEC (and adds WAIT when `wait_replicas`). Shards whose node failed, moved
-        the slot or missed the WAIT run again after a slot-map refresh, until
-        `retry_timeout`.
-        """
-        results: dict[int, list[Any]] = {}
-        pending = dict(programs)
-        deadline = time.monotonic() + self.retry_timeout
-        delay = 0.02
-        while pending:
-            failed: dict[int, BaseException] = {}
-            refused: list[StoreError] = []
-            for node, conn, shards in self._send(pending, atomic, failed):
-                self._receive(node, conn, shards, pending, atomic, results, failed, refused)
-            if refused:  # a command error (wrong type, ...) will not go away by retrying
-                raise refused[0]
-            for shard in results:
-                pending.pop(shard, None)
-            if not failed:
-                break
-            if time.monotonic() > deadline:
-                error = next(iter(failed.values()))
-                raise StoreError(
-                    f"redis cluster could not run the commands of {len(failed)} shard(s) within "
-                    f"{self.retry_timeout}s: {error}"
-                ) from error
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
-            self._refresh_slots()
-        return results
-
-    def _send(
-        self, pending: dict[int, list[Command]], atomic: bool, failed: dict[int, BaseException]
-    ) -> list[tuple[ClusterNode, Any, list[int]]]:
-        by_node: dict[str, tuple[ClusterNode, list[int]]] = {}
-        for shard in pending:
-            try:
-                node = self.cluster.nodes_manager.get_node_from_slot(self._slots[shard])
-            except redis.exceptions.RedisError as exc:  # slot has no master right now
-                failed[shard] = exc
-                continue
-            by_node.setdefault(node.name, (node, []))[1].append(shard)
-        in_flight = []
-        for node, shards in by_node.values():
-            commands: list[Command] = []
-            for shard in shards:
-                if atomic:
-                    commands.append(("MULTI",))
-                commands.extend(pending[shard])
-                if atomic:
-                    commands.append(("EXEC",))
-            if atomic and self.wait_replicas:
-                commands.append(("WAIT", self.wait_replicas, self.wait_timeout_ms))
-            pool = node.redis_connection.connection_pool
-            conn = None
-            try:
-                conn = pool.get_connection()
-                conn.send_packed_command(conn.pack_commands(commands), check_health=False)
-            except _NETWORK_ERRORS as exc:
-                if conn is not None:
-                    conn.disconnect()
-                    pool.release(conn)
-                failed.update((shard, exc) for shard in shards)
-                continue
-            in_flight.append((node, conn, shards))
-        return in_flight
-
-    def _receive(
-        self,
-        node: ClusterNode,
-        conn: Any,
-        shards: list[int],
-        pending: dict[int, list[Command]],
-        atomic: bool,
-        results: dict[int, list[Any]],
-        failed: dict[int, BaseException],
-        refused: list[StoreError],
-    ) -> None:
-        """Read every reply of one node's pipeline (even after an error, to stay in step)."""
-        pool = node.redis_connection.connection_pool
-        done: dict[int, list[Any]] = {}
-        try:
-            for shard in shards:
-                try:
-                    done[shard] = _read_shard(conn, len(pending[shard]), atomic)
-                except _Retry as exc:
-                    failed[shard] = exc.__cause__ or exc
-                except StoreError as exc:
-                    refused.append(exc)
-            if atomic and self.wait_replicas:
-                acked = conn.read_response()
-                if acked < self.wait_replicas:
-                    error = StoreError(
-                        f"node {node.name} got {acked} of {self.wait_replicas} replica "
-                        f"acknowledgements within {self.wait_timeout_ms} ms"
-                    )
-                    failed.update((shard, error) for shard in done)
-                    done.clear()
-        except _NETWORK_ERRORS as exc:
-            conn.disconnect()
-            failed.update((shard, exc) for shard in shards if shard not in failed)
-            done.clear()
-        finally:
-            pool.release(conn)
-        results.update(done)
-
-    def _refresh_slots(self) -> None:
-        with suppress(redis.exceptions.RedisError):  # no node answered: the next try will
-            self.cluster.nodes_manager.initialize()
-
-    def _with_retry(self, work: Callable[[], None]) -> None:
-        deadline = time.monotonic() + self.retry_timeout
-        while True:
-            try:
-                return work()
-            except (*_NETWORK_ERRORS, redis.exceptions.ResponseError) as exc:
-                if time.monotonic() > deadline or not _retriable(exc):
-                    raise StoreError(f"redis cluster failed: {exc}") from exc
-            time.sleep(0.1)
-            self._refresh_slots()
-
-
-def _read_shard(conn: Any, count: int, atomic: bool) -> list[Any]:
-    """Read one shard's replies off `conn` (always all of them, to keep it in step)."""
-    errors: list[BaseException] = []
-
-    def read() -> Any:
-        try:
-            return conn.read_response()
-        except redis.exceptions.ResponseError as exc:
-            errors.append(exc)
-            return exc
-
-    if atomic:
-        read()  # MULTI
-        for _ in range(count):
-            read()  # QUEUED, or an error that aborts the transaction
-        replies = read()  # EXEC
-    else:
-        replies = [read() for _ in range(count)]
-    if isinstance(replies, list):
-        errors.extend(r for r in replies if isinstance(r, BaseException))
-    for error in errors:
-        if _retriable(error):
-            raise _Retry() from error
-    if errors:
-        raise StoreError(f"redis cluster refused the operation: {errors[0]}") from errors[0]
-    return replies
-
-
-def _retriable(error: BaseException) -> bool:
-    if isinstance(error, _NETWORK_ERRORS):
-        return True
-    return str(error).startswith(_RETRY_PREFIXES) or isinstance(
-        error,
-        (
-            redis.exceptions.MovedError,
-            redis.exceptions.AskError,
-            redis.exceptions.TryAgainError,
-            redis.exceptions.ClusterDownError,
-            redis.exceptions.BusyLoadingError,
-            redis.exceptions.ReadOnlyError,
-        ),
-    )
 
 
 def _worth_merging(offsets: list[int]) -> bool:
@@ -558,45 +383,3 @@ def _int_option(url: str, name: str, value: str) -> int:
     if not value.isdigit():
         raise InvalidInput(f"URL {url!r}: {name}={value!r} is not a non-negative integer")
     return int(value)
-
-
-def _glob_matcher(pattern: str) -> Callable[[str], bool]:
-    """A predicate matching keys as Redis's glob (`*`, `?`, `[...]`, `[^...]`, `\\`) does."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            out.append(".*")
-        elif ch == "?":
-            out.append(".")
-        elif ch == "\\" and i + 1 < len(pattern):
-            i += 1
-            out.append(re.escape(pattern[i]))
-        elif ch == "[":
-            end = i + 1
-            items = []
-            negate = end < len(pattern) and pattern[end] == "^"
-            if negate:
-                end += 1
-            while end < len(pattern) and pattern[end] != "]":
-                if pattern[end] == "\\" and end + 1 < len(pattern):
-                    end += 1
-                    items.append(re.escape(pattern[end]))
-                elif end + 2 < len(pattern) and pattern[end + 1] == "-" and pattern[end + 2] != "]":
-                    low, high = sorted((pattern[end], pattern[end + 2]))
-                    items.append(f"{re.escape(low)}-{re.escape(high)}")
-                    end += 2
-                else:
-                    items.append(re.escape(pattern[end]))
-                end += 1
-            if items:
-                out.append(f"[{'^' if negate else ''}{''.join(items)}]")
-            else:  # "[]" matches nothing, "[^]" any one character
-                out.append("." if negate else "[^\\s\\S]")
-            i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    regex = re.compile("".join(out), re.DOTALL)
-    return lambda key: regex.fullmatch(key) is not None
