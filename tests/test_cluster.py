@@ -5,6 +5,8 @@ test_cluster_differential.py check its answers equal a single Redis's."""
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -238,3 +240,61 @@ def test_a_cluster_client_is_a_3x_system_like_a_redis_client(cluster):
     finally:
         bitmapist.SYSTEMS.clear()
         bitmapist.SYSTEMS.update(saved)
+
+
+def _move_slot(cluster, slot: int, source: int, target: int, *, keys_first: int | None = None):
+    """Move one slot between masters the way redis-cli --cluster reshard does; with
+    `keys_first`, stop after migrating that many keys (the slot is then mid-migration)."""
+    src, dst = cluster.node_client(source), cluster.node_client(target)
+    src_id, dst_id = src.cluster("myid"), dst.cluster("myid")
+    dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
+    src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+    if keys_first is not None:
+        keys = src.execute_command("CLUSTER GETKEYSINSLOT", slot, keys_first)
+        if keys:
+            src.execute_command("MIGRATE", "127.0.0.1", cluster.ports[target], "", 0, 5000,
+                                "KEYS", *keys)
+        return
+    while keys := src.execute_command("CLUSTER GETKEYSINSLOT", slot, 100):
+        src.execute_command("MIGRATE", "127.0.0.1", cluster.ports[target], "", 0, 5000,
+                            "KEYS", *keys)
+    for i in cluster.master_indexes():
+        cluster.node_client(i).execute_command("CLUSTER SETSLOT", slot, "NODE", dst_id)
+
+
+def test_a_shard_moving_to_another_master_mid_workload_keeps_every_answer(cluster):
+    store = RedisClusterStore(cluster.client(), shards=24)
+    single_truth: set[int] = set()
+    def write(first: int) -> None:
+        ids = range(first, first + 4000)
+        store.set_bits([BitChange("k", ids), BitChange("k2", ids[::2])])
+        single_truth.update(ids)
+
+    write(0)
+    slot = store.layout.slot(0)
+    source = next(i for i in cluster.master_indexes()
+                  if cluster.node_client(i).cluster("countkeysinslot", slot))
+    target = next(i for i in cluster.master_indexes() if i != source)
+    _move_slot(cluster, slot, source, target, keys_first=1)  # one key moved, one not yet
+    errors: list[BaseException] = []
+
+    def during() -> None:  # hits ASK/TRYAGAIN until the move completes, then MOVED
+        try:
+            write(4000)
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=during)
+    worker.start()
+    time.sleep(0.3)
+    try:
+        assert worker.is_alive() and errors == []  # waiting on the half-moved shard
+        _move_slot(cluster, slot, source, target)
+        worker.join(timeout=30)
+        assert errors == [] and not worker.is_alive()
+        assert set(store.ids(Key("k"))) == single_truth
+        assert store.count(Op("AND", (Key("k"), Key("k2")), "k_and_k2")) == 4000
+        shards = {m["node"]: m["shards"] for m in store.info()["masters"]}
+        assert sorted(shards.values()) == [7, 8, 9]
+    finally:
+        _move_slot(cluster, slot, target, source)  # the session cluster stays even
