@@ -40,9 +40,10 @@ from .value import Value
 DATABASES = 16
 MAX_OFFSET = 2**32 - 1  # Redis's limit: strings of at most 512 MB
 # One checkpoint step folds keys until either budget is spent (a few ms of work).
-_FOLD_KEYS_PER_STEP = 256
-_FOLD_BYTES_PER_STEP = 1 << 20
-_DELETE_ROWS_PER_STEP = 5000
+_FOLD_KEYS_PER_STEP = 512
+_FOLD_BYTES_PER_STEP = 256 << 10
+_DELETE_ROWS_PER_STEP = 500
+_DELETE_BYTES_PER_STEP = 64 << 10
 _ENTRY_OVERHEAD = 200  # bytes of bookkeeping per loaded bitmap, for the LRU budget
 
 
@@ -157,6 +158,8 @@ class Engine:
             durability=self._durability,
         )
         self._pid = os.getpid()
+        # Files made by this version free pages incrementally (auto_vacuum=INCREMENTAL).
+        self._incremental_vacuum = self._conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
         if self._max_bytes is not None:
             page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
             pages = max(1, self._max_bytes // page_size)
@@ -610,23 +613,21 @@ class Engine:
                 raise self._error(exc) from exc
             raise
         if done:
+            # Sequence numbers are dense: what is left is what came after the horizon
+            # (its size in bytes is not tracked again until new rows arrive).
+            self._journal_rows = self._seq - self._checkpoint.horizon
+            self._journal_bytes = 0
             self._checkpoint = None
-            self._journal_rows, nbytes = conn.execute(
-                "SELECT count(*), total(length(bits)) FROM journal"
-            ).fetchone()
-            self._journal_bytes = int(nbytes)
         return done
 
     def _checkpoint_work(self) -> bool:
         conn = self._conn
         state = self._checkpoint
         if state is None:
-            horizon = self._seq
-            pending = conn.execute(
-                "SELECT DISTINCT db, key FROM journal WHERE seq <= ? AND op IN (?, ?)",
-                (horizon, *fmt.BIT_OPS),
-            ).fetchall()
-            state = self._checkpoint = _Checkpoint(horizon, pending)
+            # Caught up under the write lock: the keys with unfolded rows are known.
+            state = self._checkpoint = _Checkpoint(self._seq, sorted(self._journaled))
+            if state.pending:
+                self._fold_some(state.pending)
             return False
         if state.pending:
             self._fold_some(state.pending)
@@ -635,12 +636,20 @@ class Engine:
         conn.execute(
             "UPDATE meta SET value = max(value, ?) WHERE name = 'folded_seq'", (state.horizon,)
         )
-        deleted = conn.execute(
-            "DELETE FROM journal WHERE seq IN "
-            "(SELECT seq FROM journal WHERE seq <= ? ORDER BY seq LIMIT ?)",
+        # Delete the oldest folded rows, up to a budget of rows and bytes (freeing a
+        # large row's pages is the slow part).
+        cut, budget = None, _DELETE_BYTES_PER_STEP
+        for seq, size in conn.execute(
+            "SELECT seq, length(bits) FROM journal WHERE seq <= ? ORDER BY seq LIMIT ?",
             (state.horizon, _DELETE_ROWS_PER_STEP),
-        ).rowcount
-        return deleted < _DELETE_ROWS_PER_STEP
+        ):
+            if cut is not None and budget < (size or 0):
+                break
+            cut, budget = seq, budget - (size or 0)
+        if cut is not None:
+            conn.execute("DELETE FROM journal WHERE seq <= ?", (cut,))
+            return False
+        return True
 
     def _fold_some(self, pending: list[tuple[int, bytes]]) -> None:
         """Store the current bits of some pending keys as their checkpointed bitmaps
@@ -679,6 +688,21 @@ class Engine:
         )
 
     # --- whole-file operations
+
+    def compact(self) -> None:
+        """Checkpoint, then give free pages back to the file system and shrink the WAL.
+
+        Unlike `checkpoint`, this holds the write lock for the whole vacuum: run it when
+        the store is quiet (the freed pages are reused by later writes anyway).
+        """
+        self.checkpoint()
+        with self._lock:
+            try:
+                if self._incremental_vacuum:
+                    self._conn.execute("PRAGMA incremental_vacuum").fetchall()
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
 
     def backup(self, path: str | os.PathLike[str]) -> None:
         """Write a consistent copy of the store to `path` (replaced atomically)."""

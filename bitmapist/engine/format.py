@@ -176,6 +176,10 @@ def _prepare(
             f"{where} uses store format {version}, written by a newer bitmapist; this version "
             f"reads formats 1..{FORMAT_VERSION}: upgrade bitmapist to open it"
         )
+    if fresh and not readonly:
+        # Checkpoints free journal pages: give them back to the file system as they go.
+        # (Only possible before the first table, and before WAL mode writes the header.)
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     if not readonly and path is not None:
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
@@ -189,6 +193,7 @@ def _prepare(
     # NORMAL in WAL mode: a commit is in the OS before it returns (survives kill -9);
     # FULL also fsyncs it (survives power loss).
     conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+    conn.execute("PRAGMA journal_size_limit = 16777216")  # a reset WAL shrinks to 16 MB
 
 
 def _create(conn: sqlite3.Connection) -> None:
