@@ -1,0 +1,166 @@
+"""The sans-IO RESP codec on its own: parsing (whole, split anywhere), limits, encoding."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bitmapist.server.resp import (
+    NULL_ARRAY,
+    Error,
+    Later,
+    Map,
+    ProtocolError,
+    RequestParser,
+    Set,
+    Status,
+    Verbatim,
+    encode,
+    split_args,
+)
+
+from .resp_client import command
+
+
+def parse_all(data: bytes, **limits) -> list[list[bytes]]:
+    parser = RequestParser(**limits)
+    parser.feed(data)
+    return parser.parse()
+
+
+def test_multibulk_and_inline():
+    data = command("SETBIT", "k", 7, 1) + b"PING\r\n" + b"ECHO  'a b'  \"c\\x41\"\n"
+    assert parse_all(data) == [[b"SETBIT", b"k", b"7", b"1"], [b"PING"], [b"ECHO", b"a b", b"cA"]]
+
+
+def test_empty_multibulks_and_blank_lines_are_skipped():
+    assert parse_all(b"*0\r\n*-1\r\n\r\n\n   \r\n*1\r\n$4\r\nPING\r\n") == [[b"PING"]]
+
+
+def test_binary_arguments_are_kept_exactly():
+    value = bytes(range(256)) + b"\r\n\x00*$"
+    assert parse_all(command("SET", "k", value)) == [[b"SET", b"k", value]]
+
+
+def test_incomplete_commands_wait_for_more_bytes():
+    parser = RequestParser()
+    data = command("GETBIT", "key", 1)
+    parser.feed(data[:-1])
+    assert parser.parse() == []
+    assert parser.buffered > 0
+    parser.feed(data[-1:])
+    assert parser.parse() == [[b"GETBIT", b"key", b"1"]]
+    assert parser.buffered == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"*x\r\n", "invalid multibulk length"),
+        (b"*01\r\n", "invalid multibulk length"),
+        (b"*1\r\n$-1\r\n", "invalid bulk length"),
+        (b"*1\r\n$01\r\n", "invalid bulk length"),
+        (b"*1\r\n:1\r\n", "expected '$', got ':'"),
+        (b'PING "open\r\n', "unbalanced quotes in request"),
+        (b"P" * 70_000, "too big inline request"),
+        (b"*1\r\n$" + b"1" * 70_000, "too big bulk count string"),
+    ],
+)
+def test_protocol_errors(data, message):
+    with pytest.raises(ProtocolError) as caught:
+        parse_all(data)
+    assert caught.value.reply == Error(f"ERR Protocol error: {message}")
+
+
+def test_limits_are_configurable():
+    with pytest.raises(ProtocolError, match="invalid bulk length"):
+        parse_all(command("SET", "k", "x" * 11), max_bulk_len=10)
+    assert parse_all(command("SET", "k", "x" * 10), max_bulk_len=10)
+    with pytest.raises(ProtocolError, match="invalid multibulk length"):
+        parse_all(command("EXISTS", "a", "b", "c"), max_args=3)
+
+
+def test_unauthenticated_limits():
+    parser = RequestParser()
+    parser.authenticated = False
+    parser.feed(command("AUTH", *["x"] * 10))
+    with pytest.raises(ProtocolError, match="unauthenticated multibulk length"):
+        parser.parse()
+
+
+def test_commands_before_a_protocol_error_are_returned_first():
+    parser = RequestParser()
+    parser.feed(command("PING") + b"*x\r\n" + command("PING"))
+    assert parser.next_command() == [b"PING"]
+    with pytest.raises(ProtocolError):
+        parser.next_command()
+
+
+@pytest.mark.parametrize(
+    ("line", "args"),
+    [
+        (b"a b  c", [b"a", b"b", b"c"]),
+        (b'"a b" c', [b"a b", b"c"]),
+        (b"'it\\'s' x", [b"it's", b"x"]),
+        (b'"\\n\\r\\t\\b\\a\\z\\x41"', [b"\n\r\t\b\az" + b"A"]),
+        (b'"\\x4"', [b"x4"]),
+        (b'"a"b', None),
+        (b"'a", None),
+        (b"a\x00b c", [b"a"]),
+        (b"a\vb", [b"a\vb"]),
+        (b"", []),
+    ],
+)
+def test_split_args_like_sdssplitargs(line, args):
+    assert split_args(line) == args
+
+
+_ARGS = st.lists(st.binary(max_size=40), min_size=1, max_size=6)
+
+
+@given(commands=st.lists(_ARGS, min_size=1, max_size=8), cuts=st.lists(st.integers(0, 500)))
+def test_any_split_of_the_stream_parses_the_same(commands, cuts):
+    data = b"".join(command(*args) for args in commands)
+    parser = RequestParser()
+    parsed: list[list[bytes]] = []
+    position = 0
+    for cut in sorted(set(cuts)) + [len(data)]:
+        parser.feed(data[position:cut])
+        position = max(position, cut)
+        parsed.extend(parser.parse())
+    assert parsed == commands
+
+
+@pytest.mark.parametrize(
+    ("value", "resp2", "resp3"),
+    [
+        (5, b":5\r\n", b":5\r\n"),
+        (-2, b":-2\r\n", b":-2\r\n"),
+        (2**40, b":1099511627776\r\n", b":1099511627776\r\n"),
+        (b"ab", b"$2\r\nab\r\n", b"$2\r\nab\r\n"),
+        (None, b"$-1\r\n", b"_\r\n"),
+        (NULL_ARRAY, b"*-1\r\n", b"_\r\n"),
+        (Status("OK"), b"+OK\r\n", b"+OK\r\n"),
+        (Error("ERR a\r\nb"), b"-ERR a  b\r\n", b"-ERR a  b\r\n"),
+        ([1, b"x", None], b"*3\r\n:1\r\n$1\r\nx\r\n$-1\r\n", b"*3\r\n:1\r\n$1\r\nx\r\n_\r\n"),
+        (Map({b"a": 1}), b"*2\r\n$1\r\na\r\n:1\r\n", b"%1\r\n$1\r\na\r\n:1\r\n"),
+        (Set([b"a"]), b"*1\r\n$1\r\na\r\n", b"~1\r\n$1\r\na\r\n"),
+        (Verbatim(b"hi"), b"$2\r\nhi\r\n", b"=6\r\ntxt:hi\r\n"),
+        (True, b":1\r\n", b"#t\r\n"),
+    ],
+)
+def test_encode_per_protocol(value, resp2, resp3):
+    assert encode(value, 2) == resp2
+    assert encode(value, 3) == resp3
+
+
+def test_later_replies_encode_their_value():
+    later = Later()
+    later.value = [Status("OK"), 1]
+    assert encode([later], 3) == b"*1\r\n*2\r\n+OK\r\n:1\r\n"
+
+
+def test_unknown_reply_types_are_refused():
+    with pytest.raises(TypeError):
+        encode(object())
