@@ -159,19 +159,32 @@ class RedisClusterStore(Store):
 
     def set_bits(self, changes: Sequence[BitChange]) -> None:
         layout = self.layout
+        shards = layout.shards
         programs: dict[int, list[Command]] = {}
         for key, offsets, value in changes:
+            if value and _worth_merging(offsets):
+                # Dense: build the single-Redis string once; shard s's string is every S-th
+                # byte of it from byte s (a C-speed slice), trailing zero bytes dropped.
+                data = to_redis_string(offsets)
+                for shard in range(shards):
+                    part = data[shard::shards].rstrip(b"\0")
+                    if part:
+                        physical = layout.physical(shard, key)
+                        merge_key = physical + _MERGE_SUFFIX
+                        programs.setdefault(shard, []).extend(
+                            (
+                                ("SET", merge_key, part),
+                                ("BITOP", "OR", physical, physical, merge_key),
+                                ("DEL", merge_key),
+                            )
+                        )
+                continue
+            bit = 1 if value else 0
             for shard, local in layout.split(offsets).items():
-                program = programs.setdefault(shard, [])
                 physical = layout.physical(shard, key)
-                if value and _worth_merging(local):
-                    merge_key = physical + _MERGE_SUFFIX
-                    program.append(("SET", merge_key, to_redis_string(local)))
-                    program.append(("BITOP", "OR", physical, physical, merge_key))
-                    program.append(("DEL", merge_key))
-                else:
-                    bit = 1 if value else 0
-                    program.extend(("SETBIT", physical, offset, bit) for offset in local)
+                programs.setdefault(shard, []).extend(
+                    ("SETBIT", physical, offset, bit) for offset in local
+                )
         if programs:
             self._run(programs, atomic=True)
 
@@ -356,7 +369,7 @@ class RedisClusterStore(Store):
         self.cluster.close()
 
 
-def _worth_merging(offsets: list[int]) -> bool:
+def _worth_merging(offsets: Any) -> bool:
     """Merge a prebuilt string (SET + BITOP OR) rather than one SETBIT per bit, when the
     string is small for the number of bits it carries."""
     count = len(offsets)
