@@ -6,7 +6,7 @@ Run from the repo root::
     python benchmarks/embedded.py --quick    # smoke run, seconds
     python benchmarks/embedded.py --json     # machine-readable
 
-Both sides run `embedded_worker.py` as a subprocess pinned to the same CPU (upstream in its
+Both sides run `_embedded_worker.py` as a subprocess pinned to the same CPU (upstream in its
 own venv, created by `tests/upstream.py` on first use), alternating which goes first. Ours
 uses the embedded default store in a fresh `$BITMAPIST_HOME` (a file on local disk, every
 write committed before it returns); upstream uses a private redis-server on the same CPU.
@@ -40,7 +40,7 @@ from _common import (
 
 from tests.upstream import UPSTREAM_VERSION, upstream_python
 
-WORKER = Path(__file__).with_name("embedded_worker.py")
+WORKER = Path(__file__).with_name("_embedded_worker.py")
 
 # worker name -> (label, goal as a minimum speed ratio, note)
 TIMED = {
