@@ -298,3 +298,18 @@ def test_a_shard_moving_to_another_master_mid_workload_keeps_every_answer(cluste
         assert sorted(shards.values()) == [7, 8, 9]
     finally:
         _move_slot(cluster, slot, target, source)  # the session cluster stays even
+
+
+def test_writes_wait_for_replicas_and_fail_unacknowledged_without_them(cluster):
+    # the session cluster has no replicas: WAIT 1 can never be satisfied
+    store = RedisClusterStore(
+        cluster.client(), shards=3, wait_replicas=1, wait_timeout=0.05, retry_timeout=0.3
+    )
+    with pytest.raises(StoreError, match=r"got 0 of 1 replica acknowledgements within 50 ms"):
+        store.set_bits([BitChange("k", [1, 2, 3])])
+    # applied on the masters but not acknowledged: an error means "unknown", not "undone"
+    assert store.count(Key("k")) == 3  # reads never wait
+    with pytest.raises(StoreError, match=r"0 of 1 replica"):
+        store.delete(["k"])
+    with pytest.raises(InvalidInput, match="wait_replicas -1 must be an integer >= 0"):
+        RedisClusterStore(cluster.client(), wait_replicas=-1)

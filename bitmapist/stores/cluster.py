@@ -12,12 +12,13 @@ has no cross-slot transactions). Every command used is idempotent, so a node tha
 or loses its slots mid-batch is retried after refreshing the slot map, until
 `retry_timeout`: a batch that returns was applied in full.
 
-Durability: with `wait_replicas=N`, each node's part of a write batch ends with
-`WAIT N`, and the batch returns only once N replicas of every involved master have
-acknowledged it (otherwise it is retried, then `StoreError`). With one replica per master
-this means: a write that returned survives the loss of any one node, including a master
-whose replica is then promoted. While a master has fewer than N replicas in sync (for
-example right after a failover), writes to its shards wait, then fail; none is lost.
+Durability: with `wait_replicas=N`, each node's part of a write batch (bits, deletes,
+compaction) ends with `WAIT N`, and the batch returns only once N replicas of every
+involved master have acknowledged it (otherwise it is retried, then `StoreError`). With
+one replica per master this means: a write that returned survives the loss of any one
+node, including a master whose replica is then promoted. While a master has fewer than N
+replicas in sync (for example right after a failover), writes to its shards wait, then
+fail; none is lost.
 """
 
 from __future__ import annotations
@@ -317,7 +318,7 @@ class RedisClusterStore(Store):
                 shard: [("DEL", layout.physical(shard, key)) for key in chunk]
                 for shard in range(layout.shards)
             }
-            replies = self._run(programs, atomic=False)
+            replies = self._run(programs, atomic=False, wait=True)
             deleted += sum(
                 1 for i in range(len(chunk)) if any(replies[shard][i] for shard in replies)
             )
@@ -338,7 +339,7 @@ class RedisClusterStore(Store):
                 shard: [("EVAL", _COMPACT_SCRIPT, 1, layout.physical(shard, key)) for key in chunk]
                 for shard in range(layout.shards)
             }
-            self._run(programs, atomic=False)
+            self._run(programs, atomic=False, wait=True)
 
     def info(self) -> dict[str, Any]:
         shards_per_node: dict[str, int] = {}

@@ -62,10 +62,13 @@ class ShardRunner:
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
 
-    def run(self, programs: dict[int, list[Command]], *, atomic: bool) -> dict[int, list[Any]]:
+    def run(
+        self, programs: dict[int, list[Command]], *, atomic: bool, wait: bool | None = None
+    ) -> dict[int, list[Any]]:
         """Run each shard's commands; return each shard's replies.
 
-        `atomic` wraps each shard in MULTI/EXEC (and adds WAIT when `wait_replicas`).
+        `atomic` wraps each shard in MULTI/EXEC. `wait` (default: `atomic`, i.e. writes)
+        ends each node's pipeline with WAIT when `wait_replicas` is set.
         Shards whose node failed, moved the slot or missed the WAIT run again after a
         slot-map refresh, until `retry_timeout`. A command the server refuses (wrong type,
         ...) raises `StoreError` at once: retrying would not help.
@@ -74,11 +77,12 @@ class ShardRunner:
         pending = dict(programs)
         deadline = time.monotonic() + self.retry_timeout
         delay = 0.02
+        wait = atomic if wait is None else wait
         while pending:
             failed: dict[int, BaseException] = {}
             refused: list[StoreError] = []
-            for node, conn, shards in self._send(pending, atomic, failed):
-                self._receive(node, conn, shards, pending, atomic, results, failed, refused)
+            for node, conn, shards in self._send(pending, atomic, wait, failed):
+                self._receive(node, conn, shards, pending, atomic, wait, results, failed, refused)
             if refused:
                 raise refused[0]
             for shard in results:
@@ -117,7 +121,11 @@ class ShardRunner:
         return self.cluster.nodes_manager.get_node_from_slot(self.slots[shard])
 
     def _send(
-        self, pending: dict[int, list[Command]], atomic: bool, failed: dict[int, BaseException]
+        self,
+        pending: dict[int, list[Command]],
+        atomic: bool,
+        wait: bool,
+        failed: dict[int, BaseException],
     ) -> list[tuple[ClusterNode, Any, list[int]]]:
         by_node: dict[str, tuple[ClusterNode, list[int]]] = {}
         for shard in pending:
@@ -136,7 +144,7 @@ class ShardRunner:
                 commands.extend(pending[shard])
                 if atomic:
                     commands.append(("EXEC",))
-            if atomic and self.wait_replicas:
+            if wait and self.wait_replicas:
                 commands.append(("WAIT", self.wait_replicas, self.wait_timeout_ms))
             pool = node.redis_connection.connection_pool
             conn = None
@@ -159,6 +167,7 @@ class ShardRunner:
         shards: list[int],
         pending: dict[int, list[Command]],
         atomic: bool,
+        wait: bool,
         results: dict[int, list[Any]],
         failed: dict[int, BaseException],
         refused: list[StoreError],
@@ -174,7 +183,7 @@ class ShardRunner:
                     failed[shard] = exc.__cause__ or exc
                 except StoreError as exc:
                     refused.append(exc)
-            if atomic and self.wait_replicas:
+            if wait and self.wait_replicas:
                 acked = conn.read_response()
                 if acked < self.wait_replicas:
                     error = StoreError(
