@@ -120,6 +120,12 @@ class Engine:
     makes a returned write survive the death of the process (kill -9); "full" also
     fsyncs each commit (survives power loss, slower). `readonly` opens the file for
     reading only. `max_bytes` caps the database file (writes beyond fail cleanly).
+
+    `group_commit_ms` (optional, off by default) trades durability for speed: writes
+    return once applied in memory and are committed together at most that many ms later
+    (or at `flush()`, `checkpoint()`, `close()`). A crash loses at most the writes of the
+    last window; while a window is open other processes wait for the write lock. A failed
+    group commit is raised by the next write.
     """
 
     def __init__(
@@ -133,9 +139,17 @@ class Engine:
         readonly: bool = False,
         max_bytes: int | None = None,
         busy_timeout: float = 60.0,
+        group_commit_ms: float | None = None,
     ):
         if durability not in ("normal", "full"):
             raise InvalidInput(f"durability {durability!r} must be 'normal' or 'full'")
+        if group_commit_ms is not None and not 0 < group_commit_ms <= 10_000:
+            raise InvalidInput(
+                f"group_commit_ms {group_commit_ms!r} must be in (0, 10000] milliseconds"
+            )
+        self.group_commit_ms = group_commit_ms
+        self._group_timer: threading.Timer | None = None
+        self._group_error: BaseException | None = None
         self.path: Path | None = None if path is None else Path(path).expanduser().absolute()
         self.readonly = readonly
         self.cache_bytes = cache_bytes
@@ -447,6 +461,8 @@ class Engine:
                 raise StoreError("the store is closed")
             if self._pid != os.getpid():
                 self._sync()
+            if self.group_commit_ms is not None:
+                return self._group_write(ops)
             results = self._fast_write(ops)
             if results is not None:
                 return results
@@ -471,6 +487,79 @@ class Engine:
             self._maybe_checkpoint()
             self._evict()
             return results
+
+    # --- group commit (optional)
+
+    def _group_write(self, ops: Sequence[WriteOp]) -> list[Any]:
+        """Apply a batch inside the open group transaction (opening one if needed)."""
+        if self._group_error is not None:
+            error, self._group_error = self._group_error, None
+            raise StoreError(f"an earlier group commit failed, its writes are lost: {error}")
+        conn = self._conn
+        try:
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+                self._sync()
+                self._group_timer = threading.Timer(self.group_commit_ms / 1000, self._group_due)
+                self._group_timer.daemon = True
+                self._group_timer.start()
+            conn.execute("SAVEPOINT batch")
+        except sqlite3.Error as exc:
+            self._recover()
+            raise self._error(exc) from exc
+        try:
+            batch = _Batch(self)
+            results = [batch.apply(op) for op in ops]
+            batch.flush()
+            conn.execute("RELEASE batch")
+        except BaseException as exc:
+            # Keep the window's earlier batches: undo this one, commit them, and rebuild
+            # memory (which this batch may have changed) from the file.
+            try:
+                conn.execute("ROLLBACK TO batch")
+                conn.execute("RELEASE batch")
+                self._group_commit()
+                self._reload()
+            except sqlite3.Error:
+                self._recover()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from exc
+            raise
+        self._journal_rows += batch.rows
+        self._journal_bytes += batch.nbytes
+        self._evict()
+        return results
+
+    def _group_due(self) -> None:
+        """Timer thread: commit the window that is due."""
+        with self._lock:
+            if self._closed or self._pid != os.getpid():
+                return
+            try:
+                self._group_commit()
+            except StoreError as exc:
+                self._group_error = exc
+
+    def _group_commit(self) -> None:
+        """Commit the open group transaction, if any (a no-op outside group mode)."""
+        timer, self._group_timer = self._group_timer, None
+        if timer is not None:
+            timer.cancel()
+        if not self._conn.in_transaction:
+            return
+        try:
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._recover()  # memory held writes the file does not: start again from it
+            raise self._error(exc) from exc
+        self._maybe_checkpoint()
+
+    def flush(self) -> None:
+        """Commit writes waiting for their group commit now (no-op without group commit)."""
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            self._group_commit()
 
     def _fast_write(self, ops: Sequence[WriteOp]) -> list[Any] | None:
         """The common case in one statement: SETBITs (no previous bits asked) on live keys
@@ -573,6 +662,8 @@ class Engine:
     # --- checkpoints
 
     def _maybe_checkpoint(self) -> None:
+        if self._conn.in_transaction:
+            return  # a group window is open; its commit checks again
         if self._checkpoint is None and (
             self._journal_rows <= self.checkpoint_rows
             and self._journal_bytes <= self.checkpoint_bytes
@@ -589,6 +680,7 @@ class Engine:
                 raise StoreError("the store is closed")
             if self.readonly:
                 return
+            self._group_commit()
             self._checkpoint = None  # start afresh so that everything written so far folds
         while True:
             with self._lock:  # released between steps so that writers get their turn
@@ -709,6 +801,7 @@ class Engine:
         target = Path(path).expanduser().absolute()
         temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         with self._lock:
+            self._group_commit()
             self._sync()
             try:
                 copy = sqlite3.connect(temp)
@@ -754,9 +847,13 @@ class Engine:
         with self._lock:
             if self._closed:
                 return
-            self._closed = True
             if self._pid == os.getpid():
-                self._conn.close()
+                try:
+                    self._group_commit()
+                finally:
+                    self._closed = True
+                    self._conn.close()
+            self._closed = True
 
     def __enter__(self) -> Engine:
         return self
