@@ -187,6 +187,7 @@ class Contains(Bench):
 BENCHMARKS = {
     "mark_event": MarkEvent,
     "bulk": Bulk,
+    "bulk_sparse": Bulk,  # same path, few events per key: shows how the ratio moves
     "bulk_pipeline_idiom": BulkPipelineIdiom,
     "month_count": MonthCount,
     "bitop_count": BitOpCount,
