@@ -27,7 +27,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pyroaring import BitMap
 
@@ -70,6 +70,12 @@ class _Checkpoint:
 
 
 _FAST_MAX_OPS = 32
+
+
+class _FastPlan(NamedTuple):
+    rows: list[tuple[int, int, bytes, int, bytes]]
+    changes: list[tuple[_Entry, BitMap, bool, int, bytes]]
+    nbytes: int
 
 
 @functools.lru_cache(maxsize=_FAST_MAX_OPS)
@@ -218,6 +224,7 @@ class Engine:
         self._journal_rows = rows
         self._journal_bytes = int(nbytes)
         self._checkpoint: _Checkpoint | None = None
+        self._group_rows: list[tuple[int, int, bytes, int, bytes]] = []  # queued, group mode
 
     def _meta_int(self, name: str) -> int:
         row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
@@ -503,6 +510,11 @@ class Engine:
                 self._group_timer = threading.Timer(self.group_commit_ms / 1000, self._group_due)
                 self._group_timer.daemon = True
                 self._group_timer.start()
+            plan = self._fast_plan(ops)
+            if plan is not None:  # queued: written in one go when the window commits
+                self._group_rows.extend(plan.rows)
+                return self._apply_fast_plan(plan)
+            self._flush_group_rows()
             conn.execute("SAVEPOINT batch")
         except sqlite3.Error as exc:
             self._recover()
@@ -548,11 +560,19 @@ class Engine:
         if not self._conn.in_transaction:
             return
         try:
+            self._flush_group_rows()
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._recover()  # memory held writes the file does not: start again from it
             raise self._error(exc) from exc
         self._maybe_checkpoint()
+
+    def _flush_group_rows(self) -> None:
+        if self._group_rows:
+            rows, self._group_rows = self._group_rows, []
+            self._conn.executemany(
+                "INSERT INTO journal (seq, db, key, op, bits) VALUES (?, ?, ?, ?, ?)", rows
+            )
 
     def flush(self) -> None:
         """Commit writes waiting for their group commit now (no-op without group commit)."""
@@ -561,20 +581,16 @@ class Engine:
                 raise StoreError("the store is closed")
             self._group_commit()
 
-    def _fast_write(self, ops: Sequence[WriteOp]) -> list[Any] | None:
-        """The common case in one statement: SETBITs (no previous bits asked) on live keys
+    def _fast_plan(self, ops: Sequence[WriteOp]) -> _FastPlan | None:
+        """Journal rows for the common case: SETBITs (no previous bits asked) on live keys
         without expiry, within their length. None when the batch needs the full path.
-
-        The INSERT carries its own check that nobody wrote since we last caught up (no
-        journal row after ours, no rows folded away past ours), so no BEGIN/COMMIT or
-        `data_version` round is needed; if the check fails nothing is inserted.
-        """
+        Nothing is changed yet."""
         if not 0 < len(ops) <= _FAST_MAX_OPS:
             return None
         dbs = self._dbs
         seq = self._seq
-        rows: list[Any] = []
-        plan = []
+        rows: list[tuple[int, int, bytes, int, bytes]] = []
+        changes = []
         nbytes = 0
         for op in ops:
             if type(op) is not SetBits or op.previous:
@@ -592,20 +608,15 @@ class Engine:
             seq += 1
             data = offsets.serialize()
             nbytes += len(data)
-            rows += (seq, db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, data)
-            plan.append((entry, offsets, op.value, db, key))
-        rows.append(self._seq)
-        try:
-            inserted = self._conn.execute(_fast_insert_sql(len(plan)), rows).rowcount
-        except sqlite3.IntegrityError:
-            return None  # a concurrent writer took our sequence numbers
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc  # nothing was written
-        if inserted != len(plan):
-            return None  # someone else wrote since we caught up: take the full path
-        self._seq = seq
+            rows.append((seq, db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, data))
+            changes.append((entry, offsets, op.value, db, key))
+        return _FastPlan(rows, changes, nbytes)
+
+    def _apply_fast_plan(self, plan: _FastPlan) -> list[None]:
+        """Apply a written (or, in group mode, queued) plan to memory."""
+        self._seq = plan.rows[-1][0]
         journaled = self._journaled
-        for entry, offsets, value, db, key in plan:
+        for entry, offsets, value, db, key in plan.changes:
             journaled.add((db, key))
             bits = entry.bits
             if bits is not None:
@@ -616,11 +627,34 @@ class Engine:
                 else:
                     bits -= offsets
                 self._lru.move_to_end((db, key))
-        self._journal_rows += len(plan)
-        self._journal_bytes += nbytes
+        self._journal_rows += len(plan.rows)
+        self._journal_bytes += plan.nbytes
+        return [None] * len(plan.rows)
+
+    def _fast_write(self, ops: Sequence[WriteOp]) -> list[Any] | None:
+        """The common case (see `_fast_plan`) in one statement, or None.
+
+        The INSERT carries its own check that nobody wrote since we last caught up (no
+        journal row after ours, no rows folded away past ours), so no BEGIN/COMMIT or
+        `data_version` round is needed; if the check fails nothing is inserted.
+        """
+        plan = self._fast_plan(ops)
+        if plan is None:
+            return None
+        params: list[Any] = [value for row in plan.rows for value in row]
+        params.append(self._seq)
+        try:
+            inserted = self._conn.execute(_fast_insert_sql(len(plan.rows)), params).rowcount
+        except sqlite3.IntegrityError:
+            return None  # a concurrent writer took our sequence numbers
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc  # nothing was written
+        if inserted != len(plan.rows):
+            return None  # someone else wrote since we caught up: take the full path
+        results = self._apply_fast_plan(plan)
         self._maybe_checkpoint()
         self._evict()
-        return [None] * len(plan)
+        return results
 
     def _recover(self) -> None:
         """After a failed batch: roll back and make memory match the file again."""
