@@ -193,15 +193,30 @@ def read_scenario(bm: Any, events: list[str], probes: list[int]) -> dict[str, An
     return answers
 
 
+def cleanup_scenario(bm: Any) -> dict[str, list[str]]:
+    """Run the 3.x cleanup functions of `bm`; report the keys left after each."""
+    redis = bm.get_redis("default")
+
+    def keys():
+        return sorted(k.decode() if isinstance(k, bytes) else k for k in redis.keys("*"))
+
+    bm.delete_temporary_bitop_keys()
+    after_bitop_cleanup = keys()
+    bm.delete_all_events()
+    return {"after_bitop_cleanup": after_bitop_cleanup, "after_delete_all": keys()}
+
+
 # --- the two directions
 
 
 def _scenario_source() -> str:
-    return "\n\n".join(inspect.getsource(f) for f in (write_scenario, read_scenario))
+    functions = (write_scenario, read_scenario, cleanup_scenario)
+    return "\n\n".join(inspect.getsource(f) for f in functions)
 
 
 def _upstream_program(port: int, db: int, *, write: bool) -> str:
-    """Source of a program for upstream's python: optionally write, snapshot, then read."""
+    """Source of a program for upstream's python: write, snapshot and read; or (on our data)
+    read, then clean up."""
     return f"""
 from __future__ import annotations
 import json, os
@@ -218,7 +233,9 @@ answers = read_scenario(bitmapist, json.loads(os.environ["COMPAT_EVENTS"]),
 after = sorted(k.decode() for k in redis.keys("*"))
 from importlib.metadata import version
 origin = {{"file": bitmapist.__file__, "version": version("bitmapist")}}
-print(json.dumps({{"written": written, "answers": answers, "keys_after": after, "origin": origin}}))
+cleanup = None if {write!r} else cleanup_scenario(bitmapist)
+print(json.dumps({{"written": written, "answers": answers, "keys_after": after, "origin": origin,
+                  "cleanup": cleanup}}))
 """
 
 
@@ -265,6 +282,7 @@ def upstream_wrote(redis_server: RedisServer) -> Iterator[dict[str, Any]]:
     result = _run_upstream_program(redis_server.port, UPSTREAM_DB, write=True)
     with _OurDefaultSystem(redis_server, UPSTREAM_DB):
         result["ours_answers"] = _ours_read()
+        result["ours_cleanup"] = cleanup_scenario(bitmapist)
     yield result
     client.flushdb()
     client.close()
@@ -283,6 +301,7 @@ def ours_wrote(redis_server: RedisServer) -> Iterator[dict[str, Any]]:
     result = {"written": written, "answers": answers, "keys_after": keys_after}
     upstream = _run_upstream_program(redis_server.port, OURS_DB, write=False)
     result["upstream_answers"] = upstream["answers"]
+    result["upstream_cleanup"] = upstream["cleanup"]
     yield result
     client.flushdb()
     client.close()
@@ -339,6 +358,14 @@ def test_bit_operations_cache_under_the_same_keys(upstream_wrote, ours_wrote) ->
     ours = [key for key in ours_wrote["keys_after"] if key.startswith("trackist_bitop_")]
     theirs = [key for key in upstream_wrote["keys_after"] if key.startswith("trackist_bitop_")]
     assert ours and ours == theirs
+
+
+def test_cleanup_functions_work_on_the_other_sides_data(upstream_wrote, ours_wrote) -> None:
+    event_keys = sorted(upstream_wrote["written"])
+    assert not any(key.startswith("trackist_bitop_") for key in event_keys)
+    for cleanup in (upstream_wrote["ours_cleanup"], ours_wrote["upstream_cleanup"]):
+        assert cleanup["after_bitop_cleanup"] == event_keys
+        assert cleanup["after_delete_all"] == []
 
 
 def _model() -> dict[str, set[int]]:
