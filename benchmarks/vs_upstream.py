@@ -13,7 +13,8 @@ redis-server to one CPU, each on its own db of that server. The driver alternate
 workers chunk by chunk (which side goes first alternates too), so both meet the same
 machine load. Each side's work must leave the same fingerprint (bits written, counts), or
 the comparison is refused. Printed: medians of seconds per op, and speed ratios
-ours/upstream (median over back-to-back pairs of upstream time / our time: higher is better).
+ours/upstream, higher is better: the median over back-to-back pairs of upstream time / our
+time, and the ratio of the medians. A goal counts as met only if both ratios reach it.
 """
 
 from __future__ import annotations

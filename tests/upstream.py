@@ -3,8 +3,8 @@
 `upstream_python()` creates `<repo>/.bench/upstream` on first use (``python3 -m venv`` + pip from
 PyPI) and returns its python; `run_upstream(code)` runs a snippet there and returns its stdout.
 Creation is guarded by a file lock, so concurrent first use (pytest-xdist, colleagues running
-benchmarks) builds the venv once. A `.ready` marker is written last, so a half-built venv (an
-interrupted pip) is rebuilt instead of being used.
+benchmarks) builds the venv once. A `.ready` marker naming the requirements is written last,
+so a half-built venv (an interrupted pip) or one built for other requirements is rebuilt.
 """
 
 from __future__ import annotations
