@@ -136,11 +136,13 @@ class JsonWorker:
         if cpu is not None and command[0] != shutil.which("taskset"):
             preexec = lambda: pin_process(0, cpu)  # noqa: E731 - same syscall taskset makes
         self.command = command
+        # stderr to a file, not a pipe: a chatty worker can't block on a full pipe
+        self._stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             text=True,
             preexec_fn=preexec,
         )
@@ -157,7 +159,8 @@ class JsonWorker:
         line = self.process.stdout.readline()
         if not line:
             self.process.wait(timeout=30)
-            stderr = self.process.stderr.read() if self.process.stderr else ""
+            self._stderr.seek(0)
+            stderr = self._stderr.read()
             raise RuntimeError(
                 f"benchmark worker exited ({self.process.returncode}): {' '.join(self.command)}"
                 f"\n{stderr[-4000:]}"
@@ -173,6 +176,7 @@ class JsonWorker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._stderr.close()
 
 
 # --- results
