@@ -137,7 +137,7 @@ class JsonWorker:
             preexec = lambda: pin_process(0, cpu)  # noqa: E731 - same syscall taskset makes
         self.command = command
         # stderr to a file, not a pipe: a chatty worker can't block on a full pipe
-        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
