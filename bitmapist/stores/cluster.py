@@ -81,7 +81,6 @@ class RedisClusterStore(Store):
         wait_replicas: int = 0,
         wait_timeout: float = 1.0,
         retry_timeout: float = 30.0,
-        layout_key: str = LAYOUT_KEY,
     ):
         if shards is not None:
             check_shards(shards)
@@ -89,7 +88,8 @@ class RedisClusterStore(Store):
             raise InvalidInput(f"wait_replicas {wait_replicas!r} must be an integer >= 0")
         self.cluster: RedisCluster = _binary_cluster(client)
         self.bitop_ttl_ms = None if bitop_ttl is None else max(1, int(bitop_ttl * 1000))
-        self.layout_key = layout_key
+        # One layout per cluster: shard tags of two layouts could collide.
+        self.layout_key = LAYOUT_KEY
         self.layout = self._load_layout(shards)
         self.runner = ShardRunner(
             self.cluster,
