@@ -64,10 +64,13 @@ def _embedded_store(request: pytest.FixtureRequest) -> Store:
 
 @pytest.fixture(scope="session")
 def bitmapist_server(tmp_path_factory: pytest.TempPathFactory):
-    """A real bitmapist-server subprocess for the session (see tests/bitmapist_server.py)."""
+    """A real bitmapist-server subprocess for the session (see tests/bitmapist_server.py),
+    with Redis's own limits so that differential tests compare like with like."""
     from .bitmapist_server import BitmapistServerProcess
 
-    server = BitmapistServerProcess(tmp_path_factory.mktemp("bitmapist-server"))
+    server = BitmapistServerProcess(
+        tmp_path_factory.mktemp("bitmapist-server"), "--max-args", str(2**31 - 1)
+    )
     yield server
     server.stop()
 

@@ -247,7 +247,8 @@ CASES = {
         ("WATCH", "none"), ("DEL", "none"), ("MULTI",), ("PING",), ("EXEC",),
         ("WATCH", "t"), ("EXPIRE", "t", "100"), ("MULTI",), ("PING",), ("EXEC",),
         ("WATCH", "t"), ("FLUSHDB",), ("MULTI",), ("PING",), ("EXEC",), ("WATCH",),
-        ("MULTI",), ("EXEC",), ("UNWATCH", "x"), ("MULTI",), ("QUIT",),
+        ("MULTI",), ("EXEC",), ("UNWATCH", "x"), ("EXEC", "x"), ("MULTI",), ("SET", "t", "8"),
+        ("EXEC", "x"), ("GET", "t"), ("MULTI",), ("QUIT",),
     ],
     "persistence": [
         ("SAVE", "x"), ("BGSAVE", "x"), ("BGSAVE", "SCHEDULE", "x"), ("LASTSAVE", "x"),

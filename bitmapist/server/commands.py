@@ -97,6 +97,16 @@ def unknown_command(args: list[bytes]) -> Error:
 
 def lookup(args: list[bytes]) -> Command | Error:
     """The command `args` names, or the error Redis gives for it."""
+    cmd = _resolve(args)
+    if type(cmd) is Error:
+        return cmd
+    arity = cmd.arity
+    if (arity > 0 and len(args) != arity) or len(args) < -arity:
+        return Error(f"ERR wrong number of arguments for '{cmd.name}' command")
+    return cmd
+
+
+def _resolve(args: list[bytes]) -> Command | Error:
     cmd = TABLE.get(args[0].lower())
     if cmd is None:
         return unknown_command(args)
@@ -108,10 +118,18 @@ def lookup(args: list[bytes]) -> Command | Error:
                 f"Try {_cstr(args[0], 1 << 30).upper()} HELP."
             )
         cmd = sub
-    arity = cmd.arity
-    if (arity > 0 and len(args) != arity) or len(args) < -arity:
-        return Error(f"ERR wrong number of arguments for '{cmd.name}' command")
     return cmd
+
+
+def _reject(state: ServerState, session: Session, args: list[bytes], error: Error) -> Error:
+    """Redis's `rejectCommand`: flag the transaction; a rejected EXEC aborts it."""
+    if session.multi is not None:
+        session.multi_dirty = True
+    if args[0].lower() == b"exec" and not error.startswith("ERR unknown"):
+        _discard(state, session)
+        reason = error[4:] if error.startswith("ERR ") else error
+        return Error(f"EXECABORT Transaction discarded because of: {reason}")
+    return error
 
 
 def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
@@ -119,13 +137,9 @@ def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
     state.commands_processed += 1
     cmd = lookup(args)
     if type(cmd) is Error:
-        if session.multi is not None:
-            session.multi_dirty = True
-        return cmd
+        return _reject(state, session, args, cmd)
     if not session.authenticated and not cmd.noauth:
-        if session.multi is not None:
-            session.multi_dirty = True
-        return NOAUTH
+        return _reject(state, session, args, NOAUTH)
     if session.multi is not None and not cmd.unqueued:
         session.multi.append(args)
         return QUEUED
