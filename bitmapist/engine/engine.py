@@ -5,9 +5,13 @@ See the package docstring for the API. How it works:
 - Every key's metadata (length, expiry) is indexed in memory; bitmaps are loaded on
   demand and evicted least-recently-used once `cache_bytes` is exceeded.
 - A write batch runs inside `BEGIN IMMEDIATE`: it first catches up with other processes,
-  applies each op to memory, appends one journal row per op (a serialized roaring bitmap
-  of the offsets for SETBIT) and updates `keys`, then commits. If anything fails the
-  transaction is rolled back and the in-memory state is rebuilt from the file.
+  applies each op to memory (`batch.Batch`), appends one journal row per op (a serialized
+  roaring bitmap of the offsets for SETBIT) and updates `keys`, then commits. If anything
+  fails the transaction is rolled back and the in-memory state is rebuilt from the file.
+- The common batch (SETBITs on existing keys, within their length) is one INSERT that
+  checks by itself that nobody else wrote meanwhile (`_fast_write`); else the full path.
+- Optional group commit keeps one write transaction open for `group_commit_ms` and
+  commits every batch of the window together.
 - Other processes' commits are noticed through `PRAGMA data_version`; the engine then
   reads the journal rows it has not seen, applies them to loaded bitmaps and refreshes
   the touched keys. If a checkpoint removed rows it never saw, it rebuilds its index.
@@ -33,30 +37,19 @@ from pyroaring import BitMap
 
 from ..errors import InvalidInput, StoreError
 from . import format as fmt
-from .glob import compile_glob
-from .ops import Delete, Expire, FlushAll, FlushDb, Put, Rename, SetBits, WriteOp
+from .batch import Batch
+from .keyspace import DATABASES, MAX_OFFSET, Entry, as_bitmap, now_ms
+from .ops import Delete, SetBits, WriteOp
 from .value import Value
+from .view import View
 
-DATABASES = 16
-MAX_OFFSET = 2**32 - 1  # Redis's limit: strings of at most 512 MB
+__all__ = ["DATABASES", "MAX_OFFSET", "Engine", "View", "now_ms"]
 # One checkpoint step folds keys until either budget is spent (a few ms of work).
 _FOLD_KEYS_PER_STEP = 512
 _FOLD_BYTES_PER_STEP = 256 << 10
 _DELETE_ROWS_PER_STEP = 500
 _DELETE_BYTES_PER_STEP = 64 << 10
 _ENTRY_OVERHEAD = 200  # bytes of bookkeeping per loaded bitmap, for the LRU budget
-
-
-class _Entry:
-    """One key: its length and expiry, and its bits when loaded."""
-
-    __slots__ = ("length", "expire_at", "bits", "size")
-
-    def __init__(self, length: int, expire_at: int | None, bits: BitMap | None = None):
-        self.length = length
-        self.expire_at = expire_at
-        self.bits = bits
-        self.size = 0
 
 
 class _Checkpoint:
@@ -74,7 +67,7 @@ _FAST_MAX_OPS = 32
 
 class _FastPlan(NamedTuple):
     rows: list[tuple[int, int, bytes, int, bytes]]
-    changes: list[tuple[_Entry, BitMap, bool, int, bytes]]
+    changes: list[tuple[Entry, BitMap, bool, int, bytes]]
     nbytes: int
 
 
@@ -88,35 +81,6 @@ def _fast_insert_sql(rows: int) -> str:
         f"WHERE (SELECT value FROM meta WHERE name = 'folded_seq') <= {last} "
         f"AND NOT EXISTS (SELECT 1 FROM journal WHERE seq > {last})"
     )
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _check_db(db: Any) -> int:
-    if type(db) is not int or not 0 <= db < DATABASES:
-        raise InvalidInput(f"db {db!r} is out of range: databases are 0..{DATABASES - 1}")
-    return db
-
-
-def _check_key(key: Any) -> bytes:
-    if type(key) is not bytes:
-        if isinstance(key, (bytearray, memoryview)):
-            return bytes(key)
-        raise InvalidInput(f"key {key!r} is a {type(key).__name__}: engine keys are bytes")
-    return key
-
-
-def _as_bitmap(offsets: Any) -> BitMap:
-    if isinstance(offsets, BitMap):
-        return offsets
-    try:
-        return BitMap(offsets)
-    except (OverflowError, TypeError, ValueError) as exc:
-        raise InvalidInput(
-            f"offsets {offsets!r} must be integers in [0, {MAX_OFFSET}]: {exc}"
-        ) from exc
 
 
 class Engine:
@@ -194,14 +158,14 @@ class Engine:
         """Rebuild the key index from the file; no bitmap is loaded."""
         self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         with self._read_txn():
-            dbs: list[dict[bytes, _Entry]] = [{} for _ in range(DATABASES)]
+            dbs: list[dict[bytes, Entry]] = [{} for _ in range(DATABASES)]
             expiring: list[set[bytes]] = [set() for _ in range(DATABASES)]
             for db, key, length, expire_at in self._conn.execute(
                 "SELECT db, key, length, expire_at FROM keys"
             ):
                 if not 0 <= db < DATABASES:
                     raise fmt.CorruptStore(f"{self.path}: key {key!r} in db {db}")
-                dbs[db][key] = _Entry(length, expire_at)
+                dbs[db][key] = Entry(length, expire_at)
                 if expire_at is not None:
                     expiring[db].add(key)
             folded = self._meta_int("folded_seq")
@@ -218,7 +182,7 @@ class Engine:
         # Keys that may have journal rows newer than their checkpointed bitmap: only these
         # need the journal read when loaded.
         self._journaled: set[tuple[int, bytes]] = journaled
-        self._lru: OrderedDict[tuple[int, bytes], _Entry] = OrderedDict()
+        self._lru: OrderedDict[tuple[int, bytes], Entry] = OrderedDict()
         self._cached_bytes = 0
         self._seq = max(folded, max_seq or 0)
         self._journal_rows = rows
@@ -298,7 +262,7 @@ class Engine:
             self._expiring[db].discard(key)
             return
         if entry is None:
-            entry = keys[key] = _Entry(row[0], row[1])
+            entry = keys[key] = Entry(row[0], row[1])
         else:
             entry.length, entry.expire_at = row
         if row[1] is None:
@@ -339,7 +303,7 @@ class Engine:
                     bits -= fmt.decode_bits(data, where)
         return bits, stored
 
-    def _bits(self, db: int, key: bytes, entry: _Entry) -> BitMap:
+    def _bits(self, db: int, key: bytes, entry: Entry) -> BitMap:
         """The entry's bits, loading and caching them if needed (most recently used)."""
         bits = entry.bits
         if bits is None:
@@ -352,17 +316,17 @@ class Engine:
             self._lru.move_to_end((db, key))
         return bits
 
-    def _cache_new(self, db: int, key: bytes, entry: _Entry) -> None:
+    def _cache_new(self, db: int, key: bytes, entry: Entry) -> None:
         entry.size = _ENTRY_OVERHEAD
         self._cached_bytes += entry.size
         self._lru[(db, key)] = entry
 
-    def _grow(self, entry: _Entry, added: int) -> None:
+    def _grow(self, entry: Entry, added: int) -> None:
         # An upper bound until the next checkpoint measures the bitmap exactly.
         entry.size += 4 * added
         self._cached_bytes += 4 * added
 
-    def _unload(self, db: int, key: bytes, entry: _Entry) -> None:
+    def _unload(self, db: int, key: bytes, entry: Entry) -> None:
         if entry.bits is not None:
             entry.bits = None
             self._cached_bytes -= entry.size
@@ -378,7 +342,7 @@ class Engine:
 
     # --- reads
 
-    def _live(self, db: int, key: bytes, now: int | None = None) -> _Entry | None:
+    def _live(self, db: int, key: bytes, now: int | None = None) -> Entry | None:
         entry = self._dbs[db].get(key)
         if (
             entry is not None
@@ -480,7 +444,7 @@ class Engine:
                 raise self._error(exc) from exc
             try:
                 self._sync()
-                batch = _Batch(self)
+                batch = Batch(self)
                 results = [batch.apply(op) for op in ops]
                 batch.flush()
                 conn.execute("COMMIT")
@@ -520,7 +484,7 @@ class Engine:
             self._recover()
             raise self._error(exc) from exc
         try:
-            batch = _Batch(self)
+            batch = Batch(self)
             results = [batch.apply(op) for op in ops]
             batch.flush()
             conn.execute("RELEASE batch")
@@ -602,7 +566,7 @@ class Engine:
             if entry is None or entry.expire_at is not None:
                 return None
             if type(offsets) is not BitMap:
-                offsets = _as_bitmap(offsets)
+                offsets = as_bitmap(offsets)
             if not offsets or offsets.max() >= entry.length * 8:
                 return None
             seq += 1
@@ -897,268 +861,3 @@ class Engine:
 
     def __repr__(self) -> str:
         return f"Engine({str(self.path) if self.path else None!r})"
-
-
-class View:
-    """Reads against one consistent engine state (see `Engine.view`)."""
-
-    __slots__ = ("_engine", "_now")
-
-    def __init__(self, engine: Engine):
-        self._engine = engine
-        self._now = now_ms()
-
-    def value(self, key: bytes, db: int = 0) -> Value | None:
-        """The key's value, sharing the engine's bitmap (do not modify), or None."""
-        engine = self._engine
-        key = _check_key(key)
-        entry = engine._live(_check_db(db), key, self._now)
-        if entry is None:
-            return None
-        return Value(engine._bits(db, key, entry), entry.length)
-
-    def exists(self, key: bytes, db: int = 0) -> bool:
-        return self._engine._live(_check_db(db), _check_key(key), self._now) is not None
-
-    def strlen(self, key: bytes, db: int = 0) -> int:
-        entry = self._engine._live(_check_db(db), _check_key(key), self._now)
-        return 0 if entry is None else entry.length
-
-    def expiry(self, key: bytes, db: int = 0) -> int:
-        entry = self._engine._live(_check_db(db), _check_key(key), self._now)
-        if entry is None:
-            return -2
-        return -1 if entry.expire_at is None else entry.expire_at
-
-    def keys(self, pattern: bytes = b"*", db: int = 0) -> list[bytes]:
-        engine = self._engine
-        keys = engine._dbs[_check_db(db)]
-        matches = compile_glob(_check_key(pattern))
-        expiring = engine._expiring[db]
-        now = self._now
-        return [
-            key
-            for key in (list(keys) if pattern == b"*" else filter(matches, keys))
-            if key not in expiring or keys[key].expire_at > now
-        ]
-
-    def dbsize(self, db: int = 0) -> int:
-        engine = self._engine
-        keys = engine._dbs[_check_db(db)]
-        now = self._now
-        expired = sum(1 for key in engine._expiring[db] if keys[key].expire_at <= now)
-        return len(keys) - expired
-
-
-class _Batch:
-    """Applies the ops of one write batch to memory and queues their SQL rows."""
-
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.conn = engine._conn
-        self.now = now_ms()
-        self.journal: list[tuple[int, int, bytes | None, int, bytes | None]] = []
-        self.rows = 0
-        self.nbytes = 0
-        # SETBIT's `keys` rows, written in bulk before any other statement of the batch.
-        self.new_keys: list[tuple[int, bytes, int, int]] = []
-        self.grown_keys: list[tuple[int, int, bytes]] = []
-
-    def _append(self, db: int, key: bytes | None, op: int, bits: bytes | None = None) -> int:
-        engine = self.engine
-        engine._seq += 1
-        self.journal.append((engine._seq, db, key, op, bits))
-        self.rows += 1
-        if bits:
-            self.nbytes += len(bits)
-        return engine._seq
-
-    def _flush_keys(self) -> None:
-        if self.new_keys:
-            self.conn.executemany(
-                "INSERT INTO keys (db, key, length, expire_at, base_seq) VALUES (?, ?, ?, NULL, ?)",
-                self.new_keys,
-            )
-            self.new_keys = []
-        if self.grown_keys:
-            self.conn.executemany(
-                "UPDATE keys SET length = ? WHERE db = ? AND key = ?", self.grown_keys
-            )
-            self.grown_keys = []
-
-    def flush(self) -> None:
-        self._flush_keys()
-        if self.journal:
-            self.conn.executemany(
-                "INSERT INTO journal (seq, db, key, op, bits) VALUES (?, ?, ?, ?, ?)",
-                self.journal,
-            )
-
-    def apply(self, op: WriteOp) -> Any:
-        kind = type(op)
-        if kind is SetBits:
-            return self.set_bits(op)
-        if kind is Put:
-            return self.put(op)
-        if kind is Delete:
-            return self.delete(_check_key(op.key), _check_db(op.db))
-        if kind is Rename:
-            return self.rename(op)
-        if kind is Expire:
-            return self.expire(op)
-        if kind is FlushDb:
-            return self.flush_db(_check_db(op.db))
-        if kind is FlushAll:
-            return self.flush_all()
-        raise InvalidInput(f"write op {op!r} is not one of SetBits, Put, Delete, Rename, ...")
-
-    def _live(self, db: int, key: bytes) -> _Entry | None:
-        """The key's entry; an expired key is deleted here, as Redis does on access."""
-        entry = self.engine._dbs[db].get(key)
-        if entry is not None and entry.expire_at is not None and entry.expire_at <= self.now:
-            self.delete(key, db)
-            return None
-        return entry
-
-    def set_bits(self, op: SetBits) -> int | None:
-        key, db = _check_key(op.key), _check_db(op.db)
-        offsets = _as_bitmap(op.offsets)
-        if not offsets:
-            return 0 if op.previous else None
-        top = offsets.max()
-        if top > MAX_OFFSET:
-            raise InvalidInput(f"bit offset {top} is out of range [0, {MAX_OFFSET}]")
-        engine = self.engine
-        length = (top >> 3) + 1
-        entry = self._live(db, key)
-        if entry is None:
-            entry = engine._dbs[db][key] = _Entry(length, None, BitMap())
-            engine._cache_new(db, key, entry)
-            self.new_keys.append((db, key, length, engine._seq))
-        elif length > entry.length:
-            entry.length = length
-            self.grown_keys.append((length, db, key))
-        previous = None
-        if op.previous and entry.bits is None:
-            engine._bits(db, key, entry)
-        bits = entry.bits
-        if bits is not None:
-            if op.previous:
-                previous = offsets.intersection_cardinality(bits)
-            if op.value:
-                before = len(bits)
-                bits |= offsets
-                engine._grow(entry, len(bits) - before)
-            else:
-                bits -= offsets
-        self._append(db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, offsets.serialize())
-        engine._journaled.add((db, key))
-        return previous
-
-    def put(self, op: Put) -> None:
-        key, db = _check_key(op.key), _check_db(op.db)
-        self._flush_keys()
-        value = op.value
-        bits = BitMap(value.bits)  # our own copy: the caller may keep changing theirs
-        if type(value.length) is not int or value.length < 0 or (
-            bits and bits.max() >= value.length * 8
-        ):
-            raise InvalidInput(
-                f"value length {value.length!r} must be an int >= 0 covering every set bit"
-            )
-        engine = self.engine
-        old = self._live(db, key)
-        expire_at = old.expire_at if (op.keep_ttl and old is not None) else op.expire_at
-        seq = self._append(db, key, fmt.OP_PUT)
-        self.conn.execute(
-            "INSERT OR REPLACE INTO keys (db, key, length, expire_at, base_seq) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (db, key, value.length, expire_at, seq),
-        )
-        stored = 0
-        if bits:
-            crc, data = fmt.encode_bitmap(bits)
-            stored = len(data)
-            self.conn.execute(
-                "INSERT OR REPLACE INTO bitmaps (db, key, crc, data) VALUES (?, ?, ?, ?)",
-                (db, key, crc, data),
-            )
-        elif old is not None:
-            self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
-        if old is not None:
-            engine._unload(db, key, old)
-        entry = engine._dbs[db][key] = _Entry(value.length, expire_at, bits)
-        engine._cache_new(db, key, entry)
-        engine._grow(entry, stored // 4)
-        self._note_expiry(db, key, expire_at)
-
-    def delete(self, key: bytes, db: int) -> bool:
-        engine = self.engine
-        entry = engine._dbs[db].get(key)
-        if entry is None:
-            return False
-        self._flush_keys()
-        expired = entry.expire_at is not None and entry.expire_at <= self.now
-        self.conn.execute("DELETE FROM keys WHERE db = ? AND key = ?", (db, key))
-        self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
-        self._append(db, key, fmt.OP_DELETE)
-        engine._unload(db, key, entry)
-        del engine._dbs[db][key]
-        engine._expiring[db].discard(key)
-        return not expired
-
-    def rename(self, op: Rename) -> bool | None:
-        src, dst, db = _check_key(op.src), _check_key(op.dst), _check_db(op.db)
-        entry = self._live(db, src)
-        if entry is None:
-            return None
-        if src == dst:
-            return not op.if_absent
-        if op.if_absent and self._live(db, dst) is not None:
-            return False
-        bits = self.engine._bits(db, src, entry)
-        self.put(Put(dst, Value(bits, entry.length), expire_at=entry.expire_at, db=db))
-        self.delete(src, db)
-        return True
-
-    def expire(self, op: Expire) -> bool:
-        key, db = _check_key(op.key), _check_db(op.db)
-        entry = self._live(db, key)
-        if entry is None:
-            return False
-        if op.at_ms is not None and op.at_ms <= self.now:
-            self.delete(key, db)
-            return True
-        if op.at_ms != entry.expire_at:
-            self._flush_keys()
-            self.conn.execute(
-                "UPDATE keys SET expire_at = ? WHERE db = ? AND key = ?", (op.at_ms, db, key)
-            )
-            entry.expire_at = op.at_ms
-            self._note_expiry(db, key, op.at_ms)
-            self._append(db, key, fmt.OP_EXPIRE)
-        return True
-
-    def _note_expiry(self, db: int, key: bytes, expire_at: int | None) -> None:
-        if expire_at is None:
-            self.engine._expiring[db].discard(key)
-        else:
-            self.engine._expiring[db].add(key)
-
-    def flush_db(self, db: int) -> None:
-        self._flush_keys()
-        engine = self.engine
-        self.conn.execute("DELETE FROM keys WHERE db = ?", (db,))
-        self.conn.execute("DELETE FROM bitmaps WHERE db = ?", (db,))
-        self._append(db, None, fmt.OP_FLUSHDB)
-        for key, entry in list(engine._dbs[db].items()):
-            engine._unload(db, key, entry)
-        engine._dbs[db] = {}
-        engine._expiring[db] = set()
-
-    def flush_all(self) -> None:
-        for db in range(DATABASES):
-            if self.engine._dbs[db]:
-                self.flush_db(db)
-        self._append(-1, None, fmt.OP_FLUSHALL)
-

@@ -1,0 +1,233 @@
+"""`Batch`: applies the ops of one write batch to memory and queues their SQL rows.
+
+Runs inside the engine's write transaction (under its lock); `Engine.write` commits or,
+on any error, rolls back and rebuilds memory from the file.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyroaring import BitMap
+
+from ..errors import InvalidInput
+from . import format as fmt
+from .keyspace import DATABASES, MAX_OFFSET, Entry, as_bitmap, check_db, check_key, now_ms
+from .ops import Delete, Expire, FlushAll, FlushDb, Put, Rename, SetBits, WriteOp
+from .value import Value
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+class Batch:
+    """Applies the ops of one write batch to memory and queues their SQL rows."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.conn = engine._conn
+        self.now = now_ms()
+        self.journal: list[tuple[int, int, bytes | None, int, bytes | None]] = []
+        self.rows = 0
+        self.nbytes = 0
+        # SETBIT's `keys` rows, written in bulk before any other statement of the batch.
+        self.new_keys: list[tuple[int, bytes, int, int]] = []
+        self.grown_keys: list[tuple[int, int, bytes]] = []
+
+    def _append(self, db: int, key: bytes | None, op: int, bits: bytes | None = None) -> int:
+        engine = self.engine
+        engine._seq += 1
+        self.journal.append((engine._seq, db, key, op, bits))
+        self.rows += 1
+        if bits:
+            self.nbytes += len(bits)
+        return engine._seq
+
+    def _flush_keys(self) -> None:
+        if self.new_keys:
+            self.conn.executemany(
+                "INSERT INTO keys (db, key, length, expire_at, base_seq) VALUES (?, ?, ?, NULL, ?)",
+                self.new_keys,
+            )
+            self.new_keys = []
+        if self.grown_keys:
+            self.conn.executemany(
+                "UPDATE keys SET length = ? WHERE db = ? AND key = ?", self.grown_keys
+            )
+            self.grown_keys = []
+
+    def flush(self) -> None:
+        self._flush_keys()
+        if self.journal:
+            self.conn.executemany(
+                "INSERT INTO journal (seq, db, key, op, bits) VALUES (?, ?, ?, ?, ?)",
+                self.journal,
+            )
+
+    def apply(self, op: WriteOp) -> Any:
+        kind = type(op)
+        if kind is SetBits:
+            return self.set_bits(op)
+        if kind is Put:
+            return self.put(op)
+        if kind is Delete:
+            return self.delete(check_key(op.key), check_db(op.db))
+        if kind is Rename:
+            return self.rename(op)
+        if kind is Expire:
+            return self.expire(op)
+        if kind is FlushDb:
+            return self.flush_db(check_db(op.db))
+        if kind is FlushAll:
+            return self.flush_all()
+        raise InvalidInput(f"write op {op!r} is not one of SetBits, Put, Delete, Rename, ...")
+
+    def _live(self, db: int, key: bytes) -> Entry | None:
+        """The key's entry; an expired key is deleted here, as Redis does on access."""
+        entry = self.engine._dbs[db].get(key)
+        if entry is not None and entry.expire_at is not None and entry.expire_at <= self.now:
+            self.delete(key, db)
+            return None
+        return entry
+
+    def set_bits(self, op: SetBits) -> int | None:
+        key, db = check_key(op.key), check_db(op.db)
+        offsets = as_bitmap(op.offsets)
+        if not offsets:
+            return 0 if op.previous else None
+        top = offsets.max()
+        if top > MAX_OFFSET:
+            raise InvalidInput(f"bit offset {top} is out of range [0, {MAX_OFFSET}]")
+        engine = self.engine
+        length = (top >> 3) + 1
+        entry = self._live(db, key)
+        if entry is None:
+            entry = engine._dbs[db][key] = Entry(length, None, BitMap())
+            engine._cache_new(db, key, entry)
+            self.new_keys.append((db, key, length, engine._seq))
+        elif length > entry.length:
+            entry.length = length
+            self.grown_keys.append((length, db, key))
+        previous = None
+        if op.previous and entry.bits is None:
+            engine._bits(db, key, entry)
+        bits = entry.bits
+        if bits is not None:
+            if op.previous:
+                previous = offsets.intersection_cardinality(bits)
+            if op.value:
+                before = len(bits)
+                bits |= offsets
+                engine._grow(entry, len(bits) - before)
+            else:
+                bits -= offsets
+        self._append(db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, offsets.serialize())
+        engine._journaled.add((db, key))
+        return previous
+
+    def put(self, op: Put) -> None:
+        key, db = check_key(op.key), check_db(op.db)
+        self._flush_keys()
+        value = op.value
+        bits = BitMap(value.bits)  # our own copy: the caller may keep changing theirs
+        if type(value.length) is not int or value.length < 0 or (
+            bits and bits.max() >= value.length * 8
+        ):
+            raise InvalidInput(
+                f"value length {value.length!r} must be an int >= 0 covering every set bit"
+            )
+        engine = self.engine
+        old = self._live(db, key)
+        expire_at = old.expire_at if (op.keep_ttl and old is not None) else op.expire_at
+        seq = self._append(db, key, fmt.OP_PUT)
+        self.conn.execute(
+            "INSERT OR REPLACE INTO keys (db, key, length, expire_at, base_seq) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (db, key, value.length, expire_at, seq),
+        )
+        stored = 0
+        if bits:
+            crc, data = fmt.encode_bitmap(bits)
+            stored = len(data)
+            self.conn.execute(
+                "INSERT OR REPLACE INTO bitmaps (db, key, crc, data) VALUES (?, ?, ?, ?)",
+                (db, key, crc, data),
+            )
+        elif old is not None:
+            self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
+        if old is not None:
+            engine._unload(db, key, old)
+        entry = engine._dbs[db][key] = Entry(value.length, expire_at, bits)
+        engine._cache_new(db, key, entry)
+        engine._grow(entry, stored // 4)
+        self._note_expiry(db, key, expire_at)
+
+    def delete(self, key: bytes, db: int) -> bool:
+        engine = self.engine
+        entry = engine._dbs[db].get(key)
+        if entry is None:
+            return False
+        self._flush_keys()
+        expired = entry.expire_at is not None and entry.expire_at <= self.now
+        self.conn.execute("DELETE FROM keys WHERE db = ? AND key = ?", (db, key))
+        self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
+        self._append(db, key, fmt.OP_DELETE)
+        engine._unload(db, key, entry)
+        del engine._dbs[db][key]
+        engine._expiring[db].discard(key)
+        return not expired
+
+    def rename(self, op: Rename) -> bool | None:
+        src, dst, db = check_key(op.src), check_key(op.dst), check_db(op.db)
+        entry = self._live(db, src)
+        if entry is None:
+            return None
+        if src == dst:
+            return not op.if_absent
+        if op.if_absent and self._live(db, dst) is not None:
+            return False
+        bits = self.engine._bits(db, src, entry)
+        self.put(Put(dst, Value(bits, entry.length), expire_at=entry.expire_at, db=db))
+        self.delete(src, db)
+        return True
+
+    def expire(self, op: Expire) -> bool:
+        key, db = check_key(op.key), check_db(op.db)
+        entry = self._live(db, key)
+        if entry is None:
+            return False
+        if op.at_ms is not None and op.at_ms <= self.now:
+            self.delete(key, db)
+            return True
+        if op.at_ms != entry.expire_at:
+            self._flush_keys()
+            self.conn.execute(
+                "UPDATE keys SET expire_at = ? WHERE db = ? AND key = ?", (op.at_ms, db, key)
+            )
+            entry.expire_at = op.at_ms
+            self._note_expiry(db, key, op.at_ms)
+            self._append(db, key, fmt.OP_EXPIRE)
+        return True
+
+    def _note_expiry(self, db: int, key: bytes, expire_at: int | None) -> None:
+        if expire_at is None:
+            self.engine._expiring[db].discard(key)
+        else:
+            self.engine._expiring[db].add(key)
+
+    def flush_db(self, db: int) -> None:
+        self._flush_keys()
+        engine = self.engine
+        self.conn.execute("DELETE FROM keys WHERE db = ?", (db,))
+        self.conn.execute("DELETE FROM bitmaps WHERE db = ?", (db,))
+        self._append(db, None, fmt.OP_FLUSHDB)
+        for key, entry in list(engine._dbs[db].items()):
+            engine._unload(db, key, entry)
+        engine._dbs[db] = {}
+        engine._expiring[db] = set()
+
+    def flush_all(self) -> None:
+        for db in range(DATABASES):
+            if self.engine._dbs[db]:
+                self.flush_db(db)
+        self._append(-1, None, fmt.OP_FLUSHALL)
