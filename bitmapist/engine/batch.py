@@ -85,7 +85,7 @@ class Batch:
     def _live(self, db: int, key: bytes) -> Entry | None:
         """The key's entry; an expired key is deleted here, as Redis does on access."""
         entry = self.engine._dbs[db].get(key)
-        if entry is not None and entry.expire_at is not None and entry.expire_at <= self.now:
+        if entry is not None and entry.expire_at is not None and entry.expire_at < self.now:
             self.delete(key, db)
             return None
         return entry
@@ -168,7 +168,7 @@ class Batch:
         if entry is None:
             return False
         self._flush_keys()
-        expired = entry.expire_at is not None and entry.expire_at <= self.now
+        expired = entry.expire_at is not None and entry.expire_at < self.now
         self.conn.execute("DELETE FROM keys WHERE db = ? AND key = ?", (db, key))
         self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
         self._append(db, key, fmt.OP_DELETE)

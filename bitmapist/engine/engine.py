@@ -347,7 +347,7 @@ class Engine:
         if (
             entry is not None
             and entry.expire_at is not None
-            and entry.expire_at <= (now_ms() if now is None else now)
+            and entry.expire_at < (now_ms() if now is None else now)
         ):
             return None
         return entry
@@ -651,7 +651,7 @@ class Engine:
                 Delete(key, db)
                 for db, keys in enumerate(self._expiring)
                 for key in keys
-                if (at := self._dbs[db][key].expire_at) is not None and at <= now
+                if (at := self._dbs[db][key].expire_at) is not None and at < now
             ]
             if doomed:
                 self.write(doomed)

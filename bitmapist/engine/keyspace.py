@@ -26,6 +26,7 @@ class Entry:
 
 
 def now_ms() -> int:
+    """Milliseconds since the epoch. A key expires once now > its expire_at, as in Redis."""
     return int(time.time() * 1000)
 
 

@@ -52,12 +52,12 @@ class View:
         return [
             key
             for key in (list(keys) if pattern == b"*" else filter(matches, keys))
-            if key not in expiring or keys[key].expire_at > now
+            if key not in expiring or keys[key].expire_at >= now
         ]
 
     def dbsize(self, db: int = 0) -> int:
         engine = self._engine
         keys = engine._dbs[check_db(db)]
         now = self._now
-        expired = sum(1 for key in engine._expiring[db] if keys[key].expire_at <= now)
+        expired = sum(1 for key in engine._expiring[db] if keys[key].expire_at < now)
         return len(keys) - expired
