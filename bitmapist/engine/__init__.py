@@ -21,10 +21,13 @@ Writes are batches, atomic and committed to the file before `write` returns::
                   Delete(key), Rename(src, dst, if_absent=False), Expire(key, at_ms),
                   FlushDb(db), FlushAll()]) -> one result per op (see `ops`)
 
-Expired keys are invisible to reads, deleted when a write touches them and by
-`sweep_expired()`. Plus `checkpoint()` (fold the journal, in small transactions),
-`backup(path)` (a consistent copy), `stats()`, `close()`. Errors are `StoreError`
-(`CorruptStore`, `NotABitmapistStore`, `NewerFormat` for files that cannot be opened).
+Expired keys (now > expiry, as in Redis) are invisible to reads, deleted when a write
+touches them and by `sweep_expired()`. Plus `checkpoint()` (fold the journal, in small
+transactions), `compact()`, `backup(path)` (a consistent copy), `stats()`, `close()`.
+`Engine(path, group_commit_ms=10)` commits writes in groups (a crash may lose the last
+window; `flush()` commits now). Errors are `StoreError` (`CorruptStore`,
+`NotABitmapistStore`, `NewerFormat` for files that cannot be opened). Format and
+guarantees: docs/storage.md.
 """
 
 from .engine import DATABASES, MAX_OFFSET, Engine, View
