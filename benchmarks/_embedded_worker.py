@@ -110,6 +110,7 @@ def bench_mark_event(side: Side, cfg: dict) -> dict:
     seconds = _per_op(mark, uuids)
     return {
         "seconds": seconds,
+        "p50": _percentile(latencies, 0.5),
         "p99": _percentile(latencies, 0.99),
         "check": len(bitmapist.MonthEvents("bench:mark")),
     }
