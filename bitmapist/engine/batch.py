@@ -116,9 +116,8 @@ class Batch:
             if op.previous:
                 previous = offsets.intersection_cardinality(bits)
             if op.value:
-                before = len(bits)
                 bits |= offsets
-                engine._grow(entry, len(bits) - before)
+                engine._grow(entry, len(offsets))  # an upper bound, see _apply_fast_plan
             else:
                 bits -= offsets
         self._append(db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, offsets.serialize())

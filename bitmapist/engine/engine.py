@@ -38,7 +38,7 @@ from pyroaring import BitMap
 from ..errors import InvalidInput, StoreError
 from . import format as fmt
 from .batch import Batch
-from .keyspace import DATABASES, MAX_OFFSET, Entry, as_bitmap, now_ms
+from .keyspace import DATABASES, MAX_OFFSET, Entry, now_ms
 from .ops import Delete, SetBits, WriteOp
 from .value import Value
 from .view import View
@@ -566,7 +566,10 @@ class Engine:
             if entry is None or entry.expire_at is not None:
                 return None
             if type(offsets) is not BitMap:
-                offsets = as_bitmap(offsets)
+                try:
+                    offsets = BitMap(offsets)
+                except (OverflowError, TypeError, ValueError):
+                    return None  # the full path explains the error
             if not offsets or offsets.max() >= entry.length * 8:
                 return None
             seq += 1
@@ -580,17 +583,18 @@ class Engine:
         """Apply a written (or, in group mode, queued) plan to memory."""
         self._seq = plan.rows[-1][0]
         journaled = self._journaled
+        lru = self._lru
         for entry, offsets, value, db, key in plan.changes:
             journaled.add((db, key))
             bits = entry.bits
             if bits is not None:
                 if value:
-                    before = len(bits)
                     bits |= offsets
-                    self._grow(entry, len(bits) - before)
+                    # An upper bound: len(bits) costs a pass over every container.
+                    self._grow(entry, len(offsets))
                 else:
                     bits -= offsets
-                self._lru.move_to_end((db, key))
+                lru.move_to_end((db, key))
         self._journal_rows += len(plan.rows)
         self._journal_bytes += plan.nbytes
         return [None] * len(plan.rows)
