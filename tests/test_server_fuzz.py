@@ -10,9 +10,10 @@ the same comparison for as long as you like.
 from __future__ import annotations
 
 import random
+import re
 import socket
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from .resp_client import RawConnection, command
@@ -79,6 +80,14 @@ def compare(redis_port: int, our_port: int, data: bytes) -> tuple[bytes, bytes]:
     return exchange(redis_port, data), exchange(our_port, data)
 
 
+def redis_only_command(redis_port: int, output: bytes) -> bool:
+    """Whether `output` (ours) rejects as unknown a command Redis has (a mutation made
+    MGET out of GET, say): those are outside what bitmapist-server implements."""
+    names = re.findall(rb"-ERR unknown command '([^']*)'", output)
+    with RawConnection(redis_port) as conn:
+        return any(conn.call("COMMAND", "INFO", name) != b"*1\r\n*-1\r\n" for name in names)
+
+
 @settings(
     max_examples=150,
     deadline=None,
@@ -88,6 +97,7 @@ def compare(redis_port: int, our_port: int, data: bytes) -> tuple[bytes, bytes]:
 def test_mutated_streams_match_redis(redis_server, bitmapist_server, seed):
     data = stream(random.Random(seed))
     expected, got = compare(redis_server.port, bitmapist_server.port, data)
+    assume(got == expected or not redis_only_command(redis_server.port, got))
     assert got == expected, f"input {data!r}"
 
 

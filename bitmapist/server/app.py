@@ -96,15 +96,21 @@ class Connection(asyncio.Protocol):
                     break
                 budget -= 1
                 session.last_command = args[0]
-                replies.append((execute(state, session, args), session.protocol))
+                try:
+                    reply = execute(state, session, args)
+                except Exception as exc:  # a bug must cost one reply, not the server
+                    log.exception("command %r failed", args[0])
+                    reply = Error(f"ERR internal error: {exc}")
+                replies.append((reply, session.protocol))
                 parser.authenticated = session.authenticated
         except ProtocolError as exc:
             replies.append((exc.reply, session.protocol))
             session.closing = True
             log.info("client %s: %s", session.addr, exc)
-        except Exception as exc:  # a bug must cost one reply, not the server
-            log.exception("command failed")
+        except Exception as exc:  # the parser failed: this connection cannot go on
+            log.exception("request parsing failed")
             replies.append((Error(f"ERR internal error: {exc}"), session.protocol))
+            session.closing = True
         self.server.schedule_flush(self)
 
     def _set_backlog(self, backlog: bool) -> None:

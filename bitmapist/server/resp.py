@@ -30,8 +30,12 @@ value                   RESP2                  RESP3
 
 from __future__ import annotations
 
+import re
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
+
+import hiredis
 
 __all__ = [
     "DEFAULT_MAX_ARGS",
@@ -57,6 +61,12 @@ DEFAULT_MAX_ARGS = 1024 * 1024
 #: Redis's PROTO_INLINE_MAX_SIZE: longest inline command or header line.
 DEFAULT_MAX_INLINE = 64 * 1024
 _INT_MAX = 2**31 - 1
+# The fast path parses at most this many bytes / commands at a time.
+_FAST_WINDOW = 256 * 1024
+_FAST_BATCH = 1024
+_BIG_AGGREGATE = re.compile(rb"[*%~>|][0-9]{5}")
+# A well-formed bulk header (Redis's strict integer syntax), for the fast path.
+_BULK_HEADER = re.compile(rb"\$(0|[1-9][0-9]{0,17})\r\n")
 # Limits Redis applies before a client has authenticated (when a password is set).
 _UNAUTH_MAX_ARGS = 10
 _UNAUTH_MAX_BULK = 16384
@@ -167,6 +177,7 @@ class RequestParser:
         "_args",
         "_remaining",
         "_bulk_len",
+        "_ready",
         "max_bulk_len",
         "max_args",
         "max_inline",
@@ -185,6 +196,7 @@ class RequestParser:
         self._args: list[bytes] = []
         self._remaining = 0  # arguments still expected by the current multibulk
         self._bulk_len = -1  # length of the bulk being received, -1 before its header
+        self._ready: deque[list[bytes]] = deque()  # parsed ahead by the fast path
         self.max_bulk_len = max_bulk_len
         self.max_args = max_args
         self.max_inline = max_inline
@@ -205,7 +217,18 @@ class RequestParser:
         Raises `ProtocolError` when the stream is broken (commands before the break were
         returned by earlier calls, as Redis executes them before replying the error).
         """
+        ready = self._ready
+        if ready:
+            return ready.popleft()
         buf = self._buf
+        if (
+            self._remaining == 0
+            and self.authenticated
+            and self._pos < len(buf)
+            and buf[self._pos] == 0x2A
+            and self._fast_fill()
+        ):
+            return ready.popleft()
         try:
             while self._pos < len(buf):
                 if self._remaining:
@@ -220,9 +243,52 @@ class RequestParser:
                     return command
             return None
         finally:
-            if self._pos > 65536 or self._pos == len(buf):
+            if self._pos == len(buf) or (self._pos > 65536 and self._pos * 2 > len(buf)):
                 del buf[: self._pos]  # compact now and then, not after every command
                 self._pos = 0
+
+    def _fast_fill(self) -> bool:
+        """Parse well-formed multibulk commands with hiredis (C); False if none.
+
+        hiredis accepts only canonical integers, so a command made of '$' bulk strings only
+        took exactly its canonical length; anything else (inline commands, errors, other
+        types, limits, huge counts) stops the fast path and is left to the exact parser.
+        """
+        buf, pos = self._buf, self._pos
+        end = min(len(buf), pos + _FAST_WINDOW)
+        # hiredis spends time per *declared* element when freed: big counts go the slow way.
+        big = _BIG_AGGREGATE.search(buf, pos, end)
+        if big is not None:
+            end = big.start()
+        if end <= pos:
+            return False
+        reader = hiredis.Reader()
+        reader.feed(buf, pos, end - pos)
+        ready = self._ready
+        max_args, max_bulk = self.max_args, self.max_bulk_len
+        try:
+            for _ in range(_FAST_BATCH):
+                command = reader.gets()
+                if type(command) is not list or not command or len(command) > max_args:
+                    break
+                at = pos + len(b"%d" % len(command)) + 3
+                for arg in command:
+                    # simple strings come back as bytes too: each element must be a '$' bulk
+                    if type(arg) is not bytes or len(arg) > max_bulk or buf[at] != 0x24:
+                        at = -1
+                        break
+                    at += len(arg) + len(b"%d" % len(arg)) + 5
+                if at < 0:
+                    break
+                ready.append(command)
+                pos = at
+        except Exception:  # noqa: BLE001 - hiredis errors, or a RESP3 map with list keys
+            pass  # whatever it is, the exact parser will report it the Redis way
+        if pos == len(buf) or (pos > 65536 and pos * 2 > len(buf)):
+            del buf[:pos]
+            pos = 0
+        self._pos = pos
+        return bool(ready)
 
     def parse(self) -> list[list[bytes]]:
         """Every complete command in the buffer, in order (see `next_command`)."""
@@ -264,25 +330,24 @@ class RequestParser:
     def _multibulk_args(self) -> list[bytes] | None:
         buf = self._buf
         args = self._args
+        size = len(buf)
+        bulk_header = _BULK_HEADER.match
         while self._remaining:
             if self._bulk_len < 0:
-                end = self._line_end("bulk")
-                if end < 0:
-                    return None
                 pos = self._pos
-                if buf[pos] != 0x24:  # '$'
-                    got = bytes(buf[pos : pos + 1]).decode("utf-8", "surrogateescape")
-                    raise ProtocolError(f"expected '$', got '{got}'")
-                length = _strict_int(bytes(buf[pos + 1 : end]))
-                if length is None or length < 0 or length > self.max_bulk_len:
-                    raise ProtocolError("invalid bulk length")
-                if length > _UNAUTH_MAX_BULK and not self.authenticated:
-                    raise ProtocolError("unauthenticated bulk length")
-                self._pos = end + 2
-                self._bulk_len = length
+                match = bulk_header(buf, pos)  # fast path: a well-formed `$<n>\r\n`
+                if match is not None and int(match.group(1)) <= self.max_bulk_len and (
+                    self.authenticated or int(match.group(1)) <= _UNAUTH_MAX_BULK
+                ):
+                    self._bulk_len = int(match.group(1))
+                    self._pos = match.end()
+                else:
+                    self._bulk_header()
+                    if self._bulk_len < 0:
+                        return None
             start = self._pos
             stop = start + self._bulk_len
-            if stop + 2 > len(buf):
+            if stop + 2 > size:
                 return None
             args.append(bytes(buf[start:stop]))
             self._pos = stop + 2  # Redis skips the CRLF without looking at it
@@ -290,6 +355,24 @@ class RequestParser:
             self._remaining -= 1
         self._args = []
         return args
+
+    def _bulk_header(self) -> None:
+        """Parse a `$<n>` header exactly as Redis does (errors, NULs, partial lines)."""
+        buf = self._buf
+        end = self._line_end("bulk")
+        if end < 0:
+            return
+        pos = self._pos
+        if buf[pos] != 0x24:  # '$'
+            got = bytes(buf[pos : pos + 1]).decode("utf-8", "surrogateescape")
+            raise ProtocolError(f"expected '$', got '{got}'")
+        length = _strict_int(bytes(buf[pos + 1 : end]))
+        if length is None or length < 0 or length > self.max_bulk_len:
+            raise ProtocolError("invalid bulk length")
+        if length > _UNAUTH_MAX_BULK and not self.authenticated:
+            raise ProtocolError("unauthenticated bulk length")
+        self._pos = end + 2
+        self._bulk_len = length
 
     def _inline(self) -> list[bytes] | None:
         buf, pos = self._buf, self._pos
