@@ -80,29 +80,10 @@ class Connection(asyncio.Protocol):
         """Run buffered commands: at most a turn's share, and none while writes are stuck."""
         session = self.session
         assert session is not None and self.transport is not None
-        parser, state, replies = self.parser, self.state, self.replies
-        budget = _COMMANDS_PER_TURN
+        replies = self.replies
         try:
-            while not self.write_paused and not session.closing:
-                if budget == 0:  # let others have the loop; continue after the flush
-                    self._set_backlog(True)
-                    self.server.schedule_continue(self)
-                    break
-                args = parser.next_command()
-                if args is None:
-                    self._set_backlog(False)
-                    if self.eof:
-                        session.closing = True
-                    break
-                budget -= 1
-                session.last_command = args[0]
-                try:
-                    reply = execute(state, session, args)
-                except Exception as exc:  # a bug must cost one reply, not the server
-                    log.exception("command %r failed", args[0])
-                    reply = Error(f"ERR internal error: {exc}")
-                replies.append((reply, session.protocol))
-                parser.authenticated = session.authenticated
+            with self.state.keyspace.turn():
+                self._run(_COMMANDS_PER_TURN)
         except ProtocolError as exc:
             replies.append((exc.reply, session.protocol))
             session.closing = True
@@ -112,6 +93,31 @@ class Connection(asyncio.Protocol):
             replies.append((Error(f"ERR internal error: {exc}"), session.protocol))
             session.closing = True
         self.server.schedule_flush(self)
+
+    def _run(self, budget: int) -> None:
+        session = self.session
+        assert session is not None
+        parser, state, replies = self.parser, self.state, self.replies
+        while not self.write_paused and not session.closing:
+            if budget == 0:  # let others have the loop; continue after the flush
+                self._set_backlog(True)
+                self.server.schedule_continue(self)
+                break
+            args = parser.next_command()
+            if args is None:
+                self._set_backlog(False)
+                if self.eof:
+                    session.closing = True
+                break
+            budget -= 1
+            session.last_command = args[0]
+            try:
+                reply = execute(state, session, args)
+            except Exception as exc:  # a bug must cost one reply, not the server
+                log.exception("command %r failed", args[0])
+                reply = Error(f"ERR internal error: {exc}")
+            replies.append((reply, session.protocol))
+            parser.authenticated = session.authenticated
 
     def _set_backlog(self, backlog: bool) -> None:
         """Stop reading while commands are already waiting in the buffer."""

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from ..engine import Delete, Expire, FlushAll, FlushDb, Put, Rename, SetBits, Value
+from ..engine import Delete, Expire, FlushAll, FlushDb, Put, Rename, Value
 from . import bitops, info, scan
 from .batch import Deferred
 from .resp import NULL_ARRAY, OK, Error, Map, Status, Verbatim, _strict_int
@@ -704,12 +704,14 @@ def setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
             return Error("ERR bit is not an integer or out of range")
         on = bool(number)
     db, key = session.db, args[1]
+    batcher = state.batcher
+    previous = batcher.previous_bit(db, key, offset)
 
     def finish(results: list[Any]) -> int:
         state.touch(db, key)
-        return 1 if results[0] else 0
+        return previous
 
-    return Deferred([SetBits(key, (offset,), on, True, db)], finish)
+    return batcher.add_setbit(db, key, offset, on, finish)
 
 
 @command("getbit", 3)

@@ -8,7 +8,8 @@ the epoch. A logically expired key is absent from every read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ..engine import DATABASES, Engine, Value
@@ -21,40 +22,75 @@ class Keyspace:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._view: Any = None  # the engine view of the current event-loop turn
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Serve the reads of one event-loop turn from one engine view (one lock, one
+        catch-up check) instead of one per read. Writes inside it are fine."""
+        if self._view is not None:
+            yield
+            return
+        with self.engine.view() as view:
+            self._view = view
+            try:
+                yield
+            finally:
+                self._view = None
 
     # --- reads
 
     def value(self, db: int, key: bytes) -> Value | None:
         """The whole value (shared with the engine: never modify it), or None if absent."""
+        if self._view is not None:
+            return self._view.value(key, db)
         with self.engine.view() as view:
             return view.value(key, db)
 
     def values(self, db: int, keys: Sequence[bytes]) -> list[Value | None]:
         """Several values read from one consistent state (shared: never modify)."""
+        if self._view is not None:
+            return [self._view.value(key, db) for key in keys]
         with self.engine.view() as view:
             return [view.value(key, db) for key in keys]
 
     def getbit(self, db: int, key: bytes, offset: int) -> int:
-        return self.engine.getbit(key, offset, db=db)
+        if self._view is None:
+            return self.engine.getbit(key, offset, db=db)
+        value = self._view.value(key, db)
+        return 1 if value is not None and offset in value.bits else 0
 
     def bitcount(self, db: int, key: bytes) -> int:
-        return self.engine.bitcount(key, db=db)
+        if self._view is None:
+            return self.engine.bitcount(key, db=db)
+        value = self._view.value(key, db)
+        return 0 if value is None else len(value.bits)
 
     def strlen(self, db: int, key: bytes) -> int:
-        return self.engine.strlen(key, db=db)
+        if self._view is None:
+            return self.engine.strlen(key, db=db)
+        return self._view.strlen(key, db)
 
     def exists(self, db: int, key: bytes) -> bool:
-        return self.engine.exists(key, db=db)
+        if self._view is None:
+            return self.engine.exists(key, db=db)
+        return self._view.exists(key, db)
 
     def keys(self, db: int, pattern: bytes = b"*") -> list[bytes]:
-        return self.engine.keys(pattern, db=db)
+        if self._view is None:
+            return self.engine.keys(pattern, db=db)
+        return self._view.keys(pattern, db)
 
     def dbsize(self, db: int) -> int:
-        return self.engine.dbsize(db=db)
+        if self._view is None:
+            return self.engine.dbsize(db=db)
+        return self._view.dbsize(db)
 
     def expiry(self, db: int, key: bytes) -> int:
         """The key's expiry time in ms; -1 when it has none, -2 when it does not exist."""
-        return self.engine.expiry(key, db=db)
+        if self._view is None:
+            return self.engine.expiry(key, db=db)
+        return self._view.expiry(key, db)
 
     def expiries(self, db: int) -> list[int]:
         """The expiry times (ms) of the db's keys that have one (for INFO keyspace)."""
