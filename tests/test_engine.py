@@ -421,3 +421,20 @@ def test_a_stale_writer_notices_rows_another_engine_wrote_and_folded_away(pair):
     first.write([SetBits(b"k", [3], value=False)])
     second.write([SetBits(b"k", [4])])
     assert first.get(b"k").bits == second.get(b"k").bits == BitMap([1, 2, 4])
+
+
+def test_a_writer_thread_gets_in_between_checkpoint_steps(path):
+    import threading
+
+    with Engine(path) as engine:
+        engine.write([SetBits(b"key:%d" % n, range(n, n + 300)) for n in range(20_000)])
+        checkpoint = threading.Thread(target=engine.checkpoint)
+        checkpoint.start()
+        while engine._checkpoint is None and checkpoint.is_alive():
+            pass  # wait until the checkpoint has started
+        engine.write([SetBits(b"writer", [1])])
+        still_checkpointing = engine._checkpoint is not None
+        checkpoint.join()
+        assert still_checkpointing, "the write waited for the whole checkpoint"
+        assert engine.bitcount(b"writer") == 1
+        assert engine.stats()["journal_rows"] <= 1

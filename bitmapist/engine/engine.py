@@ -129,7 +129,9 @@ class Engine:
         self._busy_timeout = busy_timeout
         self._max_bytes = max_bytes
         self._lock = threading.RLock()
-        self._waiting = 0  # threads queued for the lock: a long checkpoint lets them go first
+        # Threads queued for the lock (list append/pop are atomic under the GIL, `+= 1`
+        # is not): a long checkpoint lets them go first.
+        self._waiting: list[None] = []
         self._closed = False
         self._abandoned: list[sqlite3.Connection] = []  # inherited across fork: never touched
         self._connect()
@@ -358,9 +360,9 @@ class Engine:
 
         Values returned by the view share the engine's bitmaps: read them, never modify.
         """
-        self._waiting += 1
+        self._waiting.append(None)
         with self._lock:
-            self._waiting -= 1
+            self._waiting.pop()
             try:
                 self._sync()
                 yield View(self)
@@ -425,9 +427,9 @@ class Engine:
         written and the exception (`StoreError` for storage failures, `InvalidInput`
         for bad ops) reaches the caller.
         """
-        self._waiting += 1
+        self._waiting.append(None)
         with self._lock:
-            self._waiting -= 1
+            self._waiting.pop()
             if self._closed:
                 raise StoreError("the store is closed")
             if self._pid != os.getpid():
@@ -689,7 +691,7 @@ class Engine:
                 if self._checkpoint_step():
                     return
             for _ in range(100):  # the lock is not fair: wait until queued threads had it
-                if self._waiting <= 0:
+                if not self._waiting:
                     break
                 time.sleep(0.0001)
 
