@@ -122,3 +122,45 @@ def test_info_reports_keys_memory_and_file_size(store_path):
     assert info["memory_bytes"] > 0
     assert info["file_bytes"] > 0
     assert info["path"] == str(store_path)
+
+
+def test_threads_share_one_store(store_path):
+    import threading
+
+    client = Bitmapist(f"file://{store_path}")
+
+    def mark(first: int) -> None:
+        for uid in range(first, first + 2000):
+            client.mark_event("active", uid, now=NOW)
+            if uid % 500 == 0:
+                len(client.MonthEvents("active", 2026, 3))  # reads interleave with writes
+
+    threads = [threading.Thread(target=mark, args=(n * 2000,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(client.MonthEvents("active", 2026, 3)) == 8000
+    assert set(client.DayEvents("active", 2026, 3, 14)) == set(range(8000))
+    client.close()
+
+
+def test_a_store_opened_before_fork_works_in_the_child(store_path):
+    """Pre-fork web servers open the store in the parent: the child must not share its
+    SQLite connection, and both must see each other's writes."""
+    import os
+
+    client = Bitmapist(f"file://{store_path}")
+    client.mark_event("active", 1, now=NOW)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            client.mark_event("active", 2, now=NOW)
+            code = 0 if set(client.MonthEvents("active", 2026, 3)) == {1, 2} else 3
+        except BaseException:
+            code = 4
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 0
+    assert set(client.MonthEvents("active", 2026, 3)) == {1, 2}
+    client.close()
