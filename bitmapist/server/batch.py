@@ -56,7 +56,13 @@ class WriteBatcher:
     def add_setbit(self, db: int, key: bytes, offset: int, value: bool, reply: Any) -> Later:
         """Queue one SETBIT whose reply is already known (see `previous_bit`)."""
         self._bits.setdefault((db, key), {})[offset] = value
-        return self.add(Deferred([SetBits(key, (offset,), value, False, db)], reply))
+        later = Later()
+        ops = self._ops
+        ops.append(SetBits(key, (offset,), value, False, db))
+        self._pending.append((later, reply, len(ops) - 1, len(ops)))
+        if len(ops) >= self.max_ops:
+            self.flush()
+        return later
 
     def __bool__(self) -> bool:
         return bool(self._pending)

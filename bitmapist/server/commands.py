@@ -132,10 +132,27 @@ def _reject(state: ServerState, session: Session, args: list[bytes], error: Erro
     return error
 
 
+# Plain (subcommand-less) commands by their name as sent: skips lower() and arity parsing.
+_PLAIN: dict[bytes, Command] = {}
+
+
 def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
     """Run one command for `session` and return its reply (Redis's `processCommand`)."""
     state.commands_processed += 1
+    cmd = _PLAIN.get(args[0])
+    if (
+        cmd is not None
+        and (len(args) == cmd.arity if cmd.arity > 0 else len(args) >= -cmd.arity)
+        and session.authenticated
+        and session.multi is None
+    ):
+        if not cmd.batched and state.batcher:
+            state.batcher.flush()
+        reply = cmd.handler(state, session, args)
+        return state.batcher.add(reply) if type(reply) is Deferred else reply
     cmd = lookup(args)
+    if type(cmd) is Command and TABLE.get(args[0].lower()) is cmd and len(_PLAIN) < 4096:
+        _PLAIN[args[0]] = cmd  # a top-level command without subcommands
     if type(cmd) is Error:
         return _reject(state, session, args, cmd)
     if not session.authenticated and not cmd.noauth:

@@ -64,6 +64,7 @@ _INT_MAX = 2**31 - 1
 # The fast path parses at most this many bytes / commands at a time.
 _FAST_WINDOW = 256 * 1024
 _FAST_BATCH = 1024
+_HEADER = [len(b"%d" % size) + 3 for size in range(1000)]  # len(b"$<size>\r\n")
 _BIG_AGGREGATE = re.compile(rb"[*%~>|][0-9]{5}")
 # A well-formed bulk header (Redis's strict integer syntax), for the fast path.
 _BULK_HEADER = re.compile(rb"\$(0|[1-9][0-9]{0,17})\r\n")
@@ -266,18 +267,28 @@ class RequestParser:
         reader.feed(buf, pos, end - pos)
         ready = self._ready
         max_args, max_bulk = self.max_args, self.max_bulk_len
+        if max_bulk < 1000:  # the fast path's size table assumes sizes below 1000 pass
+            return False
         try:
             for _ in range(_FAST_BATCH):
                 command = reader.gets()
                 if type(command) is not list or not command or len(command) > max_args:
                     break
-                at = pos + len(b"%d" % len(command)) + 3
+                count = len(command)
+                at = pos + (_HEADER[count] if count < 1000 else len(b"%d" % count) + 3)
                 for arg in command:
                     # simple strings come back as bytes too: each element must be a '$' bulk
-                    if type(arg) is not bytes or len(arg) > max_bulk or buf[at] != 0x24:
+                    if type(arg) is not bytes or buf[at] != 0x24:
                         at = -1
                         break
-                    at += len(arg) + len(b"%d" % len(arg)) + 5
+                    size = len(arg)
+                    if size < 1000:
+                        at += _HEADER[size] + size + 2
+                    elif size <= max_bulk:
+                        at += len(b"%d" % size) + size + 5
+                    else:
+                        at = -1
+                        break
                 if at < 0:
                     break
                 ready.append(command)
