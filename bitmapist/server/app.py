@@ -33,7 +33,7 @@ log = logging.getLogger("bitmapist.server")
 _MAX_CLIENTS = b"-ERR max number of clients reached\r\n"
 _SWEEP_INTERVAL = 1.0
 # Commands one connection runs per event-loop turn before others get theirs.
-_COMMANDS_PER_TURN = 1000
+_COMMANDS_PER_TURN = 128
 
 
 class Connection(asyncio.Protocol):

@@ -1,0 +1,274 @@
+"""bitmapist-server against redis-server, same machine, same run: memory, throughput, latency.
+
+    python benchmarks/server.py [--quick] [--json]
+
+1. Memory: the sparse dataset (90 days x 20,000 users/day drawn from 1,000,000 ids spread
+   over [0, 2**27), with the week and month keys bitmapist writes too). bitmapist-server
+   holds all of it; its RSS is measured in a fresh process after a restart that loads
+   every bitmap. redis-server gets only the first few days (each key costs 16 MB there)
+   and its RSS is extrapolated per key to the full dataset. Goal: ours <= 1/50 of Redis.
+2. Throughput: `redis-benchmark -P 16 -c 50` SETBIT and GETBIT, and BITCOUNT on a month
+   key, against each server in interleaved rounds; medians and ratios ours/redis (goal
+   >= 0.5x).
+3. Latency: SETBIT round trips (one at a time) while another client writes steadily and
+   checkpoints (BGSAVE) run back to back; p50, p99 and p99/p50 (goal <= 10x).
+
+Data is loaded with SET of prebuilt strings (the load itself is not what is measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bitmapist.bitbytes import to_redis_string  # noqa: E402
+from tests.bitmapist_server import BitmapistServerProcess  # noqa: E402
+from tests.servers import RedisServer  # noqa: E402
+
+FULL = {
+    "days": 90, "redis_days": 6, "per_day": 20_000, "population": 1_000_000,
+    "rounds": 3, "setbit_n": 300_000, "getbit_n": 300_000, "bitcount_n": 2_000,
+    "latency_seconds": 8.0,
+}
+QUICK = {
+    "days": 10, "redis_days": 2, "per_day": 2_000, "population": 100_000,
+    "rounds": 1, "setbit_n": 30_000, "getbit_n": 30_000, "bitcount_n": 200,
+    "latency_seconds": 2.0,
+}
+ID_SPACE = 2**27
+# Offsets of the latency test: small keys, so that Redis's BGSAVE forks stay cheap too.
+LATENCY_SPACE = 2**20
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def dataset(cfg: dict) -> dict[str, set[int]]:
+    """Keys of the sparse dataset in bitmapist's layout: day, ISO week and month keys."""
+    rng = random.Random(6)
+    population = rng.sample(range(ID_SPACE), cfg["population"])
+    keys: dict[str, set[int]] = {}
+    start = date(2026, 1, 1)
+    for index in range(cfg["days"]):
+        day = start + timedelta(days=index)
+        users = rng.sample(population, cfg["per_day"])
+        iso = day.isocalendar()
+        for key in (
+            f"trackist_active_{day.year}-{day.month}-{day.day}",
+            f"trackist_active_W{iso[0]}-{iso[1]}",
+            f"trackist_active_{day.year}-{day.month}",
+        ):
+            keys.setdefault(key, set()).update(users)
+    return keys
+
+
+def load(client, keys: dict[str, set[int]], names: list[str]) -> None:
+    for name in names:
+        client.set(name, to_redis_string(sorted(keys[name])))
+
+
+def redis_benchmark(port: int, n: int, *command: str) -> float:
+    """Requests per second reported by `redis-benchmark -P 16 -c 50 -q`."""
+    proc = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-P", "16", "-c", "50", "-n", str(n), "-q",
+         *command],
+        capture_output=True, text=True, timeout=600,
+    )
+    found = re.findall(r"([0-9.]+) requests per second", proc.stdout)
+    if not found:
+        raise RuntimeError(f"redis-benchmark failed: {proc.stdout[-500:]} {proc.stderr[-500:]}")
+    return float(found[-1])
+
+
+def bench_memory(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess) -> dict:
+    keys = dataset(cfg)
+    names = sorted(keys)
+    day_names = [name for name in names if name.count("-") == 2]
+    redis_days = set(sorted(day_names)[: cfg["redis_days"]])
+    # Redis: a few day keys (16 MB each whatever their users), extrapolated per key.
+    r = redis_srv.client()
+    r.flushall()
+    time.sleep(0.2)
+    redis_before = rss_bytes(redis_srv.process.pid)
+    load(r, keys, sorted(redis_days))
+    redis_after = rss_bytes(redis_srv.process.pid)
+    per_key = (redis_after - redis_before) / len(redis_days)
+    redis_full = redis_before + per_key * len(names)
+    r.flushall()
+    r.close()
+    # Ours: everything; then a restart (fresh process) that loads every bitmap.
+    client = ours.client()
+    client.flushall()
+    load(client, keys, names)
+    client.save()
+    client.close()
+    ours.terminate()
+    ours.start()
+    client = ours.client()
+    assert client.dbsize() == len(names)
+    bits = sum(client.bitcount(name) for name in names)
+    client.close()
+    ours_rss = rss_bytes(ours.process.pid)
+    return {
+        "keys": len(names),
+        "bits": bits,
+        "redis_keys_loaded": len(redis_days),
+        "redis_rss_before": redis_before,
+        "redis_bytes_per_key": int(per_key),
+        "redis_rss_full_extrapolated": int(redis_full),
+        "ours_rss": ours_rss,
+        "ratio_redis_over_ours": redis_full / ours_rss,
+        "db_file_bytes": Path(ours.db_path).stat().st_size,
+        "month_key": max(name for name in names if name.count("-") == 1 and "_W" not in name),
+        "_keys": keys,
+    }
+
+
+def bench_throughput(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess,
+                     month: str, month_bits: set[int]) -> dict:
+    value = to_redis_string(sorted(month_bits))
+    for srv in (redis_srv, ours):
+        client = srv.client()
+        client.set(month, value)
+        client.close()
+    results: dict[str, dict[str, list[float]]] = {}
+    tests = {
+        "SETBIT": (cfg["setbit_n"], ("SETBIT", "bench", "123456", "1")),
+        "GETBIT": (cfg["getbit_n"], ("GETBIT", "bench", "123456")),
+        "BITCOUNT month": (cfg["bitcount_n"], ("BITCOUNT", month)),
+    }
+    for _ in range(cfg["rounds"]):
+        for name, (n, command) in tests.items():
+            for side, srv in (("redis", redis_srv), ("ours", ours)):
+                rps = redis_benchmark(srv.port, n, *command)
+                results.setdefault(name, {}).setdefault(side, []).append(rps)
+    out = {}
+    for name, sides in results.items():
+        redis_rps = statistics.median(sides["redis"])
+        ours_rps = statistics.median(sides["ours"])
+        out[name] = {"redis_rps": redis_rps, "ours_rps": ours_rps, "ratio": ours_rps / redis_rps}
+    return out
+
+
+def _latencies(port: int, seconds: float, trigger_saves: bool) -> list[float]:
+    import redis
+
+    stop = threading.Event()
+
+    def steady_writer() -> None:
+        client = redis.Redis(port=port)
+        rng = random.Random(2)
+        while not stop.is_set():
+            pipe = client.pipeline(transaction=False)
+            for _ in range(200):
+                pipe.setbit(f"load:{rng.randrange(50)}", rng.randrange(LATENCY_SPACE), 1)
+            pipe.execute()
+        client.close()
+
+    def saver() -> None:
+        client = redis.Redis(port=port)
+        while not stop.is_set():
+            with contextlib.suppress(redis.ResponseError):  # one is already running
+                client.bgsave()
+            time.sleep(0.2)
+        client.close()
+
+    threads = [threading.Thread(target=steady_writer)]
+    if trigger_saves:
+        threads.append(threading.Thread(target=saver))
+    for thread in threads:
+        thread.start()
+    client = redis.Redis(port=port)
+    rng = random.Random(3)
+    samples = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        client.setbit(f"probe:{rng.randrange(20)}", rng.randrange(LATENCY_SPACE), 1)
+        samples.append(time.perf_counter() - started)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    client.close()
+    return samples
+
+
+def bench_latency(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess) -> dict:
+    out = {}
+    for saves in (False, True):
+        for side, srv in (("redis", redis_srv), ("ours", ours)):
+            samples = sorted(_latencies(srv.port, cfg["latency_seconds"], trigger_saves=saves))
+            p50 = samples[len(samples) // 2]
+            p99 = samples[int(len(samples) * 0.99)]
+            out[f"{side}, {'during BGSAVEs' if saves else 'no saves'}"] = {
+                "samples": len(samples), "p50": p50, "p99": p99, "p99_over_p50": p99 / p50,
+            }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (seconds)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    cfg = QUICK if args.quick else FULL
+    with tempfile.TemporaryDirectory() as tmp:
+        redis_srv = RedisServer(Path(tmp) / "redis")
+        ours = BitmapistServerProcess(Path(tmp) / "ours", "--checkpoint-interval", "0")
+        try:
+            memory = bench_memory(cfg, redis_srv, ours)
+            keys = memory.pop("_keys")
+            month = memory["month_key"]
+            throughput = bench_throughput(cfg, redis_srv, ours, month, keys[month])
+            latency = bench_latency(cfg, redis_srv, ours)
+            version = redis_srv.client().info("server")["redis_version"]
+        finally:
+            ours.stop()
+            redis_srv.stop()
+    result = {"redis_version": version, "config": cfg, "memory": memory,
+              "throughput": throughput, "latency": latency}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    mb = 1024 * 1024
+    print(f"bitmapist-server vs redis-server {version}, same machine, same run")
+    print(f"\nmemory, sparse dataset: {memory['keys']} keys, {memory['bits']} bits")
+    print(f"  redis-server RSS, extrapolated from {memory['redis_keys_loaded']} keys "
+          f"({memory['redis_bytes_per_key'] / mb:.1f} MB/key): "
+          f"{memory['redis_rss_full_extrapolated'] / mb:.0f} MB")
+    print(f"  bitmapist-server RSS (fresh process, every bitmap loaded): "
+          f"{memory['ours_rss'] / mb:.1f} MB; database file {memory['db_file_bytes'] / mb:.1f} MB")
+    ratio = memory["ratio_redis_over_ours"]
+    print(f"  ours = 1/{ratio:.0f} of redis (goal <= 1/50: {'ok' if ratio >= 50 else 'MISSED'})")
+    print(f"\nthroughput, redis-benchmark -P 16 -c 50, median of {cfg['rounds']} rounds")
+    for name, row in throughput.items():
+        print(f"  {name:15s} redis {row['redis_rps']:>10,.0f}/s  ours {row['ours_rps']:>10,.0f}/s"
+              f"  ratio {row['ratio']:.2f}x (goal >= 0.5x)")
+    print("\nSETBIT latency, one at a time, during steady pipelined writes (and BGSAVEs)")
+    for side, row in latency.items():
+        print(f"  {side:22s} p50 {row['p50'] * 1e3:.3f} ms  p99 {row['p99'] * 1e3:.3f} ms  "
+              f"p99/p50 {row['p99_over_p50']:.1f}x  ({row['samples']} samples)")
+
+
+if __name__ == "__main__":
+    main()
