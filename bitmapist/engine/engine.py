@@ -144,17 +144,20 @@ class Engine:
             durability=self._durability,
         )
         self._pid = os.getpid()
-        # Files made by this version free pages incrementally (auto_vacuum=INCREMENTAL).
-        self._incremental_vacuum = self._conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
-        if self._max_bytes is not None:
-            page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
-            pages = max(1, self._max_bytes // page_size)
-            self._conn.execute(f"PRAGMA max_page_count = {pages}")
         try:
+            # Files made by this version free pages incrementally (auto_vacuum=INCREMENTAL).
+            vacuum_mode = self._conn.execute("PRAGMA auto_vacuum").fetchone()[0]
+            self._incremental_vacuum = vacuum_mode == 2
+            if self._max_bytes is not None:
+                page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+                pages = max(1, self._max_bytes // page_size)
+                self._conn.execute(f"PRAGMA max_page_count = {pages}")
             self._reload()
-        except sqlite3.Error as exc:
-            self._conn.close()
-            raise self._error(exc) from exc
+        except BaseException as exc:
+            self._conn.close()  # a store that cannot be read must not stay half-open
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from exc
+            raise
 
     def _reload(self) -> None:
         """Rebuild the key index from the file; no bitmap is loaded."""
