@@ -5,6 +5,7 @@ Run from the repo root::
     python benchmarks/embedded.py            # 3 interleaved rounds + the memory test
     python benchmarks/embedded.py --quick    # smoke run, seconds
     python benchmarks/embedded.py --json     # machine-readable
+    python benchmarks/embedded.py --redis-appendfsync everysec   # upstream's Redis keeps an AOF
 
 Both sides run `_embedded_worker.py` as a subprocess pinned to the same CPU (upstream in its
 own venv, created by `tests/upstream.py` on first use), alternating which goes first. Ours
@@ -24,6 +25,8 @@ from __future__ import annotations
 import platform
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from _common import (
@@ -33,12 +36,14 @@ from _common import (
     cpu_plan,
     format_seconds,
     median,
+    pin_process,
     redis_server,
     redis_server_version,
     report,
     run_json,
 )
 
+from tests.servers import RedisServer
 from tests.upstream import UPSTREAM_VERSION, upstream_python
 
 WORKER = Path(__file__).with_name("_embedded_worker.py")
@@ -88,7 +93,28 @@ QUICK = {
 }
 
 
-def run(config: dict, *, rounds: int) -> tuple[list[Row], dict, dict]:
+@contextmanager
+def _redis(cpu: int | None, appendfsync: str | None) -> Iterator[RedisServer]:
+    """The usual private redis-server; with `appendfsync`, an AOF-persistent one (to
+    compare like with like: upstream's default server keeps nothing on disk)."""
+    if appendfsync is None:
+        with redis_server(cpu) as server:
+            yield server
+        return
+    with tempfile.TemporaryDirectory(prefix="bitmapist-bench-aof-") as workdir:
+        server = RedisServer(
+            Path(workdir), "--appendonly", "yes", "--appendfsync", appendfsync
+        )
+        try:
+            pin_process(server.process.pid, cpu)
+            yield server
+        finally:
+            server.stop()
+
+
+def run(
+    config: dict, *, rounds: int, appendfsync: str | None = None
+) -> tuple[list[Row], dict, dict]:
     plan = cpu_plan()
     pythons = {"ours": sys.executable, "upstream": str(upstream_python())}
     rows = {name: Row(label, goal=goal, note=note) for name, (label, goal, note) in TIMED.items()}
@@ -98,7 +124,7 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict, dict]:
         "checkpoint": [],
         "memory": {},
     }
-    with redis_server(plan.server) as server:
+    with _redis(plan.server, appendfsync) as server:
         for round_no in range(rounds):
             order = ["ours", "upstream"] if round_no % 2 == 0 else ["upstream", "ours"]
             benchmarks = [*TIMED, "checkpoint_p99"] + (["memory"] if round_no == 0 else [])
@@ -133,7 +159,8 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict, dict]:
             "redis-server": redis_server_version(server),
             "cpus": plan.describe(),
             "python": platform.python_version(),
-            "upstream": f"bitmapist {UPSTREAM_VERSION} on redis-server",
+            "upstream": f"bitmapist {UPSTREAM_VERSION} on redis-server "
+            + (f"(appendonly, appendfsync {appendfsync})" if appendfsync else "(no persistence)"),
             "ours": "EmbeddedStore (default durability: committed to the WAL before returning)",
         }
     return list(rows.values()), meta, extra
@@ -219,9 +246,16 @@ def print_summary(summary: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = base_parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--redis-appendfsync",
+        choices=["everysec", "always"],
+        help="give upstream's redis-server an AOF with this fsync policy (default: none)",
+    )
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
-    rows, meta, extra = run(config, rounds=args.rounds or config["rounds"])
+    rows, meta, extra = run(
+        config, rounds=args.rounds or config["rounds"], appendfsync=args.redis_appendfsync
+    )
     summary = summarize(extra)
     if args.json:
         meta = {**meta, "summary": summary}
