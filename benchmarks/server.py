@@ -117,6 +117,7 @@ def bench_memory(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess
     r.flushall()
     r.close()
     # Ours: everything; then a restart (fresh process) that loads every bitmap.
+    ours_idle = rss_bytes(ours.process.pid)  # an empty server: the interpreter and libraries
     client = ours.client()
     client.flushall()
     load(client, keys, names)
@@ -137,6 +138,7 @@ def bench_memory(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess
         "redis_bytes_per_key": int(per_key),
         "redis_rss_full_extrapolated": int(redis_full),
         "ours_rss": ours_rss,
+        "ours_idle_rss": ours_idle,
         "ratio_redis_over_ours": redis_full / ours_rss,
         "db_file_bytes": Path(ours.db_path).stat().st_size,
         "month_key": max(name for name in names if name.count("-") == 1 and "_W" not in name),
@@ -258,6 +260,10 @@ def main() -> None:
           f"{memory['redis_rss_full_extrapolated'] / mb:.0f} MB")
     print(f"  bitmapist-server RSS (fresh process, every bitmap loaded): "
           f"{memory['ours_rss'] / mb:.1f} MB; database file {memory['db_file_bytes'] / mb:.1f} MB")
+    data = memory["ours_rss"] - memory["ours_idle_rss"]
+    print(f"  of which an idle server (interpreter, libraries): "
+          f"{memory['ours_idle_rss'] / mb:.1f} MB; the data: {data / mb:.1f} MB "
+          f"= 1/{memory['redis_rss_full_extrapolated'] / data:.0f} of redis")
     ratio = memory["ratio_redis_over_ours"]
     print(f"  ours = 1/{ratio:.0f} of redis (goal <= 1/50: {'ok' if ratio >= 50 else 'MISSED'})")
     print(f"\nthroughput, redis-benchmark -P 16 -c 50, median of {cfg['rounds']} rounds")

@@ -13,6 +13,8 @@ import redis
 
 from .servers import free_port
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 
 class BitmapistServerProcess:
     """`python -m bitmapist.server.main` on 127.0.0.1 with its database in `workdir`."""
@@ -33,7 +35,8 @@ class BitmapistServerProcess:
             "-addr", f"127.0.0.1:{self.port}", "-db", self.db_path, *self.extra_args,
         ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
-        self.process = subprocess.Popen(args, stdout=log, stderr=log)
+        # From the repo root, `-m` runs this checkout's package whatever is installed.
+        self.process = subprocess.Popen(args, stdout=log, stderr=log, cwd=REPO_ROOT)
         log.close()
         self._wait_ready()
 
