@@ -247,6 +247,7 @@ CASES = {
         ("WATCH", "none"), ("DEL", "none"), ("MULTI",), ("PING",), ("EXEC",),
         ("WATCH", "t"), ("EXPIRE", "t", "100"), ("MULTI",), ("PING",), ("EXEC",),
         ("WATCH", "t"), ("FLUSHDB",), ("MULTI",), ("PING",), ("EXEC",), ("WATCH",),
+        ("WATCH", "sb"), ("SETBIT", "sb", "1", "1"), ("MULTI",), ("PING",), ("EXEC",),
         ("MULTI",), ("EXEC",), ("UNWATCH", "x"), ("EXEC", "x"), ("MULTI",), ("SET", "t", "8"),
         ("EXEC", "x"), ("GET", "t"), ("MULTI",), ("QUIT",),
     ],

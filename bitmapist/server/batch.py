@@ -33,48 +33,60 @@ class Deferred(NamedTuple):
 
 
 class WriteBatcher:
-    """Queues deferred writes and commits them together (see the module docstring)."""
+    """Queues deferred writes and commits them together (see the module docstring).
 
-    def __init__(self, keyspace: Keyspace, *, max_ops: int = 10_000):
+    SETBITs live in their own compact queue (`_bit_ops`: db, key, offset, value) with
+    their known replies; other writes in `_ops`/`_pending`. The two never mix: queuing
+    one kind commits the other first, so the order of writes is kept.
+    """
+
+    def __init__(
+        self,
+        keyspace: Keyspace,
+        *,
+        max_ops: int = 10_000,
+        touch: Callable[[int, bytes], None] | None = None,
+        watching: Callable[[], bool] | None = None,
+    ):
         self.keyspace = keyspace
         self.max_ops = max_ops  # bounds the latency and memory of one commit
+        self.touch = touch  # told of every key a SETBIT changed (for WATCH)...
+        self.watching = watching  # ...when anyone watches at all
         self._ops: list[Any] = []
         self._pending: list[tuple[Later, Callable[[list[Any]], Any], int, int]] = []
-        self._only_bits = True  # every queued op is a SetBits without `previous`
+        self._bit_ops: list[tuple[int, bytes, int, bool]] = []
+        self._bit_replies: list[tuple[Later, int]] = []
         self._bits: dict[tuple[int, bytes], dict[int, bool]] = {}  # queued SETBITs
         self.commits = 0
 
+    def __bool__(self) -> bool:
+        return bool(self._pending) or bool(self._bit_ops)
+
     def previous_bit(self, db: int, key: bytes, offset: int) -> int:
         """The bit SETBIT would find now (the keyspace as of the queued writes)."""
-        if not self._only_bits:
+        if self._pending:
             self.flush()
         queued = self._bits.get((db, key))
         if queued is not None and offset in queued:
             return 1 if queued[offset] else 0
         return self.keyspace.getbit(db, key, offset)
 
-    def add_setbit(self, db: int, key: bytes, offset: int, value: bool, reply: Any) -> Later:
-        """Queue one SETBIT whose reply is already known (see `previous_bit`)."""
+    def add_setbit(self, db: int, key: bytes, offset: int, value: bool, previous: int) -> Later:
+        """Queue one SETBIT whose reply (`previous`) is known (see `previous_bit`)."""
         self._bits.setdefault((db, key), {})[offset] = value
         later = Later()
-        ops = self._ops
-        ops.append(SetBits(key, (offset,), value, False, db))
-        self._pending.append((later, reply, len(ops) - 1, len(ops)))
-        if len(ops) >= self.max_ops:
+        self._bit_ops.append((db, key, offset, value))
+        self._bit_replies.append((later, previous))
+        if len(self._bit_ops) >= self.max_ops:
             self.flush()
         return later
 
-    def __bool__(self) -> bool:
-        return bool(self._pending)
-
     def add(self, deferred: Deferred) -> Later:
         """Queue a write; its reply is filled in by the next `flush()`."""
+        if self._bit_ops:
+            self._flush_bits()  # keep the order: queued SETBITs go first
         later = Later()
         start = len(self._ops)
-        if self._only_bits:
-            for op in deferred.ops:
-                if type(op) is not SetBits or op.previous:
-                    self._only_bits = False
         self._ops.extend(deferred.ops)
         self._pending.append((later, deferred.finish, start, len(self._ops)))
         if len(self._ops) >= self.max_ops:
@@ -83,43 +95,65 @@ class WriteBatcher:
 
     def flush(self) -> None:
         """Commit every queued op in one batch and fill in their replies."""
+        if self._bit_ops:
+            self._flush_bits()
         if not self._pending:
             return
-        ops, pending, only_bits = self._ops, self._pending, self._only_bits
-        self._ops, self._pending, self._only_bits, self._bits = [], [], True, {}
+        ops, pending = self._ops, self._pending
+        self._ops, self._pending = [], []
         try:
-            if only_bits and len(ops) > 1:
-                self.keyspace.write(_merge_setbits(ops))
-                results = [None] * len(ops)  # SetBits without `previous` return None
-            else:
-                results = self.keyspace.write(ops) if ops else []
+            results = self.keyspace.write(ops) if ops else []
         except Exception as exc:  # the batch is all-or-nothing: every write in it failed
-            log.exception("write batch of %d ops failed", len(ops))
-            error = Error(f"ERR write failed: {exc}")
-            for later, _finish, _start, _stop in pending:
-                later.value = error
+            _fail([later for later, *_ in pending], exc, len(ops))
             return
         self.commits += 1
         for later, finish, start, stop in pending:
             later.value = finish(results[start:stop])
 
+    def _flush_bits(self) -> None:
+        bit_ops, replies = self._bit_ops, self._bit_replies
+        self._bit_ops, self._bit_replies, self._bits = [], [], {}
+        try:
+            self.keyspace.write(_merge_setbits(bit_ops))
+        except Exception as exc:
+            _fail([later for later, _previous in replies], exc, len(bit_ops))
+            return
+        self.commits += 1
+        for later, previous in replies:
+            later.value = previous
+        if self.touch is not None and self.watching is not None and self.watching():
+            for db, key, _offset, _value in bit_ops:
+                self.touch(db, key)
 
-def _merge_setbits(ops: list[Any]) -> list[SetBits]:
+
+def _fail(laters: list[Later], exc: Exception, count: int) -> None:
+    """The batch is all-or-nothing: every write in it failed."""
+    log.exception("write batch of %d ops failed", count)
+    error = Error(f"ERR write failed: {exc}")
+    for later in laters:
+        later.value = error
+
+
+def _merge_setbits(bit_ops: list[tuple[int, bytes, int, bool]]) -> list[SetBits]:
     """One SetBits per (db, key, value), when no key is both set and cleared in the
     batch (order between keys does not matter then); else only consecutive runs merge."""
     groups: dict[tuple[int, bytes, bool], list[int]] = {}
-    for op in ops:
-        groups.setdefault((op.db, op.key, op.value), []).extend(op.offsets)
+    for db, key, offset, value in bit_ops:
+        group = groups.get((db, key, value))
+        if group is None:
+            groups[(db, key, value)] = [offset]
+        else:
+            group.append(offset)
     if len({(db, key) for db, key, _value in groups}) == len(groups):
         return [
             SetBits(key, offsets, value, False, db)
             for (db, key, value), offsets in groups.items()
         ]
     merged: list[SetBits] = []
-    for op in ops:
+    for db, key, offset, value in bit_ops:
         last = merged[-1] if merged else None
-        if last is not None and (last.db, last.key, last.value) == (op.db, op.key, op.value):
-            last.offsets.extend(op.offsets)
+        if last is not None and (last.db, last.key, last.value) == (db, key, value):
+            last.offsets.append(offset)
         else:
-            merged.append(SetBits(op.key, list(op.offsets), op.value, False, op.db))
+            merged.append(SetBits(key, [offset], value, False, db))
     return merged

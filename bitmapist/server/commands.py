@@ -183,11 +183,6 @@ def sync(state: ServerState) -> None:
 # --- argument parsing
 
 
-def _int(arg: bytes) -> int | None:
-    """A strict 64-bit integer (Redis's `string2ll`), or None."""
-    return _strict_int(arg)
-
-
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -722,13 +717,7 @@ def setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
         on = bool(number)
     db, key = session.db, args[1]
     batcher = state.batcher
-    previous = batcher.previous_bit(db, key, offset)
-
-    def finish(results: list[Any]) -> int:
-        state.touch(db, key)
-        return previous
-
-    return batcher.add_setbit(db, key, offset, on, finish)
+    return batcher.add_setbit(db, key, offset, on, batcher.previous_bit(db, key, offset))
 
 
 @command("getbit", 3)

@@ -106,7 +106,9 @@ class ServerState:
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
-        self.batcher = WriteBatcher(self.keyspace)
+        self.batcher = WriteBatcher(
+            self.keyspace, touch=self.touch, watching=lambda: bool(self.watchers)
+        )
 
     def new_session(self, *, addr: str = "", laddr: str = "") -> Session:
         authenticated = not self.settings.requirepass
