@@ -23,6 +23,7 @@ class Keyspace:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._view: Any = None  # the engine view of the current event-loop turn
+        self._memo: dict[tuple[int, bytes], Value | None] = {}  # values read this turn
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -37,33 +38,42 @@ class Keyspace:
                 yield
             finally:
                 self._view = None
+                self._memo = {}
+
+    def _value(self, db: int, key: bytes) -> Value | None:
+        """A value read through the turn's view, remembered until the next write."""
+        try:
+            return self._memo[(db, key)]
+        except KeyError:
+            value = self._memo[(db, key)] = self._view.value(key, db)
+            return value
 
     # --- reads
 
     def value(self, db: int, key: bytes) -> Value | None:
         """The whole value (shared with the engine: never modify it), or None if absent."""
         if self._view is not None:
-            return self._view.value(key, db)
+            return self._value(db, key)
         with self.engine.view() as view:
             return view.value(key, db)
 
     def values(self, db: int, keys: Sequence[bytes]) -> list[Value | None]:
         """Several values read from one consistent state (shared: never modify)."""
         if self._view is not None:
-            return [self._view.value(key, db) for key in keys]
+            return [self._value(db, key) for key in keys]
         with self.engine.view() as view:
             return [view.value(key, db) for key in keys]
 
     def getbit(self, db: int, key: bytes, offset: int) -> int:
         if self._view is None:
             return self.engine.getbit(key, offset, db=db)
-        value = self._view.value(key, db)
+        value = self._value(db, key)
         return 1 if value is not None and offset in value.bits else 0
 
     def bitcount(self, db: int, key: bytes) -> int:
         if self._view is None:
             return self.engine.bitcount(key, db=db)
-        value = self._view.value(key, db)
+        value = self._value(db, key)
         return 0 if value is None else len(value.bits)
 
     def strlen(self, db: int, key: bytes) -> int:
@@ -102,6 +112,7 @@ class Keyspace:
 
     def write(self, ops: Sequence[Any]) -> list[Any]:
         """Apply `ops` atomically and durably; one result per op."""
+        self._memo = {}  # values change (lengths, replaced bitmaps): read them afresh
         return self.engine.write(ops)
 
     # --- persistence
