@@ -188,10 +188,14 @@ def now_ms() -> int:
 
 
 def _offset(state: ServerState, arg: bytes) -> int | None:
-    offset = _strict_int(arg)
-    if offset is None or offset < 0 or (offset >> 3) >= state.settings.max_bulk_len:
-        return None
-    return offset
+    """A bit offset: Redis's strict integer syntax, in [0, max_bulk_len * 8)."""
+    if arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1):
+        offset = int(arg)  # the common case: plain digits without a leading zero
+    else:
+        offset = _strict_int(arg)
+        if offset is None or offset < 0:
+            return None
+    return None if (offset >> 3) >= state.settings.max_bulk_len else offset
 
 
 # --- connection

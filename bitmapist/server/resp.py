@@ -462,6 +462,9 @@ def _encode_error(text: str) -> bytes:
 
 def _encode_into(out: list[bytes], value: Any, resp3: bool) -> None:
     kind = type(value)
+    if kind is Later:  # a write's reply, filled in at commit: usually an int
+        value = value.value
+        kind = type(value)
     if kind is bytes:
         out.append(b"$%d\r\n%s\r\n" % (len(value), value))
     elif kind is int:
@@ -492,8 +495,6 @@ def _encode_into(out: list[bytes], value: Any, resp3: bool) -> None:
             out.append(b"$%d\r\n%s\r\n" % (len(value), value))
     elif kind is bool:
         out.append((b"#t\r\n" if value else b"#f\r\n") if resp3 else _INTS[int(value) + 2])
-    elif kind is Later:
-        _encode_into(out, value.value, resp3)
     elif value is NULL_ARRAY:
         out.append(b"_\r\n" if resp3 else b"*-1\r\n")
     elif kind is str:
