@@ -273,7 +273,7 @@ class Bitmapist:
     def _note_bitops(self, expr: Expr) -> None:
         # Remembered per thread, like 3.x, for delete_runtime_bitop_keys(); stores that
         # evaluate in memory (embedded) never store results, so there is nothing to note.
-        if isinstance(expr, Op) and getattr(self.store, "stores_bitop_results", True):
+        if isinstance(expr, Op) and self.store.stores_bitop_results:
             runtime = _runtime_bitop_keys()[self]
             runtime.update(op.name for op in ops_bottom_up(expr))
 

@@ -42,6 +42,9 @@ class Store(ABC):
 
     #: Short name for messages and `info()`: "redis", "embedded", ...
     kind: str = "store"
+    #: Whether evaluating an `Op` leaves its result stored under `Op.name` (Redis caches
+    #: BITOP results there with a TTL); False for stores that evaluate in memory.
+    stores_bitop_results: bool = True
 
     @abstractmethod
     def set_bits(self, changes: Sequence[BitChange]) -> None:
