@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v redis-cli >/dev/null || need_apt+=(redis-tools)
-[ "${1:-}" = "--with-browser" ] && { command -v chromium >/dev/null || need_apt+=(chromium); }
+if [ "${1:-}" = "--with-browser" ]; then
+  command -v chromium >/dev/null || need_apt+=(chromium)
+  dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)  # legible screenshots
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
