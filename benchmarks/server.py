@@ -1,6 +1,6 @@
 """bitmapist-server against redis-server, same machine, same run: memory, throughput, latency.
 
-    python benchmarks/server.py [--quick] [--json]
+    python benchmarks/server.py [--quick] [--json] [--only throughput]
 
 1. Memory: the sparse dataset (90 days x 20,000 users/day drawn from 1,000,000 ids spread
    over [0, 2**27), with the week and month keys bitmapist writes too). bitmapist-server
@@ -232,17 +232,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small smoke run (seconds)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--only", choices=("memory", "throughput", "latency"),
+                        help="run one part only")
+    parser.add_argument("--rounds", type=int, help="throughput rounds (default 3, quick 1)")
     args = parser.parse_args()
-    cfg = QUICK if args.quick else FULL
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.rounds:
+        cfg["rounds"] = args.rounds
+    parts = {args.only} if args.only else {"memory", "throughput", "latency"}
+    memory: dict = {}
+    throughput: dict = {}
+    latency: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         redis_srv = RedisServer(Path(tmp) / "redis")
         ours = BitmapistServerProcess(Path(tmp) / "ours", "--checkpoint-interval", "0")
         try:
-            memory = bench_memory(cfg, redis_srv, ours)
-            keys = memory.pop("_keys")
-            month = memory["month_key"]
-            throughput = bench_throughput(cfg, redis_srv, ours, month, keys[month])
-            latency = bench_latency(cfg, redis_srv, ours)
+            if "memory" in parts:
+                memory = bench_memory(cfg, redis_srv, ours)
+                keys = memory.pop("_keys")
+                month = memory["month_key"]
+            if "throughput" in parts:
+                if not memory:
+                    keys = dataset(cfg)
+                    month = max(k for k in keys if k.count("-") == 1 and "_W" not in k)
+                throughput = bench_throughput(cfg, redis_srv, ours, month, keys[month])
+            if "latency" in parts:
+                latency = bench_latency(cfg, redis_srv, ours)
             version = redis_srv.client().info("server")["redis_version"]
         finally:
             ours.stop()
@@ -252,8 +267,23 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    mb = 1024 * 1024
     print(f"bitmapist-server vs redis-server {version}, same machine, same run")
+    if memory:
+        print_memory(memory)
+    if throughput:
+        print(f"\nthroughput, redis-benchmark -P 16 -c 50, median of {cfg['rounds']} rounds")
+        for name, row in throughput.items():
+            print(f"  {name:15s} redis {row['redis_rps']:>10,.0f}/s  "
+                  f"ours {row['ours_rps']:>10,.0f}/s  ratio {row['ratio']:.2f}x (goal >= 0.5x)")
+    if latency:
+        print("\nSETBIT latency, one at a time, during steady pipelined writes (and BGSAVEs)")
+        for side, row in latency.items():
+            print(f"  {side:22s} p50 {row['p50'] * 1e3:.3f} ms  p99 {row['p99'] * 1e3:.3f} ms  "
+                  f"p99/p50 {row['p99_over_p50']:.1f}x  ({row['samples']} samples)")
+
+
+def print_memory(memory: dict) -> None:
+    mb = 1024 * 1024
     print(f"\nmemory, sparse dataset: {memory['keys']} keys, {memory['bits']} bits")
     print(f"  redis-server RSS, extrapolated from {memory['redis_keys_loaded']} keys "
           f"({memory['redis_bytes_per_key'] / mb:.1f} MB/key): "
@@ -266,14 +296,6 @@ def main() -> None:
           f"= 1/{memory['redis_rss_full_extrapolated'] / data:.0f} of redis")
     ratio = memory["ratio_redis_over_ours"]
     print(f"  ours = 1/{ratio:.0f} of redis (goal <= 1/50: {'ok' if ratio >= 50 else 'MISSED'})")
-    print(f"\nthroughput, redis-benchmark -P 16 -c 50, median of {cfg['rounds']} rounds")
-    for name, row in throughput.items():
-        print(f"  {name:15s} redis {row['redis_rps']:>10,.0f}/s  ours {row['ours_rps']:>10,.0f}/s"
-              f"  ratio {row['ratio']:.2f}x (goal >= 0.5x)")
-    print("\nSETBIT latency, one at a time, during steady pipelined writes (and BGSAVEs)")
-    for side, row in latency.items():
-        print(f"  {side:22s} p50 {row['p50'] * 1e3:.3f} ms  p99 {row['p99'] * 1e3:.3f} ms  "
-              f"p99/p50 {row['p99_over_p50']:.1f}x  ({row['samples']} samples)")
 
 
 if __name__ == "__main__":
