@@ -8,12 +8,10 @@ any of them into a `Bitmapist`. "default" is created on first use from
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from typing import Any
-
-import redis
-from redis.cluster import RedisCluster
 
 from .client import Bitmapist
 from .errors import UnknownSystem, UnsupportedOperation
@@ -42,6 +40,15 @@ SYSTEMS: dict[str, Any] = _Systems()
 _wrappers: weakref.WeakKeyDictionary[Any, Bitmapist] = weakref.WeakKeyDictionary()
 
 
+def _loaded_redis() -> Any:
+    """redis-py if this process has imported it, else None.
+
+    Only imported redis-py can have made a client, so code that never imports it (the
+    server, the embedded store) never pays its ~17 MB and 70 ms of imports.
+    """
+    return sys.modules.get("redis")
+
+
 def setup_redis(name: str, host: str, port: int, **kw: Any) -> None:
     """Register a Redis server as system `name` (extra keywords go to the client class).
 
@@ -50,7 +57,11 @@ def setup_redis(name: str, host: str, port: int, **kw: Any) -> None:
         setup_redis("stats", "localhost", 6380, db=1)
         mark_event("active", 1, system="stats")
     """
-    redis_client = kw.pop("redis_client", redis.StrictRedis)
+    redis_client = kw.pop("redis_client", None)
+    if redis_client is None:
+        import redis
+
+        redis_client = redis.StrictRedis
     SYSTEMS[name] = redis_client(host=host, port=port, **kw)
 
 
@@ -67,7 +78,8 @@ def get_client(system: Any = "default") -> Bitmapist:
         client = None
     if client is not None:
         return client
-    if not isinstance(target, (redis.Redis, RedisCluster)):
+    redis = _loaded_redis()
+    if redis is None or not isinstance(target, (redis.Redis, redis.RedisCluster)):
         raise UnknownSystem(
             f"system {system!r} is not a system name, a redis-py client or a Bitmapist client"
         )
@@ -90,10 +102,11 @@ def get_redis(system: Any = "default") -> Any:
 
     Raises `UnsupportedOperation` for systems on a store that is not Redis.
     """
-    if isinstance(system, redis.Redis):
+    redis = _loaded_redis()
+    if redis is not None and isinstance(system, redis.Redis):
         return system
     target = SYSTEMS[system] if isinstance(system, str) else system
-    if isinstance(target, redis.Redis):
+    if redis is not None and isinstance(target, redis.Redis):
         return target
     client = get_client(target)
     store_redis = getattr(client.store, "redis", None)
