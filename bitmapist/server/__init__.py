@@ -5,7 +5,23 @@ commit), `keyspace` (the engine operations handlers use), `session` (connection 
 server state), `app` (asyncio wiring), `main` (the `bitmapist-server` console script).
 """
 
-from .app import BitmapistServer, run_server
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .session import Settings
 
+if TYPE_CHECKING:
+    from .app import BitmapistServer, run_server
+
 __all__ = ["BitmapistServer", "Settings", "run_server"]
+
+
+def __getattr__(name: str) -> Any:
+    # `app` imports asyncio: loaded on first use, so that `bitmapist-server` (main.py)
+    # can import asyncio first, its own way (without ssl).
+    if name in ("BitmapistServer", "run_server"):
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,7 +11,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -76,8 +75,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _import_asyncio_without_ssl() -> None:
+    """Import asyncio with `ssl` hidden, so that it does not map libssl and libcrypto.
+
+    asyncio imports ssl eagerly, which costs ~4 MB of RSS; the server never speaks TLS.
+    Only asyncio's own TLS support is off afterwards: `ssl` itself stays importable (SLURP's
+    redis-py client imports it). Does nothing if asyncio is already imported (for example
+    when `main` is called inside a program that uses it).
+    """
+    if "asyncio" in sys.modules or "ssl" in sys.modules:
+        return
+    sys.modules["ssl"] = None  # type: ignore[assignment]  # makes `import ssl` fail
+    try:
+        import asyncio  # noqa: F401
+    finally:
+        del sys.modules["ssl"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console script `bitmapist-server`."""
+    """Console script `bitmapist-server`: serve until SIGTERM/SIGINT; the exit status.
+
+    Run as the program, it imports asyncio without TLS support (the server has none).
+    """
     args = build_parser().parse_args(argv)
     if args.version:
         from importlib.metadata import version
@@ -113,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BitmapistError as exc:
         print(f"bitmapist-server: cannot open {args.db}: {exc}", file=sys.stderr)
         return 1
+    _import_asyncio_without_ssl()
+    import asyncio
+
     from .app import run_server
 
     try:

@@ -1,0 +1,95 @@
+"""The server process stays lean: what it does not use, it does not import or map.
+
+redis-py (~17 MB of RSS), ssl (libssl + libcrypto, ~4 MB) and hashlib (libcrypto) were
+each part of the idle server's memory before; these tests fail if any of them comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .bitmapist_server import BitmapistServerProcess
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+UNWANTED = ("redis", "ssl", "_ssl", "hashlib", "_hashlib")
+
+
+def _modules_after(code: str) -> set[str]:
+    """Top-level modules loaded by a fresh interpreter (run from the repo root) after `code`."""
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport json, sys; print(json.dumps(sorted(sys.modules)))"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60,
+    ).stdout
+    return {name.partition(".")[0] for name in json.loads(out.splitlines()[-1])}
+
+
+def test_importing_the_server_entry_point_loads_no_redis_py():
+    loaded = _modules_after("import bitmapist.server.main")
+    assert "bitmapist" in loaded  # the probe itself works
+    assert not loaded & set(UNWANTED), sorted(loaded & set(UNWANTED))
+
+
+def test_the_server_imports_asyncio_without_ssl():
+    loaded = _modules_after(
+        "import bitmapist.server.main as m\n"
+        "m._import_asyncio_without_ssl()\n"
+        "import asyncio, bitmapist.server.app"
+    )
+    assert "asyncio" in loaded
+    assert not loaded & set(UNWANTED), sorted(loaded & set(UNWANTED))
+
+
+def test_asyncio_without_ssl_leaves_ssl_importable():
+    """Only asyncio's TLS is off: SLURP's redis-py client imports ssl later and works."""
+    loaded = _modules_after(
+        "import bitmapist.server.main as m\n"
+        "m._import_asyncio_without_ssl()\n"
+        "import asyncio, ssl\n"
+        "assert asyncio.base_events.ssl is None and ssl.PROTOCOL_TLS_CLIENT"
+    )
+    assert {"asyncio", "ssl"} <= loaded
+
+
+def test_the_bitmapist_package_alone_loads_no_redis_py():
+    loaded = _modules_after("import bitmapist")
+    assert "redis" not in loaded
+
+
+def test_a_redis_client_still_works_as_a_system():
+    """The lazy redis-py checks in systems.py still recognise a client once it exists."""
+    subprocess.run(
+        [sys.executable, "-c",
+         "import bitmapist, redis\n"
+         "from bitmapist.systems import get_client, get_redis\n"
+         "r = redis.Redis(port=1)\n"
+         "assert get_redis(r) is r and get_client(r).store.kind == 'redis'\n"
+         "try:\n"
+         "    get_client(object())\n"
+         "except bitmapist.UnknownSystem:\n"
+         "    pass\n"
+         "else:\n"
+         "    raise AssertionError('an object is not a system')\n"],
+        cwd=REPO_ROOT, check=True, timeout=60,
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc (Linux)")
+def test_a_running_server_maps_no_openssl(tmp_path):
+    server = BitmapistServerProcess(tmp_path)
+    try:
+        client = server.client()
+        client.setbit("k", 7, 1)
+        client.scan(0)  # SCAN hashes keys with blake2b
+        assert client.bitcount("k") == 1
+        client.close()
+        assert server.process is not None
+        maps = Path(f"/proc/{server.process.pid}/maps").read_text()
+    finally:
+        server.stop()
+    assert "libpython" in maps or "python" in maps  # the probe reads the right process
+    assert "libssl" not in maps and "libcrypto" not in maps
