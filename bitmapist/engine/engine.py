@@ -42,6 +42,7 @@ from .keyspace import DATABASES, MAX_OFFSET, Entry, now_ms
 from .ops import Delete, SetBits, WriteOp
 from .value import Value
 from .view import View
+from .walcopy import BACKSTOP_PAGES, WalCopier
 
 __all__ = ["DATABASES", "MAX_OFFSET", "Engine", "View", "now_ms"]
 # One checkpoint step folds keys until either budget is spent (a few ms of work).
@@ -134,6 +135,7 @@ class Engine:
         self._waiting: list[None] = []
         self._closed = False
         self._abandoned: list[sqlite3.Connection] = []  # inherited across fork: never touched
+        self._wal_copier: WalCopier | None = None
         self._connect()
 
     # --- opening, reloading, catching up with other processes
@@ -153,6 +155,10 @@ class Engine:
                 pages = max(1, self._max_bytes // page_size)
                 self._conn.execute(f"PRAGMA max_page_count = {pages}")
             self._reload()
+            if self.path is not None and not self.readonly:
+                # WAL pages go back to the database in a background thread (see walcopy).
+                self._conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+                self._wal_copier = WalCopier(self.path)
         except BaseException as exc:
             self._conn.close()  # a store that cannot be read must not stay half-open
             if isinstance(exc, sqlite3.Error):
@@ -458,6 +464,7 @@ class Engine:
                 if isinstance(exc, sqlite3.Error):
                     raise self._error(exc) from exc
                 raise
+            self._note_commit()
             self._journal_rows += batch.rows
             self._journal_bytes += batch.nbytes
             self._maybe_checkpoint()
@@ -534,6 +541,7 @@ class Engine:
         except sqlite3.Error as exc:
             self._recover()  # memory held writes the file does not: start again from it
             raise self._error(exc) from exc
+        self._note_commit()
         self._maybe_checkpoint()
 
     def _flush_group_rows(self) -> None:
@@ -624,10 +632,15 @@ class Engine:
             raise self._error(exc) from exc  # nothing was written
         if inserted != len(plan.rows):
             return None  # someone else wrote since we caught up: take the full path
+        self._note_commit()
         results = self._apply_fast_plan(plan)
         self._maybe_checkpoint()
         self._evict()
         return results
+
+    def _note_commit(self) -> None:
+        if self._wal_copier is not None:
+            self._wal_copier.committed()
 
     def _recover(self) -> None:
         """After a failed batch: roll back and make memory match the file again."""
@@ -711,6 +724,7 @@ class Engine:
             if isinstance(exc, sqlite3.Error):
                 raise self._error(exc) from exc
             raise
+        self._note_commit()
         if done:
             # Sequence numbers are dense: what is left is what came after the horizon
             # (its size in bytes is not tracked again until new rows arrive).
@@ -859,6 +873,8 @@ class Engine:
                     self._group_commit()
                 finally:
                     self._closed = True
+                    if self._wal_copier is not None:
+                        self._wal_copier.close()
                     self._conn.close()
             self._closed = True
 

@@ -1,0 +1,57 @@
+"""The background WAL copier: writers stop paying for SQLite's checkpoints, and the
+write-ahead log stays small anyway."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from bitmapist.engine import Engine, SetBits
+
+
+def _wait_for(condition, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_the_copier_checkpoints_so_that_the_wal_restarts(tmp_path):
+    path = tmp_path / "store.db"
+    with Engine(path) as engine:
+        engine.write([SetBits(b"day", [1_000_000])])  # later writes take the fast path
+        copier = engine._wal_copier
+        assert copier is not None
+        for n in range(600):  # about 600 WAL frames: under SQLite's backstop of 8,000
+            engine.write([SetBits(b"day", [n]), SetBits(b"week", [n])])
+        # The copier was woken every 200 commits; the write path never waited for it.
+        assert _wait_for(lambda: copier.checkpoints >= 1)
+        time.sleep(0.05)  # let a checkpoint in progress finish
+        engine.write([SetBits(b"day", [600])])  # everything was copied: the log restarts
+        probe = sqlite3.connect(path)
+        busy, log_frames, copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        probe.close()
+        assert busy == 0 and log_frames < 50, (log_frames, copied)
+        assert engine.bitcount(b"day") == 602
+    with Engine(path, readonly=True) as reopened:
+        assert reopened.bitcount(b"day") == 602
+        assert reopened.bitcount(b"week") == 600
+
+
+def test_read_only_and_memory_engines_run_no_copier(tmp_path):
+    path = tmp_path / "store.db"
+    Engine(path).close()
+    with Engine(path, readonly=True) as engine:
+        assert engine._wal_copier is None
+    with Engine(None) as engine:
+        assert engine._wal_copier is None
+
+
+def test_close_stops_the_copier_thread(tmp_path):
+    engine = Engine(tmp_path / "store.db")
+    thread = engine._wal_copier._thread
+    assert thread.is_alive()
+    engine.close()
+    assert not thread.is_alive()
