@@ -113,11 +113,13 @@ def _redis(cpu: int | None, appendfsync: str | None) -> Iterator[RedisServer]:
 
 
 def run(
-    config: dict, *, rounds: int, appendfsync: str | None = None
+    config: dict, *, rounds: int, appendfsync: str | None = None, only: list[str] | None = None
 ) -> tuple[list[Row], dict, dict]:
+    """`only` runs just those timed rows (no checkpoint or memory test): for quick checks."""
     plan = cpu_plan()
     pythons = {"ours": sys.executable, "upstream": str(upstream_python())}
-    rows = {name: Row(label, goal=goal, note=note) for name, (label, goal, note) in TIMED.items()}
+    timed = {name: TIMED[name] for name in only} if only else TIMED
+    rows = {name: Row(label, goal=goal, note=note) for name, (label, goal, note) in timed.items()}
     extra: dict = {
         "mark_event_p50": {"ours": [], "upstream": []},
         "mark_event_p99": {"ours": [], "upstream": []},
@@ -127,7 +129,9 @@ def run(
     with _redis(plan.server, appendfsync) as server:
         for round_no in range(rounds):
             order = ["ours", "upstream"] if round_no % 2 == 0 else ["upstream", "ours"]
-            benchmarks = [*TIMED, "checkpoint_p99"] + (["memory"] if round_no == 0 else [])
+            benchmarks = [*timed]
+            if not only:
+                benchmarks += ["checkpoint_p99"] + (["memory"] if round_no == 0 else [])
             results = {}
             for side in order:
                 with tempfile.TemporaryDirectory(prefix="bitmapist-embedded-bench-") as home:
@@ -148,9 +152,11 @@ def run(
                 row.ours.append(ours["seconds"])
                 row.upstream.append(upstream["seconds"])
             for side in ("ours", "upstream"):
-                extra["mark_event_p50"][side].append(results[side]["mark_event"]["p50"])
-                extra["mark_event_p99"][side].append(results[side]["mark_event"]["p99"])
-            extra["checkpoint"].append(results["ours"]["checkpoint_p99"])
+                if "mark_event" in results[side]:
+                    extra["mark_event_p50"][side].append(results[side]["mark_event"]["p50"])
+                    extra["mark_event_p99"][side].append(results[side]["mark_event"]["p99"])
+            if "checkpoint_p99" in results["ours"]:
+                extra["checkpoint"].append(results["ours"]["checkpoint_p99"])
             if "memory" in results["ours"]:
                 extra["memory"] = {side: results[side]["memory"] for side in results}
         meta = {
@@ -251,11 +257,21 @@ def main(argv: list[str] | None = None) -> int:
         choices=["everysec", "always"],
         help="give upstream's redis-server an AOF with this fsync policy (default: none)",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(TIMED),
+        help="run only this timed benchmark (repeatable; skips the checkpoint and memory tests)",
+    )
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     rows, meta, extra = run(
-        config, rounds=args.rounds or config["rounds"], appendfsync=args.redis_appendfsync
+        config, rounds=args.rounds or config["rounds"], appendfsync=args.redis_appendfsync,
+        only=args.only,
     )
+    if args.only:
+        report(rows, meta, as_json=args.json)
+        return 0
     summary = summarize(extra)
     if args.json:
         meta = {**meta, "summary": summary}

@@ -30,6 +30,8 @@ from .validation import MAX_UUID, check_event_name, check_uuid
 EventTuple = tuple[str, int, "datetime | date | None"]
 
 
+_EVENT_KEYS_CACHED = 4096  # entries; the cache is cleared when full
+
 class Bitmapist:
     """A bitmapist client.
 
@@ -68,6 +70,9 @@ class Bitmapist:
         self.timezone: tzinfo = _as_tzinfo(timezone)
         self._local = threading.local()
         self._bound: dict[str, type] = {}
+        # (event, year, month, day, hour or None, unique) -> its keys: formatting them
+        # costs more than the rest of a mark_event's Python.
+        self._event_keys_cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
 
     def __getattr__(self, name: str) -> Any:
         # client.MonthEvents(...) etc.: event classes whose default system is this client
@@ -199,6 +204,20 @@ class Bitmapist:
     def _event_keys(
         self, event_name: str, when: datetime | date, hourly: bool, unique: bool
     ) -> tuple[str, ...]:
+        hour = getattr(when, "hour", 0) if hourly else None
+        cache_key = (event_name, when.year, when.month, when.day, hour, unique)
+        keys = self._event_keys_cache.get(cache_key)
+        if keys is None:
+            if len(self._event_keys_cache) >= _EVENT_KEYS_CACHED:
+                self._event_keys_cache.clear()
+            keys = self._event_keys_cache[cache_key] = self._format_event_keys(
+                event_name, when, hour, unique
+            )
+        return keys
+
+    def _format_event_keys(
+        self, event_name: str, when: datetime | date, hour: int | None, unique: bool
+    ) -> tuple[str, ...]:
         keys = self.keys
         year, month, day = when.year, when.month, when.day
         iso_year, iso_week, _ = when.isocalendar()
@@ -207,8 +226,8 @@ class Bitmapist:
             keys.week(event_name, iso_year, iso_week),
             keys.day(event_name, year, month, day),
         ]
-        if hourly:
-            result.append(keys.hour(event_name, year, month, day, getattr(when, "hour", 0)))
+        if hour is not None:
+            result.append(keys.hour(event_name, year, month, day, hour))
         if unique:
             result.append(keys.unique(event_name))
         return tuple(result)

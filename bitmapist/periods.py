@@ -83,6 +83,8 @@ def to_calendar(dt: date | datetime, tz: tzinfo) -> date | datetime:
 
 def now_in(tz: tzinfo) -> datetime:
     """The current time in the calendar of `tz`."""
+    if tz is UTC:
+        return datetime.now(UTC)
     return datetime.now(tz=UTC).astimezone(tz)
 
 

@@ -26,6 +26,7 @@ import contextlib
 import functools
 import os
 import sqlite3
+import struct
 import threading
 import time
 from collections import OrderedDict
@@ -36,6 +37,7 @@ from typing import Any, NamedTuple
 from pyroaring import BitMap
 
 from ..errors import InvalidInput, StoreError
+from . import forks
 from . import format as fmt
 from .batch import Batch
 from .keyspace import DATABASES, MAX_OFFSET, Entry, now_ms
@@ -67,20 +69,32 @@ _FAST_MAX_OPS = 32
 
 
 class _FastPlan(NamedTuple):
-    rows: list[tuple[int, int, bytes, int, bytes]]
-    changes: list[tuple[Entry, BitMap, bool, int, bytes]]
+    params: list[Any]  # the journal rows' values, 5 per row
+    changes: list[tuple[Entry, Any, bool, int, bytes]]  # offsets: a BitMap or one int
     nbytes: int
+
+
+_ONE_OFFSET = struct.Struct("<IIHHIH")
+
+
+def _one_offset(offset: int) -> bytes:
+    """`BitMap([offset]).serialize()`, 4x faster: the portable format of one array
+    container holding one value (cookie 12346, 1 container, its key and cardinality - 1,
+    its byte offset 16, the value's low 16 bits)."""
+    return _ONE_OFFSET.pack(12346, 1, offset >> 16, 0, 16, offset & 0xFFFF)
 
 
 @functools.lru_cache(maxsize=_FAST_MAX_OPS)
 def _fast_insert_sql(rows: int) -> str:
-    """INSERT `rows` journal rows only if the journal ends at parameter `?{5 * rows + 1}`."""
+    """INSERT `rows` journal rows only if the journal ends at parameter `?{5 * rows + 1}`.
+
+    Checkpoints never delete the newest row, so the journal's last sequence number only
+    grows: if it is still ours, nobody else wrote (and nothing we missed was folded).
+    """
     values = ", ".join(["(?, ?, ?, ?, ?)"] * rows)
-    last = f"?{5 * rows + 1}"
     return (
         f"INSERT INTO journal (seq, db, key, op, bits) SELECT * FROM (VALUES {values}) "
-        f"WHERE (SELECT value FROM meta WHERE name = 'folded_seq') <= {last} "
-        f"AND NOT EXISTS (SELECT 1 FROM journal WHERE seq > {last})"
+        f"WHERE (SELECT max(seq) FROM journal) = ?{5 * rows + 1}"
     )
 
 
@@ -145,7 +159,8 @@ class Engine:
             self.path, readonly=self.readonly, busy_timeout=self._busy_timeout,
             durability=self._durability,
         )
-        self._pid = os.getpid()
+        self._generation = forks.generation
+        self._cursor = self._conn.cursor()  # reused by the fast path (saves making one)
         try:
             # Files made by this version free pages incrementally (auto_vacuum=INCREMENTAL).
             vacuum_mode = self._conn.execute("PRAGMA auto_vacuum").fetchone()[0]
@@ -221,7 +236,7 @@ class Engine:
         """Catch up with commits of other connections (cheap when there are none)."""
         if self._closed:
             raise StoreError("the store is closed")
-        if self._pid != os.getpid():
+        if self._generation != forks.generation:
             # A forked child must not use its parent's SQLite connection.
             self._abandoned.append(self._conn)
             self._connect()
@@ -441,7 +456,7 @@ class Engine:
             self._waiting.pop()
             if self._closed:
                 raise StoreError("the store is closed")
-            if self._pid != os.getpid():
+            if self._generation != forks.generation:
                 self._sync()
             if self.group_commit_ms is not None:
                 return self._group_write(ops)
@@ -488,7 +503,8 @@ class Engine:
                 self._group_timer.start()
             plan = self._fast_plan(ops)
             if plan is not None:  # queued: written in one go when the window commits
-                self._group_rows.extend(plan.rows)
+                params = plan.params
+                self._group_rows.extend(zip(*[iter(params)] * 5, strict=True))
                 return self._apply_fast_plan(plan)
             self._flush_group_rows()
             conn.execute("SAVEPOINT batch")
@@ -521,7 +537,7 @@ class Engine:
     def _group_due(self) -> None:
         """Timer thread: commit the window that is due."""
         with self._lock:
-            if self._closed or self._pid != os.getpid():
+            if self._closed or self._generation != forks.generation:
                 return
             try:
                 self._group_commit()
@@ -561,56 +577,73 @@ class Engine:
     def _fast_plan(self, ops: Sequence[WriteOp]) -> _FastPlan | None:
         """Journal rows for the common case: SETBITs (no previous bits asked) on live keys
         without expiry, within their length. None when the batch needs the full path.
-        Nothing is changed yet."""
+        Nothing is changed yet. One offset (`mark_event`, SETBIT) skips building a bitmap.
+        """
         if not 0 < len(ops) <= _FAST_MAX_OPS:
             return None
         dbs = self._dbs
         seq = self._seq
-        rows: list[tuple[int, int, bytes, int, bytes]] = []
-        changes = []
+        params: list[Any] = []
+        changes: list[tuple[Entry, Any, bool, int, bytes]] = []
         nbytes = 0
         for op in ops:
-            if type(op) is not SetBits or op.previous:
+            if type(op) is not SetBits:
                 return None
-            key, db, offsets = op.key, op.db, op.offsets
-            if type(db) is not int or not 0 <= db < DATABASES:
-                return None  # the full path explains the error
+            key, offsets, value, previous, db = op
+            # (db & -16 is nonzero outside 0..15, negatives included)
+            if previous or type(db) is not int or db & -16:
+                return None  # the full path explains any error
             entry = dbs[db].get(key)
             if entry is None or entry.expire_at is not None:
                 return None
-            if type(offsets) is not BitMap:
-                try:
-                    offsets = BitMap(offsets)
-                except (OverflowError, TypeError, ValueError):
-                    return None  # the full path explains the error
-            if not offsets or offsets.max() >= entry.length * 8:
-                return None
+            if type(offsets) is tuple and len(offsets) == 1:
+                offset = offsets[0]
+                if type(offset) is not int or not 0 <= offset < entry.length << 3:
+                    return None
+                data = _one_offset(offset)
+                offsets = offset
+            else:
+                if type(offsets) is not BitMap:
+                    try:
+                        offsets = BitMap(offsets)
+                    except (OverflowError, TypeError, ValueError):
+                        return None
+                if not offsets or offsets.max() >= entry.length << 3:
+                    return None
+                data = offsets.serialize()
             seq += 1
-            data = offsets.serialize()
             nbytes += len(data)
-            rows.append((seq, db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, data))
-            changes.append((entry, offsets, op.value, db, key))
-        return _FastPlan(rows, changes, nbytes)
+            params += (seq, db, key, fmt.OP_SET if value else fmt.OP_CLEAR, data)
+            changes.append((entry, offsets, value, db, key))
+        return _FastPlan(params, changes, nbytes)
 
     def _apply_fast_plan(self, plan: _FastPlan) -> list[None]:
         """Apply a written (or, in group mode, queued) plan to memory."""
-        self._seq = plan.rows[-1][0]
+        self._seq += len(plan.changes)
         journaled = self._journaled
         lru = self._lru
         for entry, offsets, value, db, key in plan.changes:
             journaled.add((db, key))
             bits = entry.bits
             if bits is not None:
+                one = type(offsets) is int
                 if value:
-                    bits |= offsets
+                    if one:
+                        bits.add(offsets)
+                    else:
+                        bits |= offsets
                     # An upper bound: len(bits) costs a pass over every container.
-                    self._grow(entry, len(offsets))
+                    added = 4 if one else 4 * len(offsets)
+                    entry.size += added
+                    self._cached_bytes += added
+                elif one:
+                    bits.discard(offsets)
                 else:
                     bits -= offsets
                 lru.move_to_end((db, key))
-        self._journal_rows += len(plan.rows)
+        self._journal_rows += len(plan.changes)
         self._journal_bytes += plan.nbytes
-        return [None] * len(plan.rows)
+        return [None] * len(plan.changes)
 
     def _fast_write(self, ops: Sequence[WriteOp]) -> list[Any] | None:
         """The common case (see `_fast_plan`) in one statement, or None.
@@ -622,20 +655,28 @@ class Engine:
         plan = self._fast_plan(ops)
         if plan is None:
             return None
-        params: list[Any] = [value for row in plan.rows for value in row]
+        params = plan.params
         params.append(self._seq)
+        rows = len(plan.changes)
         try:
-            inserted = self._conn.execute(_fast_insert_sql(len(plan.rows)), params).rowcount
+            inserted = self._cursor.execute(_fast_insert_sql(rows), params).rowcount
         except sqlite3.IntegrityError:
             return None  # a concurrent writer took our sequence numbers
         except sqlite3.Error as exc:
             raise self._error(exc) from exc  # nothing was written
-        if inserted != len(plan.rows):
+        if inserted != rows:
             return None  # someone else wrote since we caught up: take the full path
-        self._note_commit()
+        if self._wal_copier is not None:
+            self._wal_copier.committed()
         results = self._apply_fast_plan(plan)
-        self._maybe_checkpoint()
-        self._evict()
+        if (
+            self._checkpoint is not None
+            or self._journal_rows > self.checkpoint_rows
+            or self._journal_bytes > self.checkpoint_bytes
+        ):
+            self._maybe_checkpoint()
+        if self._cached_bytes > self.cache_bytes:
+            self._evict()
         return results
 
     def _note_commit(self) -> None:
@@ -752,8 +793,11 @@ class Engine:
         # Delete the oldest folded rows, up to a budget of rows and bytes (freeing a
         # large row's pages is the slow part).
         cut, budget = None, _DELETE_BYTES_PER_STEP
+        # The newest row stays: the fast write path checks that the journal still ends
+        # where this process last saw it (`_fast_insert_sql`).
         for seq, size in conn.execute(
-            "SELECT seq, length(bits) FROM journal WHERE seq <= ? ORDER BY seq LIMIT ?",
+            "SELECT seq, length(bits) FROM journal WHERE seq <= ? "
+            "AND seq < (SELECT max(seq) FROM journal) ORDER BY seq LIMIT ?",
             (state.horizon, _DELETE_ROWS_PER_STEP),
         ):
             if cut is not None and budget < (size or 0):
@@ -868,7 +912,7 @@ class Engine:
         with self._lock:
             if self._closed:
                 return
-            if self._pid == os.getpid():
+            if self._generation == forks.generation:
                 try:
                     self._group_commit()
                 finally:

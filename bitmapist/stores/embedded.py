@@ -94,7 +94,10 @@ class EmbeddedStore(Store):
     def set_bits(self, changes: Sequence[BitChange]) -> None:
         if changes:
             self.engine.write(
-                [SetBits(_encode(key), offsets, value) for key, offsets, value in changes]
+                [
+                    SetBits(key.encode("utf-8", "surrogateescape"), offsets, value)
+                    for key, offsets, value in changes
+                ]
             )
 
     def delete(self, keys: Iterable[str]) -> int:
