@@ -93,3 +93,18 @@ def test_a_running_server_maps_no_openssl(tmp_path):
         server.stop()
     assert "libpython" in maps or "python" in maps  # the probe reads the right process
     assert "libssl" not in maps and "libcrypto" not in maps
+
+
+def test_command_docs_entries_decode_to_their_own_bytes():
+    """COMMAND INFO/DOCS data is kept as RESP3 bytes (cheap to import) and decoded per
+    request: every entry must decode completely and re-encode to the same bytes."""
+    from bitmapist.server.command_docs import _decode
+    from bitmapist.server.command_docs_data import DOCS, INFO
+    from bitmapist.server.resp import encode
+
+    assert len(INFO) > 40 and len(DOCS) > 40
+    for table in (INFO, DOCS):
+        for name, data in table.items():
+            value, end = _decode(data)
+            assert end == len(data), name
+            assert encode(value, 3) == data, name
