@@ -63,6 +63,13 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def interpreter_rss() -> int:
+    """RSS of this Python doing nothing (same site-packages): the floor under any server."""
+    code = "import re; print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout) * 1024
+
+
 def dataset(cfg: dict) -> dict[str, set[int]]:
     """Keys of the sparse dataset in bitmapist's layout: day, ISO week and month keys."""
     rng = random.Random(6)
@@ -130,6 +137,8 @@ def bench_memory(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess
     bits = sum(client.bitcount(name) for name in names)
     client.close()
     ours_rss = rss_bytes(ours.process.pid)
+    from pyroaring import BitMap
+
     return {
         "keys": len(names),
         "bits": bits,
@@ -139,6 +148,9 @@ def bench_memory(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess
         "redis_rss_full_extrapolated": int(redis_full),
         "ours_rss": ours_rss,
         "ours_idle_rss": ours_idle,
+        "interpreter_rss": interpreter_rss(),
+        # The bitmaps in CRoaring's portable format: what the data would take packed.
+        "bitmaps_serialized_bytes": sum(len(BitMap(keys[name]).serialize()) for name in names),
         "ratio_redis_over_ours": redis_full / ours_rss,
         "db_file_bytes": Path(ours.db_path).stat().st_size,
         "month_key": max(name for name in names if name.count("-") == 1 and "_W" not in name),
@@ -294,6 +306,8 @@ def print_memory(memory: dict) -> None:
     print(f"  of which an idle server (interpreter, libraries): "
           f"{memory['ours_idle_rss'] / mb:.1f} MB; the data: {data / mb:.1f} MB "
           f"= 1/{memory['redis_rss_full_extrapolated'] / data:.0f} of redis")
+    print(f"  for scale: python doing nothing {memory['interpreter_rss'] / mb:.1f} MB; "
+          f"the bitmaps serialized {memory['bitmaps_serialized_bytes'] / mb:.1f} MB")
     ratio = memory["ratio_redis_over_ours"]
     print(f"  ours = 1/{ratio:.0f} of redis (goal <= 1/50: {'ok' if ratio >= 50 else 'MISSED'})")
 
