@@ -55,8 +55,7 @@ class Connection(asyncio.Protocol):
     # --- asyncio callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
         state = self.state
         if len(state.clients) >= state.settings.maxclients:
             state.rejected_connections += 1
@@ -81,9 +80,11 @@ class Connection(asyncio.Protocol):
         session = self.session
         assert session is not None and self.transport is not None
         replies = self.replies
+        server = self.server
+        if not server.turn_open:  # one engine view for the whole turn, closed by flush()
+            server.open_turn()
         try:
-            with self.state.keyspace.turn():
-                self._run(_COMMANDS_PER_TURN)
+            self._run(_COMMANDS_PER_TURN)
         except ProtocolError as exc:
             replies.append((exc.reply, session.protocol))
             session.closing = True
@@ -208,6 +209,7 @@ class BitmapistServer:
         self.connections: set[Connection] = set()
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
+        self.turn_open = False  # the keyspace serves this turn's reads from one view
         self._servers: list[asyncio.base_events.Server] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._save_task: asyncio.Future[Any] | None = None
@@ -228,10 +230,24 @@ class BitmapistServer:
         assert self.loop is not None
         self.loop.call_soon(connection.continue_processing)
 
+    def open_turn(self) -> None:
+        """Read from one engine view until the turn's `flush` (see `Keyspace.open_turn`)."""
+        self.state.keyspace.open_turn()
+        self.turn_open = True
+        if not self._flush_scheduled:  # flush() is what closes the turn
+            self._flush_scheduled = True
+            assert self.loop is not None
+            self.loop.call_soon(self.flush)
+
     def flush(self) -> None:
         """Commit the turn's writes in one batch, then send every queued reply."""
         self._flush_scheduled = False
-        self.state.batcher.flush()
+        try:
+            self.state.batcher.flush()
+        finally:
+            if self.turn_open:
+                self.turn_open = False
+                self.state.keyspace.close_turn()
         dirty, self._dirty = self._dirty, []
         seen: set[int] = set()
         for connection in dirty:
@@ -357,6 +373,7 @@ class BitmapistServer:
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
+        self.flush()  # commands that arrived meanwhile; closes the turn's engine view
         self.engine.close()
 
 

@@ -9,7 +9,8 @@ before it.
 
 SETBIT, the hot path, does better: while only SETBITs are queued, their previous bits
 are known from the engine plus an overlay of the queued ones, so a SETBIT never forces
-a commit, and `flush()` merges them into one engine op per key (one journal row).
+a commit; every SETBIT of a batch replies with one of two shared placeholders (no
+object per command), and `flush()` merges them into one engine op per key and value.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ class Deferred(NamedTuple):
 class WriteBatcher:
     """Queues deferred writes and commits them together (see the module docstring).
 
-    SETBITs live in their own compact queue (`_bit_ops`: db, key, offset, value) with
-    their known replies; other writes in `_ops`/`_pending`. The two never mix: queuing
-    one kind commits the other first, so the order of writes is kept.
+    SETBITs live in their own compact queue: the final value of every queued bit per
+    key (`_bits`), their count, and two shared reply placeholders (0 and 1) that every
+    SETBIT of the batch returns; other writes in `_ops`/`_pending`. The two never mix:
+    queuing one kind commits the other first, so the order of writes is kept.
     """
 
     def __init__(
@@ -54,49 +56,54 @@ class WriteBatcher:
         self.watching = watching  # ...when anyone watches at all
         self._ops: list[Any] = []
         self._pending: list[tuple[Later, Callable[[list[Any]], Any], int, int]] = []
-        self._bit_ops: list[tuple[int, bytes, int, bool]] = []
-        self._bit_replies: list[tuple[Later, int]] = []
         self._bits: dict[tuple[int, bytes], dict[int, bool]] = {}  # queued SETBITs
+        self._bit_count = 0
+        self._bit_replies = _bit_replies()
+        #: Whether any write is queued (a plain attribute: read on every command).
+        self.queued = False
         self.commits = 0
 
     def __bool__(self) -> bool:
-        return bool(self._pending) or bool(self._bit_ops)
+        return self.queued
 
-    def previous_bit(self, db: int, key: bytes, offset: int) -> int:
-        """The bit SETBIT would find now (the keyspace as of the queued writes)."""
+    def setbit(self, db: int, key: bytes, offset: int, value: bool) -> Later:
+        """Queue one SETBIT; its reply (the previous bit, from the keyspace as of the
+        queued writes) is one of the batch's two shared placeholders."""
         if self._pending:
             self.flush()
         queued = self._bits.get((db, key))
-        if queued is not None and offset in queued:
-            return 1 if queued[offset] else 0
-        return self.keyspace.getbit(db, key, offset)
-
-    def add_setbit(self, db: int, key: bytes, offset: int, value: bool, previous: int) -> Later:
-        """Queue one SETBIT whose reply (`previous`) is known (see `previous_bit`)."""
-        self._bits.setdefault((db, key), {})[offset] = value
-        later = Later()
-        self._bit_ops.append((db, key, offset, value))
-        self._bit_replies.append((later, previous))
-        if len(self._bit_ops) >= self.max_ops:
+        if queued is None:
+            queued = self._bits[(db, key)] = {}
+            previous = self.keyspace.getbit(db, key, offset)
+        else:
+            known = queued.get(offset)
+            previous = self.keyspace.getbit(db, key, offset) if known is None else known
+        queued[offset] = value
+        self.queued = True
+        self._bit_count += 1
+        later = self._bit_replies[previous]
+        if self._bit_count >= self.max_ops:
             self.flush()
         return later
 
     def add(self, deferred: Deferred) -> Later:
         """Queue a write; its reply is filled in by the next `flush()`."""
-        if self._bit_ops:
+        if self._bit_count:
             self._flush_bits()  # keep the order: queued SETBITs go first
         later = Later()
         start = len(self._ops)
         self._ops.extend(deferred.ops)
         self._pending.append((later, deferred.finish, start, len(self._ops)))
+        self.queued = True
         if len(self._ops) >= self.max_ops:
             self.flush()
         return later
 
     def flush(self) -> None:
         """Commit every queued op in one batch and fill in their replies."""
-        if self._bit_ops:
+        if self._bit_count:
             self._flush_bits()
+        self.queued = False
         if not self._pending:
             return
         ops, pending = self._ops, self._pending
@@ -111,19 +118,25 @@ class WriteBatcher:
             later.value = finish(results[start:stop])
 
     def _flush_bits(self) -> None:
-        bit_ops, replies = self._bit_ops, self._bit_replies
-        self._bit_ops, self._bit_replies, self._bits = [], [], {}
+        bits, replies, count = self._bits, self._bit_replies, self._bit_count
+        self._bits, self._bit_replies, self._bit_count = {}, _bit_replies(), 0
         try:
-            self.keyspace.write(_merge_setbits(bit_ops))
+            self.keyspace.write(_merge_setbits(bits))
         except Exception as exc:
-            _fail([later for later, _previous in replies], exc, len(bit_ops))
+            _fail(list(replies), exc, count)
             return
         self.commits += 1
-        for later, previous in replies:
-            later.value = previous
         if self.touch is not None and self.watching is not None and self.watching():
-            for db, key, _offset, _value in bit_ops:
+            for db, key in bits:
                 self.touch(db, key)
+
+
+def _bit_replies() -> tuple[Later, Later]:
+    """A batch's two SETBIT replies (previous bit 0, 1); both become the error if the
+    batch fails to commit."""
+    zero, one = Later(), Later()
+    zero.value, one.value = 0, 1
+    return zero, one
 
 
 def _fail(laters: list[Later], exc: Exception, count: int) -> None:
@@ -134,26 +147,20 @@ def _fail(laters: list[Later], exc: Exception, count: int) -> None:
         later.value = error
 
 
-def _merge_setbits(bit_ops: list[tuple[int, bytes, int, bool]]) -> list[SetBits]:
-    """One SetBits per (db, key, value), when no key is both set and cleared in the
-    batch (order between keys does not matter then); else only consecutive runs merge."""
-    groups: dict[tuple[int, bytes, bool], list[int]] = {}
-    for db, key, offset, value in bit_ops:
-        group = groups.get((db, key, value))
-        if group is None:
-            groups[(db, key, value)] = [offset]
-        else:
-            group.append(offset)
-    if len({(db, key) for db, key, _value in groups}) == len(groups):
-        return [
-            SetBits(key, offsets, value, False, db)
-            for (db, key, value), offsets in groups.items()
-        ]
+def _merge_setbits(bits: dict[tuple[int, bytes], dict[int, bool]]) -> list[SetBits]:
+    """At most two SetBits per key: the offsets finally set and those finally cleared.
+
+    The final value of each bit is all that matters: bits of one key are disjoint
+    between the two ops, every op grows the string to its offsets whatever the order,
+    and keys are independent of one another.
+    """
     merged: list[SetBits] = []
-    for db, key, offset, value in bit_ops:
-        last = merged[-1] if merged else None
-        if last is not None and (last.db, last.key, last.value) == (db, key, value):
-            last.offsets.append(offset)
+    for (db, key), offsets in bits.items():
+        if all(offsets.values()):
+            merged.append(SetBits(key, list(offsets), True, False, db))
+        elif not any(offsets.values()):
+            merged.append(SetBits(key, list(offsets), False, False, db))
         else:
-            merged.append(SetBits(key, [offset], value, False, db))
+            merged.append(SetBits(key, [o for o, v in offsets.items() if v], True, False, db))
+            merged.append(SetBits(key, [o for o, v in offsets.items() if not v], False, False, db))
     return merged

@@ -146,7 +146,7 @@ def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
         and session.authenticated
         and session.multi is None
     ):
-        if not cmd.batched and state.batcher:
+        if not cmd.batched and state.batcher.queued:
             state.batcher.flush()
         reply = cmd.handler(state, session, args)
         return state.batcher.add(reply) if type(reply) is Deferred else reply
@@ -719,9 +719,7 @@ def setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
         if number is None or not -(2**63) <= number < 2**63 or number & ~1:
             return Error("ERR bit is not an integer or out of range")
         on = bool(number)
-    db, key = session.db, args[1]
-    batcher = state.batcher
-    return batcher.add_setbit(db, key, offset, on, batcher.previous_bit(db, key, offset))
+    return state.batcher.setbit(session.db, args[1], offset, on)
 
 
 @command("getbit", 3)

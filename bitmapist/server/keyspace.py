@@ -23,6 +23,7 @@ class Keyspace:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._view: Any = None  # the engine view of the current event-loop turn
+        self._view_manager: Any = None  # its context manager, open between turns' ends
         self._memo: dict[tuple[int, bytes], Value | None] = {}  # values read this turn
 
     @contextmanager
@@ -32,13 +33,32 @@ class Keyspace:
         if self._view is not None:
             yield
             return
-        with self.engine.view() as view:
-            self._view = view
-            try:
-                yield
-            finally:
-                self._view = None
-                self._memo = {}
+        self.open_turn()
+        try:
+            yield
+        finally:
+            self.close_turn()
+
+    def open_turn(self) -> None:
+        """Start serving reads from one engine view until `close_turn` (see `turn`).
+
+        The server opens it at the first command of an event-loop turn and closes it
+        when the turn's writes are committed, so all connections of a turn share it.
+        """
+        if self._view is not None:
+            return
+        manager = self.engine.view()
+        self._view = manager.__enter__()
+        self._view_manager = manager
+
+    def close_turn(self) -> None:
+        """End the turn `open_turn` started (no-op when none is open)."""
+        manager = self._view_manager
+        if manager is None:
+            return
+        self._view = self._view_manager = None
+        self._memo = {}
+        manager.__exit__(None, None, None)
 
     def _value(self, db: int, key: bytes) -> Value | None:
         """A value read through the turn's view, remembered until the next write."""
