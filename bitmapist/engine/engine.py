@@ -23,7 +23,6 @@ See the package docstring for the API. How it works:
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sqlite3
 import struct
@@ -69,9 +68,8 @@ _FAST_MAX_OPS = 32
 
 
 class _FastPlan(NamedTuple):
-    params: list[Any]  # the journal rows' values, 5 per row
+    row: tuple[int, int, bytes | None, int, bytes]  # the batch's one journal row
     changes: list[tuple[Entry, Any, bool, int, bytes]]  # offsets: a BitMap or one int
-    nbytes: int
 
 
 _ONE_OFFSET = struct.Struct("<IIHHIH")
@@ -84,18 +82,13 @@ def _one_offset(offset: int) -> bytes:
     return _ONE_OFFSET.pack(12346, 1, offset >> 16, 0, 16, offset & 0xFFFF)
 
 
-@functools.lru_cache(maxsize=_FAST_MAX_OPS)
-def _fast_insert_sql(rows: int) -> str:
-    """INSERT `rows` journal rows only if the journal ends at parameter `?{5 * rows + 1}`.
-
-    Checkpoints never delete the newest row, so the journal's last sequence number only
-    grows: if it is still ours, nobody else wrote (and nothing we missed was folded).
-    """
-    values = ", ".join(["(?, ?, ?, ?, ?)"] * rows)
-    return (
-        f"INSERT INTO journal (seq, db, key, op, bits) SELECT * FROM (VALUES {values}) "
-        f"WHERE (SELECT max(seq) FROM journal) = ?{5 * rows + 1}"
-    )
+# Insert one journal row only if the journal still ends at sequence ?6. Checkpoints never
+# delete the newest row, so the last sequence number only grows: if it is still the one
+# this process saw last, nobody else wrote (and nothing it missed was folded away).
+_FAST_INSERT = (
+    "INSERT INTO journal (seq, db, key, op, bits) SELECT ?1, ?2, ?3, ?4, ?5 "
+    "WHERE (SELECT max(seq) FROM journal) = ?6"
+)
 
 
 class Engine:
@@ -203,6 +196,11 @@ class Engine:
                     "SELECT DISTINCT db, key FROM journal WHERE op IN (?, ?)", fmt.BIT_OPS
                 )
             )
+            for seq, blob in self._conn.execute(
+                "SELECT seq, bits FROM journal WHERE op = ?", (fmt.OP_SETS,)
+            ):
+                where = f"{self.path or ':memory:'} journal row {seq}"
+                journaled.update((db, key) for _, db, key, _ in fmt.decode_sets(blob, where))
         self._dbs = dbs
         self._expiring = expiring
         # Keys that may have journal rows newer than their checkpointed bitmap: only these
@@ -260,20 +258,32 @@ class Engine:
                 self._seq = seq
                 self._journal_rows += 1
                 self._journal_bytes += len(bits) if bits else 0
+                if op == fmt.OP_SETS:
+                    where = f"{self.path or ':memory:'} journal row {seq}"
+                    for op, db, key, data in fmt.decode_sets(bits, where):
+                        touched[(db, key)] = None
+                        self._apply_journaled(op, db, key, data)
+                    continue
                 touched[(db, key)] = None
                 if op in fmt.BIT_OPS:
-                    self._journaled.add((db, key))
-                entry = self._dbs[db].get(key)
-                if entry is None or entry.bits is None:
-                    continue
-                if op == fmt.OP_SET:
-                    entry.bits |= fmt.decode_bits(bits, self._where(db, key))
-                elif op == fmt.OP_CLEAR:
-                    entry.bits -= fmt.decode_bits(bits, self._where(db, key))
+                    self._apply_journaled(op, db, key, bits)
                 elif op in (fmt.OP_PUT, fmt.OP_DELETE):
-                    self._unload(db, key, entry)
+                    entry = self._dbs[db].get(key)
+                    if entry is not None:
+                        self._unload(db, key, entry)
             for db, key in touched:
                 self._refresh_entry(db, key)
+
+    def _apply_journaled(self, op: int, db: int, key: bytes, data: bytes) -> None:
+        """Apply another process's SET/CLEAR change to the key's bits, if loaded."""
+        self._journaled.add((db, key))
+        entry = self._dbs[db].get(key)
+        if entry is None or entry.bits is None:
+            return
+        if op == fmt.OP_SET:
+            entry.bits |= fmt.decode_bits(data, self._where(db, key))
+        else:
+            entry.bits -= fmt.decode_bits(data, self._where(db, key))
 
     def _refresh_entry(self, db: int, key: bytes) -> None:
         row = self._conn.execute(
@@ -318,16 +328,30 @@ class Engine:
             stored = 0 if base is None else len(base[1])
             if (db, key) not in self._journaled:
                 return bits, stored
-            for op, data in self._conn.execute(
-                "SELECT op, bits FROM journal WHERE db = ? AND key = ? AND seq > ? ORDER BY seq",
-                (db, key, row[0]),
-            ):
+            for op, data in self._journal_changes(db, key, row[0], where):
                 if op == fmt.OP_SET:
                     bits |= fmt.decode_bits(data, where)
                     stored += len(data)
                 elif op == fmt.OP_CLEAR:
                     bits -= fmt.decode_bits(data, where)
         return bits, stored
+
+    def _journal_changes(
+        self, db: int, key: bytes, after: int, where: str
+    ) -> Iterator[tuple[int, bytes]]:
+        """(op, data) of the key's journal rows after sequence `after`, in order: its own
+        rows, and its changes in OP_SETS rows (found by SQL's instr, then decoded)."""
+        for op, data in self._conn.execute(
+            "SELECT op, bits FROM journal WHERE seq > ? AND "
+            "((db = ? AND key = ?) OR (op = ? AND instr(bits, ?) > 0)) ORDER BY seq",
+            (after, db, key, fmt.OP_SETS, fmt.sets_needle(db, key)),
+        ).fetchall():
+            if op != fmt.OP_SETS:
+                yield op, data
+                continue
+            for change_op, change_db, change_key, change_data in fmt.decode_sets(data, where):
+                if change_db == db and change_key == key:
+                    yield change_op, change_data
 
     def _bits(self, db: int, key: bytes, entry: Entry) -> BitMap:
         """The entry's bits, loading and caching them if needed (most recently used)."""
@@ -503,8 +527,7 @@ class Engine:
                 self._group_timer.start()
             plan = self._fast_plan(ops)
             if plan is not None:  # queued: written in one go when the window commits
-                params = plan.params
-                self._group_rows.extend(zip(*[iter(params)] * 5, strict=True))
+                self._group_rows.append(plan.row)
                 return self._apply_fast_plan(plan)
             self._flush_group_rows()
             conn.execute("SAVEPOINT batch")
@@ -582,10 +605,8 @@ class Engine:
         if not 0 < len(ops) <= _FAST_MAX_OPS:
             return None
         dbs = self._dbs
-        seq = self._seq
-        params: list[Any] = []
+        rows: list[tuple[int, int, bytes, bytes]] = []
         changes: list[tuple[Entry, Any, bool, int, bytes]] = []
-        nbytes = 0
         for op in ops:
             if type(op) is not SetBits:
                 return None
@@ -611,15 +632,17 @@ class Engine:
                 if not offsets or offsets.max() >= entry.length << 3:
                     return None
                 data = offsets.serialize()
-            seq += 1
-            nbytes += len(data)
-            params += (seq, db, key, fmt.OP_SET if value else fmt.OP_CLEAR, data)
+            rows.append((fmt.OP_SET if value else fmt.OP_CLEAR, db, key, data))
             changes.append((entry, offsets, value, db, key))
-        return _FastPlan(params, changes, nbytes)
+        seq = self._seq + 1
+        if len(rows) == 1:
+            op, db, key, data = rows[0]
+            return _FastPlan((seq, db, key, op, data), changes)
+        return _FastPlan((seq, 0, None, fmt.OP_SETS, fmt.encode_sets(rows)), changes)
 
     def _apply_fast_plan(self, plan: _FastPlan) -> list[None]:
         """Apply a written (or, in group mode, queued) plan to memory."""
-        self._seq += len(plan.changes)
+        self._seq += 1
         journaled = self._journaled
         lru = self._lru
         for entry, offsets, value, db, key in plan.changes:
@@ -641,8 +664,8 @@ class Engine:
                 else:
                     bits -= offsets
                 lru.move_to_end((db, key))
-        self._journal_rows += len(plan.changes)
-        self._journal_bytes += plan.nbytes
+        self._journal_rows += 1
+        self._journal_bytes += len(plan.row[4])
         return [None] * len(plan.changes)
 
     def _fast_write(self, ops: Sequence[WriteOp]) -> list[Any] | None:
@@ -655,16 +678,13 @@ class Engine:
         plan = self._fast_plan(ops)
         if plan is None:
             return None
-        params = plan.params
-        params.append(self._seq)
-        rows = len(plan.changes)
         try:
-            inserted = self._cursor.execute(_fast_insert_sql(rows), params).rowcount
+            inserted = self._cursor.execute(_FAST_INSERT, (*plan.row, self._seq)).rowcount
         except sqlite3.IntegrityError:
             return None  # a concurrent writer took our sequence numbers
         except sqlite3.Error as exc:
             raise self._error(exc) from exc  # nothing was written
-        if inserted != rows:
+        if inserted != 1:
             return None  # someone else wrote since we caught up: take the full path
         if self._wal_copier is not None:
             self._wal_copier.committed()
@@ -794,7 +814,7 @@ class Engine:
         # large row's pages is the slow part).
         cut, budget = None, _DELETE_BYTES_PER_STEP
         # The newest row stays: the fast write path checks that the journal still ends
-        # where this process last saw it (`_fast_insert_sql`).
+        # where this process last saw it (`_FAST_INSERT`).
         for seq, size in conn.execute(
             "SELECT seq, length(bits) FROM journal WHERE seq <= ? "
             "AND seq < (SELECT max(seq) FROM journal) ORDER BY seq LIMIT ?",
