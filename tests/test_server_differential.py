@@ -354,6 +354,15 @@ RAW_INPUTS = [
     b"x" * 70000,
     b"*1\r\n" + b"$" * 70000,
     b"*" + b"1" * 70000,
+    # after a well-formed command, other RESP types that hiredis parses as commands too
+    b"*1\r\n$4\r\nPING\r\n~1\r\n$4\r\nPING\r\n",
+    b"*1\r\n$4\r\nPING\r\n>1\r\n$4\r\nPING\r\n",
+    b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n+ab\r\n",
+    b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n=6\r\ntxt:ab\r\n",
+    b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n(12\r\n",
+    b"*1\r\n$4\r\nPING\r\n|1\r\n$1\r\na\r\n$1\r\nb\r\n*1\r\n$4\r\nPING\r\n",
+    # arguments holding those type bytes are plain data
+    b"*2\r\n$4\r\nECHO\r\n$7\r\n+=(~>|%\r\n*1\r\n$4\r\nPING\r\n",
 ]
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterable
+from itertools import chain, islice
 from typing import Any
 
 import hiredis
@@ -65,7 +66,15 @@ _INT_MAX = 2**31 - 1
 _FAST_WINDOW = 256 * 1024
 _FAST_BATCH = 1024
 _HEADER = [len(b"%d" % size) + 3 for size in range(1000)]  # len(b"$<size>\r\n")
+_BULK = [size + _HEADER[size] + 2 for size in range(1000)]  # len(b"$<size>\r\n<data>\r\n")
 _BIG_AGGREGATE = re.compile(rb"[*%~>|][0-9]{5}")
+_BIG_ARRAY = re.compile(rb"\*[0-9]{5}")  # (a literal first byte: a much faster scan)
+# Type bytes hiredis accepts besides '*' and '$' whose values could pass for a command
+# ('+', '=' and '(' give bytes; '~', '>' and '|' give lists; '%' maps): a window without
+# any of them holds only '*' arrays of '$' bulks, which the batch check relies on.
+_LOOKALIKES = (b"+", b"=", b"(", b"~", b">", b"|", b"%")
+_LIST = {list}
+_BYTES = {bytes}
 # A well-formed bulk header (Redis's strict integer syntax), for the fast path.
 _BULK_HEADER = re.compile(rb"\$(0|[1-9][0-9]{0,17})\r\n")
 # Limits Redis applies before a client has authenticated (when a password is set).
@@ -251,13 +260,66 @@ class RequestParser:
     def _fast_fill(self) -> bool:
         """Parse well-formed multibulk commands with hiredis (C); False if none.
 
-        hiredis accepts only canonical integers, so a command made of '$' bulk strings only
-        took exactly its canonical length; anything else (inline commands, errors, other
-        types, limits, huge counts) stops the fast path and is left to the exact parser.
+        hiredis accepts only canonical integers, so a run of '*' arrays of '$' bulk
+        strings took exactly its canonical length, which a few C-level passes compute
+        for the whole batch. Anything else (inline commands, errors, other types,
+        limits, huge counts, a byte that could start another type) goes through
+        `_fast_fill_checked`, which verifies each argument's position, or stops the
+        fast path and is left to the exact parser.
         """
         buf, pos = self._buf, self._pos
         end = min(len(buf), pos + _FAST_WINDOW)
+        if self.max_bulk_len < 1000:  # the size tables assume sizes below 1000 pass
+            return False
+        find = buf.find
+        for marker in _LOOKALIKES:
+            if find(marker, pos, end) >= 0:
+                return self._fast_fill_checked(pos, end)
         # hiredis spends time per *declared* element when freed: big counts go the slow way.
+        big = _BIG_ARRAY.search(buf, pos, end)
+        if big is not None:
+            end = big.start()
+        if end <= pos:
+            return False
+        reader = hiredis.Reader()
+        reader.feed(buf, pos, end - pos)
+        try:
+            commands = list(islice(iter(reader.gets, False), _FAST_BATCH))
+        except Exception:  # noqa: BLE001 - a hiredis error somewhere in the window
+            return self._fast_fill_checked(pos, end)
+        if not commands:
+            return False
+        try:
+            if set(map(type, commands)) != _LIST:
+                return self._fast_fill_checked(pos, end)
+            counts = list(map(len, commands))
+            flat = list(chain.from_iterable(commands))
+            if (
+                min(counts) == 0
+                or max(counts) > self.max_args
+                or set(map(type, flat)) != _BYTES
+            ):
+                return self._fast_fill_checked(pos, end)
+            # an IndexError (a count or size of 1000 or more) takes the checked way too
+            stop = pos + sum(map(_HEADER.__getitem__, counts))
+            stop += sum(map(_BULK.__getitem__, map(len, flat)))
+        except (IndexError, TypeError):
+            return self._fast_fill_checked(pos, end)
+        self._ready.extend(commands)
+        self._consumed(stop)
+        return True
+
+    def _consumed(self, pos: int) -> None:
+        """The fast path parsed up to `pos`: compact the buffer now and then."""
+        buf = self._buf
+        if pos == len(buf) or (pos > 65536 and pos * 2 > len(buf)):
+            del buf[:pos]
+            pos = 0
+        self._pos = pos
+
+    def _fast_fill_checked(self, pos: int, end: int) -> bool:
+        """`_fast_fill` verifying the position of every argument (see there)."""
+        buf = self._buf
         big = _BIG_AGGREGATE.search(buf, pos, end)
         if big is not None:
             end = big.start()
@@ -267,12 +329,13 @@ class RequestParser:
         reader.feed(buf, pos, end - pos)
         ready = self._ready
         max_args, max_bulk = self.max_args, self.max_bulk_len
-        if max_bulk < 1000:  # the fast path's size table assumes sizes below 1000 pass
-            return False
         try:
             for _ in range(_FAST_BATCH):
                 command = reader.gets()
-                if type(command) is not list or not command or len(command) > max_args:
+                # a '~' set or '>' push parses as a list too: each command must be a '*'
+                if type(command) is not list or not command or buf[pos] != 0x2A:
+                    break
+                if len(command) > max_args:
                     break
                 count = len(command)
                 at = pos + (_HEADER[count] if count < 1000 else len(b"%d" % count) + 3)
@@ -295,10 +358,7 @@ class RequestParser:
                 pos = at
         except Exception:  # noqa: BLE001 - hiredis errors, or a RESP3 map with list keys
             pass  # whatever it is, the exact parser will report it the Redis way
-        if pos == len(buf) or (pos > 65536 and pos * 2 > len(buf)):
-            del buf[:pos]
-            pos = 0
-        self._pos = pos
+        self._consumed(pos)
         return bool(ready)
 
     def parse(self) -> list[list[bytes]]:
