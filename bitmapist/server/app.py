@@ -25,7 +25,7 @@ from ..engine import Engine, Put, Value
 from .batch import Deferred
 from .commands import execute
 from .keyspace import Keyspace
-from .resp import Error, ProtocolError, RequestParser, encode_many
+from .resp import Ack, Error, ProtocolError, RequestParser, Status, encode, encode_int
 from .session import ServerState, Session, Settings
 
 log = logging.getLogger("bitmapist.server")
@@ -46,7 +46,9 @@ class Connection(asyncio.Protocol):
         self.session: Session | None = None
         settings = self.state.settings
         self.parser = RequestParser(max_bulk_len=settings.max_bulk_len, max_args=settings.max_args)
-        self.replies: list[tuple[Any, int]] = []
+        # Replies of this turn: bytes, or `_late` items encoded once writes commit.
+        self.replies: list[Any] = []
+        self.lazy = False  # some replies are not bytes yet
         self.closed = False
         self.write_paused = False  # the client does not read its replies
         self.backlog = False  # commands wait in the parser's buffer
@@ -86,12 +88,12 @@ class Connection(asyncio.Protocol):
         try:
             self._run(_COMMANDS_PER_TURN)
         except ProtocolError as exc:
-            replies.append((exc.reply, session.protocol))
+            replies.append(encode(exc.reply))
             session.closing = True
             log.info("client %s: %s", session.addr, exc)
         except Exception as exc:  # the parser failed: this connection cannot go on
             log.exception("request parsing failed")
-            replies.append((Error(f"ERR internal error: {exc}"), session.protocol))
+            replies.append(encode(Error(f"ERR internal error: {exc}")))
             session.closing = True
         self.server.schedule_flush(self)
 
@@ -99,25 +101,41 @@ class Connection(asyncio.Protocol):
         session = self.session
         assert session is not None
         parser, state, replies = self.parser, self.state, self.replies
-        while not self.write_paused and not session.closing:
+        next_command, append, ready = parser.next_command, replies.append, parser.ready
+        if self.write_paused or session.closing:
+            return
+        while True:
             if budget == 0:  # let others have the loop; continue after the flush
                 self._set_backlog(True)
                 self.server.schedule_continue(self)
                 break
-            args = parser.next_command()
+            args = ready.popleft() if ready else next_command()
             if args is None:
                 self._set_backlog(False)
                 if self.eof:
                     session.closing = True
                 break
             budget -= 1
-            session.last_command = args[0]
             try:
                 reply = execute(state, session, args)
             except Exception as exc:  # a bug must cost one reply, not the server
                 log.exception("command %r failed", args[0])
                 reply = Error(f"ERR internal error: {exc}")
-            replies.append((reply, session.protocol))
+            # Replies whose bytes are known now are encoded now; the rest (writes not
+            # yet committed, aggregates that may hold them) when the turn's writes are.
+            kind = type(reply)
+            if kind is int:
+                append(encode_int(reply))
+            elif kind is Ack:  # the same bytes in RESP2 and RESP3
+                append(reply)
+                self.lazy = True
+            elif kind is bytes or kind is Error or kind is Status:
+                append(encode(reply))
+            else:
+                append((reply, session.protocol))
+                self.lazy = True
+            if session.closing:
+                break
             parser.authenticated = session.authenticated
 
     def _set_backlog(self, backlog: bool) -> None:
@@ -174,11 +192,11 @@ class Connection(asyncio.Protocol):
             return
         replies, self.replies = self.replies, []
         if replies:
-            protocol = replies[0][1]
-            if all(item[1] == protocol for item in replies):
-                data = encode_many((item[0] for item in replies), protocol)
+            if self.lazy:
+                self.lazy = False
+                data = b"".join([x if type(x) is bytes else _late(x) for x in replies])
             else:
-                data = b"".join(encode_many((value,), proto) for value, proto in replies)
+                data = b"".join(replies)
             transport.write(data)
             if transport.get_write_buffer_size() > self.state.settings.max_output_buffer:
                 addr = self.session.addr if self.session else "?"
@@ -189,6 +207,14 @@ class Connection(asyncio.Protocol):
         if self.session is not None and self.session.closing:
             transport.close()
             self.closed = True
+
+
+def _late(item: Any) -> bytes:
+    """The bytes of a queued reply that is not bytes yet: an `Ack` or (value, protocol)."""
+    if type(item) is Ack:
+        value = item.value
+        return encode_int(value) if type(value) is int else encode(value)
+    return encode(item[0], item[1])
 
 
 def _address(pair: Any) -> str:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from ..engine import SetBits
 from .keyspace import Keyspace
-from .resp import Error, Later
+from .resp import Ack, Error, Later
 
 log = logging.getLogger("bitmapist.server")
 
@@ -66,7 +66,7 @@ class WriteBatcher:
     def __bool__(self) -> bool:
         return self.queued
 
-    def setbit(self, db: int, key: bytes, offset: int, value: bool) -> Later:
+    def setbit(self, db: int, key: bytes, offset: int, value: bool) -> Ack:
         """Queue one SETBIT; its reply (the previous bit, from the keyspace as of the
         queued writes) is one of the batch's two shared placeholders."""
         if self._pending:
@@ -131,15 +131,15 @@ class WriteBatcher:
                 self.touch(db, key)
 
 
-def _bit_replies() -> tuple[Later, Later]:
+def _bit_replies() -> tuple[Ack, Ack]:
     """A batch's two SETBIT replies (previous bit 0, 1); both become the error if the
     batch fails to commit."""
-    zero, one = Later(), Later()
+    zero, one = Ack(), Ack()
     zero.value, one.value = 0, 1
     return zero, one
 
 
-def _fail(laters: list[Later], exc: Exception, count: int) -> None:
+def _fail(laters: list[Any], exc: Exception, count: int) -> None:
     """The batch is all-or-nothing: every write in it failed."""
     log.exception("write batch of %d ops failed", count)
     error = Error(f"ERR write failed: {exc}")

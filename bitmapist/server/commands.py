@@ -133,26 +133,28 @@ def _reject(state: ServerState, session: Session, args: list[bytes], error: Erro
 
 
 # Plain (subcommand-less) commands by their name as sent: skips lower() and arity parsing.
-_PLAIN: dict[bytes, Command] = {}
+# Each entry: handler, fewest and most arguments, whether it is a batched writer.
+_PLAIN: dict[bytes, tuple[Handler, int, int, bool]] = {}
 
 
 def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
     """Run one command for `session` and return its reply (Redis's `processCommand`)."""
     state.commands_processed += 1
-    cmd = _PLAIN.get(args[0])
-    if (
-        cmd is not None
-        and (len(args) == cmd.arity if cmd.arity > 0 else len(args) >= -cmd.arity)
-        and session.authenticated
-        and session.multi is None
-    ):
-        if not cmd.batched and state.batcher.queued:
-            state.batcher.flush()
-        reply = cmd.handler(state, session, args)
-        return state.batcher.add(reply) if type(reply) is Deferred else reply
+    session.last_command = args[0]
+    plain = _PLAIN.get(args[0])
+    if plain is not None and session.authenticated and session.multi is None:
+        handler, fewest, most, batched = plain
+        if fewest <= len(args) <= most:
+            if not batched and state.batcher.queued:
+                state.batcher.flush()  # reads (and unbatched writes) see the writes before
+            reply = handler(state, session, args)
+            return state.batcher.add(reply) if type(reply) is Deferred else reply
     cmd = lookup(args)
     if type(cmd) is Command and TABLE.get(args[0].lower()) is cmd and len(_PLAIN) < 4096:
-        _PLAIN[args[0]] = cmd  # a top-level command without subcommands
+        # a top-level command without subcommands
+        arity = cmd.arity
+        most = arity if arity > 0 else 1 << 62
+        _PLAIN[args[0]] = (cmd.handler, abs(arity), most, cmd.batched)
     if type(cmd) is Error:
         return _reject(state, session, args, cmd)
     if not session.authenticated and not cmd.noauth:
@@ -166,7 +168,7 @@ def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
 def call(state: ServerState, session: Session, cmd: Command, args: list[bytes]) -> Any:
     """Invoke a handler; deferred writes go to the batcher, reads see earlier writes."""
     batcher = state.batcher
-    if not cmd.batched and batcher:
+    if not cmd.batched and batcher.queued:
         batcher.flush()
     reply = cmd.handler(state, session, args)
     if type(reply) is Deferred:
@@ -706,9 +708,15 @@ def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 @command("setbit", 4, batched=True)
 def setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    offset = _offset(state, args[2])
-    if offset is None:
-        return Error("ERR bit offset is not an integer or out of range")
+    arg = args[2]
+    if arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1):
+        offset = int(arg)  # the common case, inline (see `_offset`)
+        if (offset >> 3) >= state.settings.max_bulk_len:
+            return Error("ERR bit offset is not an integer or out of range")
+    else:
+        offset = _offset(state, arg)
+        if offset is None:
+            return Error("ERR bit offset is not an integer or out of range")
     bit = args[3]
     if bit == b"1":
         on = True
@@ -724,9 +732,15 @@ def setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 @command("getbit", 3)
 def getbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    offset = _offset(state, args[2])
-    if offset is None:
-        return Error("ERR bit offset is not an integer or out of range")
+    arg = args[2]
+    if arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1):
+        offset = int(arg)  # the common case, inline (see `_offset`)
+        if (offset >> 3) >= state.settings.max_bulk_len:
+            return Error("ERR bit offset is not an integer or out of range")
+    else:
+        offset = _offset(state, arg)
+        if offset is None:
+            return Error("ERR bit offset is not an integer or out of range")
     return state.keyspace.getbit(session.db, args[1], offset)
 
 

@@ -39,6 +39,7 @@ from typing import Any
 import hiredis
 
 __all__ = [
+    "Ack",
     "DEFAULT_MAX_ARGS",
     "DEFAULT_MAX_BULK_LEN",
     "DEFAULT_MAX_INLINE",
@@ -52,6 +53,8 @@ __all__ = [
     "Status",
     "Verbatim",
     "encode",
+    "encode_int",
+    "encode_many",
     "split_args",
 ]
 
@@ -187,7 +190,7 @@ class RequestParser:
         "_args",
         "_remaining",
         "_bulk_len",
-        "_ready",
+        "ready",
         "max_bulk_len",
         "max_args",
         "max_inline",
@@ -206,7 +209,9 @@ class RequestParser:
         self._args: list[bytes] = []
         self._remaining = 0  # arguments still expected by the current multibulk
         self._bulk_len = -1  # length of the bulk being received, -1 before its header
-        self._ready: deque[list[bytes]] = deque()  # parsed ahead by the fast path
+        #: Commands parsed ahead by the fast path: `next_command` pops them first (a
+        #: caller may pop them itself, in order, before calling it).
+        self.ready: deque[list[bytes]] = deque()
         self.max_bulk_len = max_bulk_len
         self.max_args = max_args
         self.max_inline = max_inline
@@ -227,7 +232,7 @@ class RequestParser:
         Raises `ProtocolError` when the stream is broken (commands before the break were
         returned by earlier calls, as Redis executes them before replying the error).
         """
-        ready = self._ready
+        ready = self.ready
         if ready:
             return ready.popleft()
         buf = self._buf
@@ -305,7 +310,7 @@ class RequestParser:
             stop += sum(map(_BULK.__getitem__, map(len, flat)))
         except (IndexError, TypeError):
             return self._fast_fill_checked(pos, end)
-        self._ready.extend(commands)
+        self.ready.extend(commands)
         self._consumed(stop)
         return True
 
@@ -327,7 +332,7 @@ class RequestParser:
             return False
         reader = hiredis.Reader()
         reader.feed(buf, pos, end - pos)
-        ready = self._ready
+        ready = self.ready
         max_args, max_bulk = self.max_args, self.max_bulk_len
         try:
             for _ in range(_FAST_BATCH):
@@ -500,6 +505,13 @@ class Later:
         self.value: Any = None
 
 
+class Ack(Later):
+    """A write's reply known in advance (an int) unless its commit fails (then the
+    error): the same in RESP2 and RESP3, so it is shared by many commands."""
+
+    __slots__ = ()
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -522,7 +534,7 @@ def _encode_error(text: str) -> bytes:
 
 def _encode_into(out: list[bytes], value: Any, resp3: bool) -> None:
     kind = type(value)
-    if kind is Later:  # a write's reply, filled in at commit: usually an int
+    if kind is Later or kind is Ack:  # a write's reply, filled in at commit: usually an int
         value = value.value
         kind = type(value)
     if kind is bytes:
@@ -562,6 +574,11 @@ def _encode_into(out: list[bytes], value: Any, resp3: bool) -> None:
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     else:
         raise TypeError(f"cannot encode {value!r} as a RESP reply")
+
+
+def encode_int(value: int) -> bytes:
+    """The wire bytes of an integer reply (`:n`)."""
+    return _INTS[value + 2] if -2 <= value < 1022 else b":%d\r\n" % value
 
 
 def encode(value: Any, protocol: int = 2) -> bytes:
