@@ -23,7 +23,7 @@ from typing import Any
 
 from ..engine import Engine, Put, Value
 from .batch import Deferred
-from .commands import execute
+from .commands import FAST, execute
 from .keyspace import Keyspace
 from .resp import Ack, Error, ProtocolError, RequestParser, Status, encode, encode_int
 from .session import ServerState, Session, Settings
@@ -109,6 +109,9 @@ class Connection(asyncio.Protocol):
         next_command, append, ready = parser.next_command, replies.append, parser.ready
         if self.write_paused or session.closing:
             return
+        fast_table = FAST if session.authenticated and session.multi is None else {}
+        fast_count = 0  # commands run by FAST handlers, not counted by execute()
+        last = None
         while True:
             if budget == 0:  # let others have the loop; continue after the flush
                 self._set_backlog(True)
@@ -121,6 +124,23 @@ class Connection(asyncio.Protocol):
                     session.closing = True
                 break
             budget -= 1
+            fast = fast_table.get(args[0])
+            if fast is not None:
+                try:
+                    reply = fast(state, session, args)
+                except Exception:  # noqa: BLE001 - execute() runs it again and reports it
+                    reply = None
+                if reply is not None:
+                    append(reply)
+                    if type(reply) is Ack:
+                        self.lazy = True
+                    fast_count += 1
+                    last = args[0]
+                    continue
+            if fast_count:
+                state.commands_processed += fast_count
+                fast_count = 0
+            last = None
             try:
                 reply = execute(state, session, args)
             except Exception as exc:  # a bug must cost one reply, not the server
@@ -142,6 +162,11 @@ class Connection(asyncio.Protocol):
             if session.closing:
                 break
             parser.authenticated = session.authenticated
+            fast_table = FAST if session.authenticated and session.multi is None else {}
+        if fast_count:
+            state.commands_processed += fast_count
+        if last is not None:
+            session.last_command = last
 
     def _set_backlog(self, backlog: bool) -> None:
         """Stop reading while commands are already waiting in the buffer."""

@@ -744,6 +744,50 @@ def getbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
     return state.keyspace.getbit(session.db, args[1], offset)
 
 
+# --- the hot path: GETBIT and SETBIT in their plain forms
+
+_ZERO, _ONE = b":0\r\n", b":1\r\n"
+
+
+def _plain_offset(state: ServerState, arg: bytes) -> int | None:
+    """An offset of plain digits in range, else None (the general path decides)."""
+    if arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1):
+        offset = int(arg)
+        if (offset >> 3) < state.settings.max_bulk_len:
+            return offset
+    return None
+
+
+def _fast_getbit(state: ServerState, session: Session, args: list[bytes]) -> bytes | None:
+    if len(args) != 3:
+        return None
+    offset = _plain_offset(state, args[2])
+    if offset is None:
+        return None
+    if state.batcher.queued:
+        state.batcher.flush()  # reads see the writes before them
+    return _ONE if state.keyspace.getbit(session.db, args[1], offset) else _ZERO
+
+
+def _fast_setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    if len(args) != 4:
+        return None
+    offset = _plain_offset(state, args[2])
+    bit = args[3]
+    if offset is None or (bit != b"1" and bit != b"0"):
+        return None
+    return state.batcher.setbit(session.db, args[1], offset, bit == b"1")
+
+
+#: Commands the connection loop may run directly, by their name as sent, when the
+#: session is authenticated and not in MULTI. Each returns the reply's bytes, an `Ack`
+#: (a queued write), or None to leave the command to `execute` (errors, other forms);
+#: the caller counts it in `commands_processed` and `last_command` as `execute` would.
+FAST: dict[bytes, Callable[[ServerState, Session, list[bytes]], Any]] = {}
+for _name, _handler in ((b"getbit", _fast_getbit), (b"setbit", _fast_setbit)):
+    FAST[_name] = FAST[_name.upper()] = FAST[_name.capitalize()] = _handler
+
+
 @command("bitcount", -2)
 def bitcount(state: ServerState, session: Session, args: list[bytes]) -> Any:
     keyspace, db = state.keyspace, session.db
