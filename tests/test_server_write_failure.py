@@ -1,0 +1,50 @@
+"""A commit that fails (the files may not grow: RLIMIT_FSIZE on the real server process)
+fails every write of its batch: pipelined SETBITs, which share their replies within a
+batch, all get the error, none is acknowledged falsely, and the server goes on serving."""
+
+from __future__ import annotations
+
+import random
+import resource
+
+from bitmapist.engine import Engine
+
+from .bitmapist_server import BitmapistServerProcess
+from .resp_client import RawConnection, command
+
+LIMIT = 1 << 20  # bytes any file of the server may reach
+
+
+def _replies(conn: RawConnection, count: int) -> list[bytes]:
+    return [conn.reply() for _ in range(count)]
+
+
+def test_failed_commit_fails_its_setbits_and_loses_no_acknowledged_bit(tmp_path):
+    server = BitmapistServerProcess(tmp_path, "--checkpoint-interval", "0")
+    rng = random.Random(4)
+    acked: set[int] = set()
+    errors: list[bytes] = []
+    try:
+        resource.prlimit(server.process.pid, resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+        with RawConnection(server.port) as conn:
+            for _ in range(400):
+                offsets = [rng.randrange(1 << 30) for _ in range(500)]
+                conn.send(b"".join(command("SETBIT", "big", o, 1) for o in offsets))
+                for offset, reply in zip(offsets, _replies(conn, len(offsets)), strict=True):
+                    if reply in (b":0\r\n", b":1\r\n"):
+                        acked.add(offset)
+                    else:
+                        errors.append(reply)
+                if errors:
+                    break
+            assert errors, "the file size limit was never reached"
+            assert all(e.startswith(b"-ERR write failed") for e in errors), errors[:3]
+            # the server still answers, and reads what it acknowledged
+            conn.send(command("PING"))
+            assert conn.reply() == b"+PONG\r\n"
+    finally:
+        server.stop()
+    assert acked
+    with Engine(server.db_path) as engine:
+        missing = [o for o in acked if not engine.getbit(b"big", o)]
+    assert not missing, f"{len(missing)} acknowledged bits lost"
