@@ -34,6 +34,7 @@ _MAX_CLIENTS = b"-ERR max number of clients reached\r\n"
 _SWEEP_INTERVAL = 1.0
 # Commands one connection runs per event-loop turn before others get theirs.
 _COMMANDS_PER_TURN = 128
+_HIGH_WATER = 64 * 1024  # asyncio's default high-water mark for a transport's buffer
 
 
 class Connection(asyncio.Protocol):
@@ -67,6 +68,9 @@ class Connection(asyncio.Protocol):
             return
         peer = transport.get_extra_info("peername") or ("", 0)
         sock = transport.get_extra_info("sockname") or ("", 0)
+        # pause_writing() comes before the buffer can pass the output limit (see send_replies)
+        high = min(_HIGH_WATER, state.settings.max_output_buffer)
+        transport.set_write_buffer_limits(high=high, low=high // 4)
         self.session = state.new_session(addr=_address(peer), laddr=_address(sock))
         self.parser.authenticated = self.session.authenticated
         self.server.connections.add(self)
@@ -228,7 +232,10 @@ class Connection(asyncio.Protocol):
             else:
                 data = b"".join(replies)
             transport.write(data)
-            if transport.get_write_buffer_size() > self.state.settings.max_output_buffer:
+            # Past the high-water mark (<= the limit) asyncio has paused us already.
+            if self.write_paused and (
+                transport.get_write_buffer_size() > self.state.settings.max_output_buffer
+            ):
                 addr = self.session.addr if self.session else "?"
                 log.warning("client %s: output buffer over the limit, closing", addr)
                 transport.abort()

@@ -749,20 +749,14 @@ def getbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
 _ZERO, _ONE = b":0\r\n", b":1\r\n"
 
 
-def _plain_offset(state: ServerState, arg: bytes) -> int | None:
-    """An offset of plain digits in range, else None (the general path decides)."""
-    if arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1):
-        offset = int(arg)
-        if (offset >> 3) < state.settings.max_bulk_len:
-            return offset
-    return None
-
-
 def _fast_getbit(state: ServerState, session: Session, args: list[bytes]) -> bytes | None:
     if len(args) != 3:
         return None
-    offset = _plain_offset(state, args[2])
-    if offset is None:
+    arg = args[2]  # plain digits in range, else the general path decides
+    if not (arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1)):
+        return None
+    offset = int(arg)
+    if (offset >> 3) >= state.settings.max_bulk_len:
         return None
     if state.batcher.queued:
         state.batcher.flush()  # reads see the writes before them
@@ -772,9 +766,11 @@ def _fast_getbit(state: ServerState, session: Session, args: list[bytes]) -> byt
 def _fast_setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
     if len(args) != 4:
         return None
-    offset = _plain_offset(state, args[2])
-    bit = args[3]
-    if offset is None or (bit != b"1" and bit != b"0"):
+    arg, bit = args[2], args[3]  # plain digits in range, else the general path decides
+    if not (arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1)):
+        return None
+    offset = int(arg)
+    if (offset >> 3) >= state.settings.max_bulk_len or (bit != b"1" and bit != b"0"):
         return None
     return state.batcher.setbit(session.db, args[1], offset, bit == b"1")
 

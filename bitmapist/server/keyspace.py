@@ -87,7 +87,10 @@ class Keyspace:
     def getbit(self, db: int, key: bytes, offset: int) -> int:
         if self._view is None:
             return self.engine.getbit(key, offset, db=db)
-        value = self._value(db, key)
+        try:  # `_value` inline: this is the hottest read
+            value = self._memo[(db, key)]
+        except KeyError:
+            value = self._value(db, key)
         return 1 if value is not None and offset in value.bits else 0
 
     def bitcount(self, db: int, key: bytes) -> int:
