@@ -116,3 +116,27 @@ def test_a_format_1_file_is_upgraded_when_opened_for_writing(path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 2
     assert conn.execute("SELECT value FROM meta WHERE name = 'format_version'").fetchone() == (2,)
     conn.close()
+
+
+def test_marking_what_is_marked_writes_no_row(path):
+    with Engine(path) as engine:
+        _mark(engine, 999)
+        _mark(engine, 5)
+        rows = len(_journal_ops(path))
+        for _ in range(3):
+            _mark(engine, 5)  # the same id again: nothing to commit
+        assert len(_journal_ops(path)) == rows
+        _mark(engine, 6)
+        assert len(_journal_ops(path)) == rows + 1
+
+
+def test_a_mark_after_another_engine_cleared_the_bit_is_written(path):
+    with Engine(path) as first, Engine(path) as second:
+        _mark(first, 999)
+        _mark(first, 5)
+        _mark(second, 5)  # loads the bits, finds 5 set: no row
+        first.write([SetBits(b"day", (5,), value=False)])
+        _mark(second, 5)  # must not trust what it loaded before
+        assert first.getbit(b"day", 5) == 1
+    with Engine(path) as reopened:
+        assert reopened.getbit(b"day", 5) == 1
