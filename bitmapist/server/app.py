@@ -23,7 +23,7 @@ from typing import Any
 
 from ..engine import Engine, Put, Value
 from .batch import Deferred
-from .commands import FAST, execute
+from .commands import FAST, execute, run_fast
 from .keyspace import Keyspace
 from .resp import Ack, Error, ProtocolError, RequestParser, Status, encode, encode_int
 from .session import ServerState, Session, Settings
@@ -113,8 +113,8 @@ class Connection(asyncio.Protocol):
         next_command, append, ready = parser.next_command, replies.append, parser.ready
         if self.write_paused or session.closing:
             return
-        fast_table = FAST if session.authenticated and session.multi is None else {}
-        fast_count = 0  # commands run by FAST handlers, not counted by execute()
+        fast = session.authenticated and session.multi is None
+        fast_count = 0  # commands run by run_fast, which execute() did not count
         last = None
         while True:
             if budget == 0:  # let others have the loop; continue after the flush
@@ -127,20 +127,15 @@ class Connection(asyncio.Protocol):
                 if self.eof:
                     session.closing = True
                 break
-            budget -= 1
-            fast = fast_table.get(args[0])
-            if fast is not None:
-                try:
-                    reply = fast(state, session, args)
-                except Exception:  # noqa: BLE001 - execute() runs it again and reports it
-                    reply = None
-                if reply is not None:
-                    append(reply)
-                    if type(reply) is Ack:
-                        self.lazy = True
-                    fast_count += 1
-                    last = args[0]
+            if fast and args[0] in FAST:
+                count, wrote, last, args = run_fast(state, session, args, ready, replies, budget)
+                if wrote:
+                    self.lazy = True
+                budget -= count
+                fast_count += count
+                if args is None:
                     continue
+            budget -= 1
             if fast_count:
                 state.commands_processed += fast_count
                 fast_count = 0
@@ -166,7 +161,7 @@ class Connection(asyncio.Protocol):
             if session.closing:
                 break
             parser.authenticated = session.authenticated
-            fast_table = FAST if session.authenticated and session.multi is None else {}
+            fast = session.authenticated and session.multi is None
         if fast_count:
             state.commands_processed += fast_count
         if last is not None:
@@ -228,7 +223,12 @@ class Connection(asyncio.Protocol):
         if replies:
             if self.lazy:
                 self.lazy = False
-                data = b"".join([x if type(x) is bytes else _late(x) for x in replies])
+                data = b"".join(
+                    [
+                        x if type(x) is bytes else x.data if type(x) is Ack else _late(x)
+                        for x in replies
+                    ]
+                )
             else:
                 data = b"".join(replies)
             transport.write(data)
@@ -247,10 +247,7 @@ class Connection(asyncio.Protocol):
 
 
 def _late(item: Any) -> bytes:
-    """The bytes of a queued reply that is not bytes yet: an `Ack` or (value, protocol)."""
-    if type(item) is Ack:
-        value = item.value
-        return encode_int(value) if type(value) is int else encode(value)
+    """The bytes of a queued (value, protocol) reply."""
     return encode(item[0], item[1])
 
 

@@ -73,8 +73,8 @@ class WriteBatcher:
             self.flush()
         queued = self._bits.get((db, key))
         if queued is None:
-            queued = self._bits[(db, key)] = {}
             previous = self.keyspace.getbit(db, key, offset)
+            queued = self._bits[(db, key)] = {}
         else:
             known = queued.get(offset)
             previous = self.keyspace.getbit(db, key, offset) if known is None else known
@@ -134,9 +134,7 @@ class WriteBatcher:
 def _bit_replies() -> tuple[Ack, Ack]:
     """A batch's two SETBIT replies (previous bit 0, 1); both become the error if the
     batch fails to commit."""
-    zero, one = Ack(), Ack()
-    zero.value, one.value = 0, 1
-    return zero, one
+    return Ack(0), Ack(1)
 
 
 def _fail(laters: list[Any], exc: Exception, count: int) -> None:
@@ -144,7 +142,10 @@ def _fail(laters: list[Any], exc: Exception, count: int) -> None:
     log.exception("write batch of %d ops failed", count)
     error = Error(f"ERR write failed: {exc}")
     for later in laters:
-        later.value = error
+        if type(later) is Ack:
+            later.fail(error)
+        else:
+            later.value = error
 
 
 def _merge_setbits(bits: dict[tuple[int, bytes], dict[int, bool]]) -> list[SetBits]:

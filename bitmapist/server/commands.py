@@ -9,6 +9,7 @@ queuing, then the call. Error texts are Redis's, to the byte.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -744,44 +745,73 @@ def getbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
     return state.keyspace.getbit(session.db, args[1], offset)
 
 
-# --- the hot path: GETBIT and SETBIT in their plain forms
+# --- the hot path: runs of plain GETBIT and SETBIT
 
 _ZERO, _ONE = b":0\r\n", b":1\r\n"
+_GETBIT, _SETBIT = 1, 2
+#: GETBIT and SETBIT by their name as sent, in the spellings clients use.
+FAST: dict[bytes, int] = {}
+for _name, _kind in ((b"getbit", _GETBIT), (b"setbit", _SETBIT)):
+    FAST[_name] = FAST[_name.upper()] = FAST[_name.capitalize()] = _kind
 
 
-def _fast_getbit(state: ServerState, session: Session, args: list[bytes]) -> bytes | None:
-    if len(args) != 3:
-        return None
-    arg = args[2]  # plain digits in range, else the general path decides
-    if not (arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1)):
-        return None
-    offset = int(arg)
-    if (offset >> 3) >= state.settings.max_bulk_len:
-        return None
-    if state.batcher.queued:
-        state.batcher.flush()  # reads see the writes before them
-    return _ONE if state.keyspace.getbit(session.db, args[1], offset) else _ZERO
+def run_fast(
+    state: ServerState,
+    session: Session,
+    args: list[bytes],
+    ready: deque[list[bytes]],
+    replies: list[Any],
+    budget: int,
+) -> tuple[int, bool, bytes, list[bytes] | None]:
+    """Run `args`, then the commands waiting in `ready`, while they are GETBIT or SETBIT
+    in their plain forms (digits for the offset, 0 or 1 for the bit), at most `budget`.
 
-
-def _fast_setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    if len(args) != 4:
-        return None
-    arg, bit = args[2], args[3]  # plain digits in range, else the general path decides
-    if not (arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1)):
-        return None
-    offset = int(arg)
-    if (offset >> 3) >= state.settings.max_bulk_len or (bit != b"1" and bit != b"0"):
-        return None
-    return state.batcher.setbit(session.db, args[1], offset, bit == b"1")
-
-
-#: Commands the connection loop may run directly, by their name as sent, when the
-#: session is authenticated and not in MULTI. Each returns the reply's bytes, an `Ack`
-#: (a queued write), or None to leave the command to `execute` (errors, other forms);
-#: the caller counts it in `commands_processed` and `last_command` as `execute` would.
-FAST: dict[bytes, Callable[[ServerState, Session, list[bytes]], Any]] = {}
-for _name, _handler in ((b"getbit", _fast_getbit), (b"setbit", _fast_setbit)):
-    FAST[_name] = FAST[_name.upper()] = FAST[_name.capitalize()] = _handler
+    Only for an authenticated session outside MULTI. Replies are appended to `replies`:
+    GETBIT's bytes, SETBIT's `Ack` (a queued write). Returns how many ran, whether any
+    write is queued, the last one's name (for `last_command`; the caller also counts
+    them in `commands_processed`) and the first command not run (None if none was
+    taken): anything else, errors included, is left to `execute`.
+    """
+    db = session.db
+    keyspace, batcher = state.keyspace, state.batcher
+    max_bulk = state.settings.max_bulk_len
+    append = replies.append
+    count = 0
+    wrote = False
+    name = args[0]
+    while True:
+        kind = FAST.get(args[0])
+        if kind is None:
+            break
+        arg = args[2] if len(args) > 2 else b""
+        if not (arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1)):
+            break
+        offset = int(arg)
+        if (offset >> 3) >= max_bulk:
+            break
+        try:
+            if kind == _GETBIT:
+                if len(args) != 3:
+                    break
+                if batcher.queued:
+                    batcher.flush()  # reads see the writes before them
+                append(_ONE if keyspace.getbit(db, args[1], offset) else _ZERO)
+            else:
+                if len(args) != 4:
+                    break
+                bit = args[3]
+                if bit != b"1" and bit != b"0":
+                    break
+                append(batcher.setbit(db, args[1], offset, bit == b"1"))
+                wrote = True
+        except Exception:  # noqa: BLE001 - execute() runs it again and reports it
+            break
+        count += 1
+        name = args[0]
+        if count == budget or not ready:
+            return count, wrote, name, None
+        args = ready.popleft()
+    return count, wrote, name, args
 
 
 @command("bitcount", -2)

@@ -507,9 +507,18 @@ class Later:
 
 class Ack(Later):
     """A write's reply known in advance (an int) unless its commit fails (then the
-    error): the same in RESP2 and RESP3, so it is shared by many commands."""
+    error): the same in RESP2 and RESP3, so it is shared by many commands. `data` is
+    its wire bytes; `fail` turns both into the error."""
 
-    __slots__ = ()
+    __slots__ = ("data",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+        self.data = encode_int(value)
+
+    def fail(self, error: Error) -> None:
+        self.value = error
+        self.data = _encode_error(error)
 
 
 class _NullArray:
