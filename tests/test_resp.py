@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from bitmapist.server.resp import (
     NULL_ARRAY,
+    Ack,
     Error,
     Later,
     Map,
@@ -164,3 +165,86 @@ def test_later_replies_encode_their_value():
 def test_unknown_reply_types_are_refused():
     with pytest.raises(TypeError):
         encode(object())
+
+
+class _ExactParser(RequestParser):
+    """The parser without its hiredis fast path: the reference the fast path must match."""
+
+    __slots__ = ()
+
+    def _fast_fill(self) -> bool:
+        return False
+
+
+# Pieces a stream is made of: commands, other RESP types hiredis parses too (which Redis
+# refuses or reads as inline commands), nulls, sizes and counts around the fast path's
+# limits, and arguments holding those types' first bytes.
+_PIECES = [
+    command("SETBIT", "k", 1, 1),
+    command("PING"),
+    command("ECHO", "x" * 1500),
+    command(*["a"] * 120),
+    command("ECHO", "+=(~>|%"),
+    command("A\r\nB"),
+    b"*0\r\n",
+    b"*-1\r\n",
+    b"*1\r\n$-1\r\n",
+    b"*1\r\n:1\r\n",
+    b"*1\r\n_\r\n",
+    b"*1\r\n#t\r\n",
+    b"*1\r\n,1.5\r\n",
+    b"*1\r\n+PING\r\n",
+    b"*1\r\n(12\r\n",
+    b"*1\r\n=6\r\ntxt:ab\r\n",
+    b"*2\r\n$4\r\nECHO\r\n-ERR x\r\n",
+    b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n",
+    b"~1\r\n$4\r\nPING\r\n",
+    b">1\r\n$4\r\nPING\r\n",
+    b"%1\r\n$1\r\na\r\n$1\r\nb\r\n",
+    b"$3\r\nfoo\r\n",
+    b":5\r\n",
+    b"PING\r\n",
+    b"*12345\r\n",
+]
+
+
+def _parse_split(parser: RequestParser, data: bytes, cuts: list[int]) -> list:
+    parsed: list = []
+    position = 0
+    try:
+        for cut in sorted(set(cuts)) + [len(data)]:
+            parser.feed(data[position:cut])
+            position = max(position, cut)
+            parsed.extend(parser.parse())
+    except ProtocolError as exc:
+        parsed.append(str(exc))
+    return parsed
+
+
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=10),
+    cuts=st.lists(st.integers(0, 3000), max_size=4),
+    max_args=st.sampled_from([100, 1024 * 1024]),
+)
+def test_fast_path_parses_like_the_exact_parser(pieces, cuts, max_args):
+    data = b"".join(pieces)
+    fast = _parse_split(RequestParser(max_args=max_args), data, cuts)
+    exact = _parse_split(_ExactParser(max_args=max_args), data, cuts)
+    assert fast == exact
+
+
+def test_acks_encode_their_value_and_become_the_error_on_failure():
+    ack = Ack(1)
+    assert ack.data == encode(ack) == b":1\r\n"
+    ack.fail(Error("ERR write failed: disk full"))
+    assert ack.data == encode([ack])[4:] == b"-ERR write failed: disk full\r\n"
+
+
+@pytest.mark.parametrize("piece", _PIECES, ids=range(len(_PIECES)))
+@pytest.mark.parametrize("max_args", [100, 1024 * 1024])
+def test_fast_path_parses_each_piece_between_commands_like_the_exact_parser(piece, max_args):
+    data = command("PING") + piece + command("PING")
+    for cuts in ([], [len(data) - 3]):
+        fast = _parse_split(RequestParser(max_args=max_args), data, cuts)
+        exact = _parse_split(_ExactParser(max_args=max_args), data, cuts)
+        assert fast == exact

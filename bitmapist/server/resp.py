@@ -34,6 +34,7 @@ import re
 from collections import deque
 from collections.abc import Iterable
 from itertools import chain, islice
+from operator import itemgetter
 from typing import Any
 
 import hiredis
@@ -76,8 +77,7 @@ _BIG_ARRAY = re.compile(rb"\*[0-9]{5}")  # (a literal first byte: a much faster 
 # ('+', '=' and '(' give bytes; '~', '>' and '|' give lists; '%' maps): a window without
 # any of them holds only '*' arrays of '$' bulks, which the batch check relies on.
 _LOOKALIKES = (b"+", b"=", b"(", b"~", b">", b"|", b"%")
-_LIST = {list}
-_BYTES = {bytes}
+_HEADER_T, _BULK_T = tuple(_HEADER), tuple(_BULK)  # for itemgetter(*sizes)
 # A well-formed bulk header (Redis's strict integer syntax), for the fast path.
 _BULK_HEADER = re.compile(rb"\$(0|[1-9][0-9]{0,17})\r\n")
 # Limits Redis applies before a client has authenticated (when a password is set).
@@ -295,19 +295,17 @@ class RequestParser:
         if not commands:
             return False
         try:
-            if set(map(type, commands)) != _LIST:
-                return self._fast_fill_checked(pos, end)
-            counts = list(map(len, commands))
+            # Without the look-alike bytes, a reply that is not a list of bytes (a nested
+            # array, a null, an integer...) makes the join (or the chain) raise TypeError.
             flat = list(chain.from_iterable(commands))
-            if (
-                min(counts) == 0
-                or max(counts) > self.max_args
-                or set(map(type, flat)) != _BYTES
-            ):
+            b"".join(flat)
+            counts = list(map(len, commands))
+            if min(counts) == 0 or (self.max_args < 10_000 and max(counts) > self.max_args):
                 return self._fast_fill_checked(pos, end)
             # an IndexError (a count or size of 1000 or more) takes the checked way too
-            stop = pos + sum(map(_HEADER.__getitem__, counts))
-            stop += sum(map(_BULK.__getitem__, map(len, flat)))
+            # (index 0 first, taken back after: one index alone would not give a tuple)
+            stop = pos + sum(itemgetter(0, *counts)(_HEADER_T)) - _HEADER_T[0]
+            stop += sum(itemgetter(0, *map(len, flat))(_BULK_T)) - _BULK_T[0]
         except (IndexError, TypeError):
             return self._fast_fill_checked(pos, end)
         self.ready.extend(commands)
