@@ -99,11 +99,6 @@ class Connection(asyncio.Protocol):
             log.exception("request parsing failed")
             replies.append(encode(Error(f"ERR internal error: {exc}")))
             session.closing = True
-        if self.replies and not self.lazy and not session.closing:
-            # Every reply is bytes already: none waits for a commit (reads flush queued
-            # writes before they run), so they go out now rather than at the turn's end,
-            # and the client sends its next commands sooner.
-            self.send_replies()
         server.schedule_flush(self)
 
     def _run(self, budget: int) -> None:
