@@ -118,14 +118,13 @@ class Connection(asyncio.Protocol):
                 break
             args = ready.popleft() if ready else next_command()
             if args is None:
-                self._set_backlog(False)
+                if self.backlog:
+                    self._set_backlog(False)
                 if self.eof:
                     session.closing = True
                 break
             if fast and args[0] in FAST:
-                count, wrote, last, args = run_fast(state, session, args, ready, replies, budget)
-                if wrote:
-                    self.lazy = True
+                count, last, args = run_fast(state, session, args, ready, replies, budget)
                 budget -= count
                 fast_count += count
                 if args is None:
@@ -241,6 +240,18 @@ class Connection(asyncio.Protocol):
             self.closed = True
 
 
+def _replace_failed(failed: list[tuple[bytes, bytes, bytes]], dirty: list[Connection]) -> None:
+    """Turn the queued replies of SETBITs whose batch failed into its error (they are
+    those very bytes objects, see `WriteBatcher.wire`)."""
+    for zero, one, error in failed:
+        for connection in dirty:
+            replies = connection.replies
+            for index, item in enumerate(replies):
+                if item is zero or item is one:
+                    replies[index] = error
+    failed.clear()
+
+
 def _late(item: Any) -> bytes:
     """The bytes of a queued (value, protocol) reply."""
     return encode(item[0], item[1])
@@ -297,13 +308,16 @@ class BitmapistServer:
     def flush(self) -> None:
         """Commit the turn's writes in one batch, then send every queued reply."""
         self._flush_scheduled = False
+        batcher = self.state.batcher
         try:
-            self.state.batcher.flush()
+            batcher.flush()
         finally:
             if self.turn_open:
                 self.turn_open = False
                 self.state.keyspace.close_turn()
         dirty, self._dirty = self._dirty, []
+        if batcher.failed_wire:  # SETBIT replies of batches that did not commit
+            _replace_failed(batcher.failed_wire, dirty)
         seen: set[int] = set()
         for connection in dirty:
             if id(connection) not in seen:

@@ -37,8 +37,8 @@ class WriteBatcher:
     """Queues deferred writes and commits them together (see the module docstring).
 
     SETBITs live in their own compact queue: the final value of every queued bit per
-    key (`_bits`), their count, and two shared reply placeholders (0 and 1) that every
-    SETBIT of the batch returns; other writes in `_ops`/`_pending`. The two never mix:
+    key (`_bits`), their count, and two shared replies (0 and 1, see `acks` and `wire`)
+    that every SETBIT of the batch gets; other writes in `_ops`/`_pending`. The two never mix:
     queuing one kind commits the other first, so the order of writes is kept.
     """
 
@@ -58,7 +58,12 @@ class WriteBatcher:
         self._pending: list[tuple[Later, Callable[[list[Any]], Any], int, int]] = []
         self._bits: dict[tuple[int, bytes], dict[int, bool]] = {}  # queued SETBITs
         self._bit_count = 0
-        self._bit_replies = _bit_replies()
+        #: The current batch's SETBIT replies for a previous bit of 0 and 1: `Ack`s, and
+        #: the same as bytes objects of this batch only (see `failed_wire`).
+        self.acks, self.wire = _bit_replies()
+        #: (wire[0], wire[1], error bytes) of each SETBIT batch whose commit failed: the
+        #: server replaces those very objects in its queued replies before sending.
+        self.failed_wire: list[tuple[bytes, bytes, bytes]] = []
         #: Whether any write is queued (a plain attribute: read on every command).
         self.queued = False
         self.commits = 0
@@ -66,10 +71,11 @@ class WriteBatcher:
     def __bool__(self) -> bool:
         return self.queued
 
-    def setbit(self, db: int, key: bytes, offset: int, value: bool) -> Ack:
-        """Queue one SETBIT; its reply (the previous bit, from the keyspace as of the
-        queued writes) is one of the batch's two shared placeholders."""
-        if self._pending:
+    def setbit(self, db: int, key: bytes, offset: int, value: bool) -> int:
+        """Queue one SETBIT and return the previous bit (the keyspace as of the queued
+        writes). Its reply is the batch's `acks[previous]`, or as bytes `wire[previous]`:
+        read it right after this call, before anything else is queued."""
+        if self._pending or self._bit_count >= self.max_ops:
             self.flush()
         queued = self._bits.get((db, key))
         if queued is None:
@@ -81,10 +87,7 @@ class WriteBatcher:
         queued[offset] = value
         self.queued = True
         self._bit_count += 1
-        later = self._bit_replies[previous]
-        if self._bit_count >= self.max_ops:
-            self.flush()
-        return later
+        return previous
 
     def add(self, deferred: Deferred) -> Later:
         """Queue a write; its reply is filled in by the next `flush()`."""
@@ -118,12 +121,14 @@ class WriteBatcher:
             later.value = finish(results[start:stop])
 
     def _flush_bits(self) -> None:
-        bits, replies, count = self._bits, self._bit_replies, self._bit_count
-        self._bits, self._bit_replies, self._bit_count = {}, _bit_replies(), 0
+        bits, acks, wire, count = self._bits, self.acks, self.wire, self._bit_count
+        self._bits, self._bit_count = {}, 0
+        self.acks, self.wire = _bit_replies()
         try:
             self.keyspace.write(_merge_setbits(bits))
         except Exception as exc:
-            _fail(list(replies), exc, count)
+            _fail(list(acks), exc, count)
+            self.failed_wire.append((wire[0], wire[1], acks[0].data))
             return
         self.commits += 1
         if self.touch is not None and self.watching is not None and self.watching():
@@ -131,14 +136,15 @@ class WriteBatcher:
                 self.touch(db, key)
 
 
-def _bit_replies() -> tuple[Ack, Ack]:
-    """A batch's two SETBIT replies (previous bit 0, 1); both become the error if the
-    batch fails to commit."""
-    return Ack(0), Ack(1)
+def _bit_replies() -> tuple[tuple[Ack, Ack], tuple[bytes, bytes]]:
+    """A batch's two SETBIT replies (previous bit 0, 1): as `Ack`s, which become the
+    error if the batch fails to commit, and as bytes objects of this batch's own."""
+    zero, one = Ack(0), Ack(1)
+    return (zero, one), (bytes(bytearray(zero.data)), bytes(bytearray(one.data)))
 
 
-def _fail(laters: list[Any], exc: Exception, count: int) -> None:
-    """The batch is all-or-nothing: every write in it failed."""
+def _fail(laters: list[Any], exc: Exception, count: int) -> Error:
+    """The batch is all-or-nothing: every write in it failed. Returns the error reply."""
     log.exception("write batch of %d ops failed", count)
     error = Error(f"ERR write failed: {exc}")
     for later in laters:
@@ -146,6 +152,7 @@ def _fail(laters: list[Any], exc: Exception, count: int) -> None:
             later.fail(error)
         else:
             later.value = error
+    return error
 
 
 def _merge_setbits(bits: dict[tuple[int, bytes], dict[int, bool]]) -> list[SetBits]:

@@ -728,7 +728,8 @@ def setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
         if number is None or not -(2**63) <= number < 2**63 or number & ~1:
             return Error("ERR bit is not an integer or out of range")
         on = bool(number)
-    return state.batcher.setbit(session.db, args[1], offset, on)
+    batcher = state.batcher
+    return batcher.acks[batcher.setbit(session.db, args[1], offset, on)]
 
 
 @command("getbit", 3)
@@ -762,22 +763,22 @@ def run_fast(
     ready: deque[list[bytes]],
     replies: list[Any],
     budget: int,
-) -> tuple[int, bool, bytes, list[bytes] | None]:
+) -> tuple[int, bytes, list[bytes] | None]:
     """Run `args`, then the commands waiting in `ready`, while they are GETBIT or SETBIT
     in their plain forms (digits for the offset, 0 or 1 for the bit), at most `budget`.
 
-    Only for an authenticated session outside MULTI. Replies are appended to `replies`:
-    GETBIT's bytes, SETBIT's `Ack` (a queued write). Returns how many ran, whether any
-    write is queued, the last one's name (for `last_command`; the caller also counts
-    them in `commands_processed`) and the first command not run (None if none was
-    taken): anything else, errors included, is left to `execute`.
+    Only for an authenticated session outside MULTI. Replies are appended to `replies`
+    as bytes: GETBIT's, and SETBIT's batch's `wire` objects (sent after the commit; the
+    server swaps them for the error if it fails). Returns how many ran, the last one's
+    name (for `last_command`; the caller also counts them in `commands_processed`) and
+    the first command not run (None if none was taken): anything else, errors
+    included, is left to `execute`.
     """
     db = session.db
     keyspace, batcher = state.keyspace, state.batcher
     max_bulk = state.settings.max_bulk_len
     append = replies.append
     count = 0
-    wrote = False
     name = args[0]
     while True:
         kind = FAST.get(args[0])
@@ -802,16 +803,16 @@ def run_fast(
                 bit = args[3]
                 if bit != b"1" and bit != b"0":
                     break
-                append(batcher.setbit(db, args[1], offset, bit == b"1"))
-                wrote = True
+                previous = batcher.setbit(db, args[1], offset, bit == b"1")
+                append(batcher.wire[previous])  # after the call: it may start a batch
         except Exception:  # noqa: BLE001 - execute() runs it again and reports it
             break
         count += 1
         name = args[0]
         if count == budget or not ready:
-            return count, wrote, name, None
+            return count, name, None
         args = ready.popleft()
-    return count, wrote, name, args
+    return count, name, args
 
 
 @command("bitcount", -2)
