@@ -155,3 +155,14 @@ def test_a_backup_holds_what_is_still_in_the_log(path, tmp_path):
         _mark(engine, 99)  # after the backup: not in it
     with Engine(tmp_path / "copy.db") as copy:
         assert copy.bitcount(b"day") == 26
+
+
+def test_a_reader_opened_before_the_log_existed_finds_it(path):
+    Engine(path).close()
+    log_path(path).unlink()  # as a store of the previous version has none
+    with Engine(path, readonly=True) as reader:
+        assert reader._log is None
+        with _created(path) as writer:
+            _mark(writer, 7)
+            assert writer._log is not None and _log_rows(writer) == 1
+            assert reader.getbit(b"day", 7) == 1

@@ -276,6 +276,8 @@ class Engine:
             self._connect()
             return
         log = self._log
+        if log is None and self.readonly and self.path is not None:
+            log = self._open_log_created_since()
         if log is None:
             self._sync_file()
             return
@@ -297,6 +299,18 @@ class Engine:
             self._sync_file()
             if end != self._log_end:
                 self._apply_log(self._log_end)
+
+    def _open_log_created_since(self) -> FastLog | None:
+        """A read-only engine opened before any writer made the log: look again."""
+        path = log_path(self.path)
+        if not path.exists():
+            return None
+        try:
+            self._log = FastLog(path, readonly=True)
+        except (OSError, StoreError):
+            return None  # being created right now: next time
+        self._log_gen, self._log_end = 0, HEADER_SIZE  # unseen: read it all
+        return self._log
 
     def _apply_log(self, start: int) -> None:
         """Apply the log's rows from byte `start` that are newer than our state (under the
