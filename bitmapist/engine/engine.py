@@ -8,8 +8,10 @@ See the package docstring for the API. How it works:
   applies each op to memory (`batch.Batch`), appends one journal row per op (a serialized
   roaring bitmap of the offsets for SETBIT) and updates `keys`, then commits. If anything
   fails the transaction is rolled back and the in-memory state is rebuilt from the file.
-- The common batch (SETBITs on existing keys, within their length) is one INSERT that
-  checks by itself that nobody else wrote meanwhile (`_fast_write`); else the full path.
+- The common batch (SETBITs on existing keys, within their length) is one journal row
+  appended to the fast log (`fastlog`, ~2 us instead of a ~13 us SQLite commit); every
+  SQLite write first moves the log's rows into the journal. Without a file (memory
+  engines) it is one INSERT that checks by itself that nobody else wrote meanwhile.
 - Optional group commit keeps one write transaction open for `group_commit_ms` and
   commits every batch of the window together.
 - Other processes' commits are noticed through `PRAGMA data_version`; the engine then
@@ -39,6 +41,7 @@ from ..errors import InvalidInput, StoreError
 from . import forks
 from . import format as fmt
 from .batch import Batch
+from .fastlog import HEADER_SIZE, FastLog, log_path
 from .keyspace import DATABASES, MAX_OFFSET, Entry, now_ms
 from .ops import Delete, SetBits, WriteOp
 from .value import Value
@@ -145,7 +148,12 @@ class Engine:
         # is not): a long checkpoint lets them go first.
         self._waiting: list[None] = []
         self._closed = False
-        self._abandoned: list[sqlite3.Connection] = []  # inherited across fork: never touched
+        self._abandoned: list[Any] = []  # inherited across fork: never touched
+        self._log: FastLog | None = None
+        # The fast path appends to the log; with fsync per commit (durability "full") or
+        # group commit, writes go to SQLite (still draining the log first: see fastlog).
+        self._log_appends = durability == "normal" and group_commit_ms is None and not readonly
+        self._group_began = False  # a group window holds the log's exclusive lock
         self._connect()
 
     # --- opening, reloading, catching up with other processes
@@ -158,6 +166,18 @@ class Engine:
         self._generation = forks.generation
         self._cursor = self._conn.cursor()  # reused by the fast path (saves making one)
         try:
+            if self.path is not None:
+                if self._log is not None:
+                    self._abandoned.append(self._log)  # a parent's, after fork()
+                self._log = None
+                path = log_path(self.path)
+                if not self.readonly or path.exists():
+                    try:
+                        self._log = FastLog(path, readonly=self.readonly)
+                    except OSError as exc:
+                        raise StoreError(f"cannot open the store's log {path}: {exc}") from exc
+                if not os.access(self.path, os.W_OK):
+                    self._log_appends = False  # writes must fail as SQLite's do
             # Files made by this version free pages incrementally (auto_vacuum=INCREMENTAL).
             vacuum_mode = self._conn.execute("PRAGMA auto_vacuum").fetchone()[0]
             self._incremental_vacuum = vacuum_mode == 2
@@ -170,12 +190,27 @@ class Engine:
                 self._conn.execute(f"PRAGMA wal_autocheckpoint = {_WAL_CHECKPOINT_PAGES}")
         except BaseException as exc:
             self._conn.close()  # a store that cannot be read must not stay half-open
+            if self._log is not None:
+                self._log.close()
+                self._log = None
             if isinstance(exc, sqlite3.Error):
                 raise self._error(exc) from exc
             raise
 
     def _reload(self) -> None:
         """Rebuild the key index from the file; no bitmap is loaded."""
+        with self._log_locked(exclusive=False):
+            self._reload_file()
+            self._log_changes: dict[tuple[int, bytes], list[tuple[bool, Any]]] = {}
+            if self._log is not None:
+                self._apply_log(HEADER_SIZE)
+
+    def _log_locked(self, *, exclusive: bool) -> contextlib.AbstractContextManager[bool]:
+        if self._log is None:
+            return contextlib.nullcontext(False)
+        return self._log.locked(exclusive=exclusive)
+
+    def _reload_file(self) -> None:
         self._data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         with self._read_txn():
             dbs: list[dict[bytes, Entry]] = [{} for _ in range(DATABASES)]
@@ -240,6 +275,70 @@ class Engine:
             self._abandoned.append(self._conn)
             self._connect()
             return
+        log = self._log
+        if log is None and self.readonly and self.path is not None:
+            log = self._open_log_created_since()
+        if log is None:
+            self._sync_file()
+            return
+        # Without the lock, (generation, end) is a hint; equal to ours, with no SQLite
+        # commit either, means nothing happened (a generation never comes back).
+        if log.state() == (self._log_gen, self._log_end) and (
+            self._conn.execute("PRAGMA data_version").fetchone()[0] == self._data_version
+        ):
+            return
+        with log.locked(exclusive=False):  # no drain can run meanwhile
+            generation, end = log.state()
+            if generation != self._log_gen:
+                # The log was drained into SQLite (and SQLite written): read them there.
+                # (The changes kept per key are in SQLite now, maybe under newer ones.)
+                self._log_changes.clear()
+                self._sync_file()
+                self._apply_log(HEADER_SIZE)
+                return
+            self._sync_file()
+            if end != self._log_end:
+                self._apply_log(self._log_end)
+
+    def _open_log_created_since(self) -> FastLog | None:
+        """A read-only engine opened before any writer made the log: look again."""
+        path = log_path(self.path)
+        if not path.exists():
+            return None
+        try:
+            self._log = FastLog(path, readonly=True)
+        except (OSError, StoreError):
+            return None  # being created right now: next time
+        self._log_gen, self._log_end = 0, HEADER_SIZE  # unseen: read it all
+        return self._log
+
+    def _apply_log(self, start: int) -> None:
+        """Apply the log's rows from byte `start` that are newer than our state (under the
+        log's lock). Their changes are also kept per key, for bits loaded later."""
+        assert self._log is not None
+        generation, end = self._log.state()
+        for seq, db, key, op, bits in self._log.rows(start, end):
+            if seq <= self._seq:
+                continue  # drained into SQLite already, and read from there
+            self._seq = seq
+            self._journal_rows += 1
+            self._journal_bytes += len(bits)
+            changes = (
+                fmt.decode_sets(bits, f"{self._log.path} row {seq}")
+                if op == fmt.OP_SETS
+                else [(op, db, key, bits)]
+            )
+            for change_op, change_db, change_key, data in changes:
+                offsets = fmt.decode_bits(data, self._where(change_db, change_key))
+                self._note_log_change(change_db, change_key, change_op == fmt.OP_SET, offsets)
+                self._apply_journaled(change_op, change_db, change_key, data)
+        self._log_gen, self._log_end = generation, end
+
+    def _note_log_change(self, db: int, key: bytes, value: bool, offsets: Any) -> None:
+        self._journaled.add((db, key))
+        self._log_changes.setdefault((db, key), []).append((value, offsets))
+
+    def _sync_file(self) -> None:
         version = self._conn.execute("PRAGMA data_version").fetchone()[0]
         if version == self._data_version:
             return
@@ -313,8 +412,22 @@ class Engine:
         return f"{self.path or ':memory:'} db {db} key {key!r}"
 
     def _load_bits(self, db: int, key: bytes) -> tuple[BitMap, int]:
-        """A key's bits from the file (checkpointed bitmap plus newer journal rows), and
-        the bytes they were stored in (a memory estimate)."""
+        """A key's bits from the file (checkpointed bitmap plus newer journal rows, plus
+        its changes in the log), and the bytes they were stored in (a memory estimate)."""
+        bits, stored = self._load_file_bits(db, key)
+        for value, offsets in self._log_changes.get((db, key), ()):
+            if type(offsets) is int:
+                if value:
+                    bits.add(offsets)
+                else:
+                    bits.discard(offsets)
+            elif value:
+                bits |= offsets
+            else:
+                bits -= offsets
+        return bits, stored
+
+    def _load_file_bits(self, db: int, key: bytes) -> tuple[BitMap, int]:
         where = self._where(db, key)
         with self._read_txn():
             row = self._conn.execute(
@@ -489,21 +602,22 @@ class Engine:
             if results is not None:
                 return results
             conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._error(exc) from exc
-            try:
-                self._sync()
-                batch = Batch(self)
-                results = [batch.apply(op) for op in ops]
-                batch.flush()
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                self._recover()
-                if isinstance(exc, sqlite3.Error):
+            with self._file_write():
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
                     raise self._error(exc) from exc
-                raise
+                try:
+                    self._sync()
+                    batch = Batch(self)
+                    results = [batch.apply(op) for op in ops]
+                    batch.flush()
+                    conn.execute("COMMIT")
+                except BaseException as exc:
+                    self._recover()
+                    if isinstance(exc, sqlite3.Error):
+                        raise self._error(exc) from exc
+                    raise
             self._journal_rows += batch.rows
             self._journal_bytes += batch.nbytes
             self._maybe_checkpoint()
@@ -520,6 +634,7 @@ class Engine:
         conn = self._conn
         try:
             if not conn.in_transaction:
+                self._group_began = self._begin_file_write()
                 conn.execute("BEGIN IMMEDIATE")
                 self._sync()
                 self._group_timer = threading.Timer(self.group_commit_ms / 1000, self._group_due)
@@ -580,6 +695,8 @@ class Engine:
         except sqlite3.Error as exc:
             self._recover()  # memory held writes the file does not: start again from it
             raise self._error(exc) from exc
+        finally:
+            self._end_group_file_write()
         self._maybe_checkpoint()
 
     def _flush_group_rows(self) -> None:
@@ -674,6 +791,8 @@ class Engine:
         journal row after ours, no rows folded away past ours), so no BEGIN/COMMIT or
         `data_version` round is needed; if the check fails nothing is inserted.
         """
+        if self._log is not None:
+            return self._log_write(ops) if self._log_appends else None
         plan = self._fast_plan(ops)
         if plan is None:
             return None
@@ -702,6 +821,112 @@ class Engine:
             self._evict()
         return results
 
+    def _log_write(self, ops: Sequence[WriteOp]) -> list[Any] | None:
+        """The common case (see `_fast_plan`) appended to the log, or None (see fastlog).
+
+        Under the log's exclusive lock: if SQLite changed since we read it (a new
+        generation), the full path catches up; rows other processes appended since are
+        applied first, so that the plan's sequence number follows them.
+        """
+        log = self._log
+        assert log is not None
+        with log.locked(exclusive=True):
+            generation, end = log.state()
+            if generation != self._log_gen:
+                return None
+            if end != self._log_end:
+                self._apply_log(self._log_end)
+            plan = self._fast_plan(ops)
+            if plan is None:
+                return None
+            if self._already_set(plan):
+                return [None] * len(plan.changes)
+            new_end = log.append(plan.row)
+            if new_end is None:
+                return None  # the log is full: the full path drains it
+            self._log_end = new_end
+            for _, offsets, value, db, key in plan.changes:
+                self._note_log_change(db, key, value, offsets)
+        results = self._apply_fast_plan(plan)
+        if (
+            self._checkpoint is not None
+            or self._journal_rows > self.checkpoint_rows
+            or self._journal_bytes > self.checkpoint_bytes
+        ):
+            self._maybe_checkpoint()
+        if self._cached_bytes > self.cache_bytes:
+            self._evict()
+        return results
+
+    def _begin_file_write(self) -> bool:
+        """Take the log's exclusive lock for an SQLite write: catch up, then move the log's
+        rows into SQLite (see fastlog). False when there is nothing to do: no log, or an
+        outer write of this engine holds the lock already."""
+        log = self._log
+        if log is None or self.readonly or log.held_exclusive:
+            return False
+        log.acquire(exclusive=True)
+        try:
+            self._sync()
+            self._drain()
+        except BaseException:
+            log.release()
+            raise
+        return True
+
+    def _end_file_write(self) -> None:
+        """After an SQLite write: bump the log's generation (other processes then read
+        SQLite again) and release its lock."""
+        log = self._log
+        assert log is not None
+        try:
+            self._log_gen, self._log_end = log.reset()
+        finally:
+            log.release()
+
+    def _end_group_file_write(self) -> None:
+        if self._group_began:
+            self._group_began = False
+            self._end_file_write()
+
+    @contextlib.contextmanager
+    def _file_write(self) -> Iterator[None]:
+        began = self._begin_file_write()
+        try:
+            yield
+        finally:
+            if began:
+                self._end_file_write()
+
+    def _drain(self) -> None:
+        """Move the log's rows into the SQLite journal (same sequence numbers), then empty
+        the log. Under its exclusive lock, caught up. Rows already there (a drain that
+        died before emptying the log) are skipped."""
+        log = self._log
+        assert log is not None
+        _, end = log.state()
+        if end == HEADER_SIZE:
+            return
+        rows = log.rows(HEADER_SIZE, end)
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            top = max(
+                self._meta_int("folded_seq"),
+                conn.execute("SELECT max(seq) FROM journal").fetchone()[0] or 0,
+            )
+            conn.executemany(
+                "INSERT INTO journal (seq, db, key, op, bits) VALUES (?, ?, ?, ?, ?)",
+                [row for row in rows if row[0] > top],
+            )
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise self._error(exc) from exc
+        self._log_changes.clear()  # SQLite holds them now: loads read them there
+        self._log_gen, self._log_end = log.reset()
+
     def _already_set(self, plan: _FastPlan) -> bool:
         """Whether the plan only sets bits that are set already (loading a key's bits for
         a one-bit mark, so that the next mark of the same id finds them)."""
@@ -721,6 +946,7 @@ class Engine:
         with contextlib.suppress(sqlite3.Error):
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
+        self._end_group_file_write()  # a rolled-back group window is over
         try:
             self._reload()
         except sqlite3.Error:
@@ -788,16 +1014,17 @@ class Engine:
     def _checkpoint_step(self) -> bool:
         """One short transaction of checkpoint work; True when the checkpoint is done."""
         conn = self._conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            self._sync()
-            done = self._checkpoint_work()
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            self._recover()
-            if isinstance(exc, sqlite3.Error):
-                raise self._error(exc) from exc
-            raise
+        with self._file_write():
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                self._sync()
+                done = self._checkpoint_work()
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                self._recover()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._error(exc) from exc
+                raise
         if done:
             # Sequence numbers are dense: what is left is what came after the horizon
             # (its size in bytes is not tracked again until new rows arrive).
@@ -885,7 +1112,7 @@ class Engine:
         the store is quiet (the freed pages are reused by later writes anyway).
         """
         self.checkpoint()
-        with self._lock:
+        with self._lock, self._file_write():
             try:
                 if self._incremental_vacuum:
                     self._conn.execute("PRAGMA incremental_vacuum").fetchall()
@@ -897,7 +1124,7 @@ class Engine:
         """Write a consistent copy of the store to `path` (replaced atomically)."""
         target = Path(path).expanduser().absolute()
         temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with self._lock:
+        with self._lock, self._file_write():  # (moves the log's rows into the copy too)
             self._group_commit()
             self._sync()
             try:
@@ -947,9 +1174,14 @@ class Engine:
             if self._generation == forks.generation:
                 try:
                     self._group_commit()
+                    # Leave the database complete on its own (the log would do too).
+                    with contextlib.suppress(StoreError, sqlite3.Error), self._file_write():
+                        pass
                 finally:
                     self._closed = True
                     self._conn.close()
+                    if self._log is not None:
+                        self._log.close()
             self._closed = True
 
     def __enter__(self) -> Engine:
