@@ -205,6 +205,11 @@ _PIECES = [
     b":5\r\n",
     b"PING\r\n",
     b"*12345\r\n",
+    # partial commands, which take what follows (the fast path's end-of-window check)
+    b"*",
+    b"*1\r\n$11\r\n",
+    b"*2\r\n$1\r\na\r\n",
+    command("ECHO", "*1\r\n$1\r\n!\r\n"),
 ]
 
 

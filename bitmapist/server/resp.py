@@ -176,6 +176,23 @@ def split_args(line: bytes) -> list[bytes] | None:
         args.append(bytes(current))
 
 
+_SENTINEL = b"*1\r\n$1\r\n!\r\n"
+_SENTINEL_REPLY = [b"!"]
+
+
+def _took_all(reader: Any) -> bool:
+    """Whether `reader` has parsed every byte fed to it into complete replies.
+
+    A command fed after them comes back whole and alone only then: a partial command
+    left in the reader would take its bytes (or fail on them).
+    """
+    try:
+        reader.feed(_SENTINEL)
+        return reader.gets() == _SENTINEL_REPLY and reader.gets() is False
+    except Exception:  # noqa: BLE001 - the partial command did not accept them
+        return False
+
+
 class RequestParser:
     """Incremental request parser for one connection (see the module docstring).
 
@@ -302,10 +319,13 @@ class RequestParser:
             counts = list(map(len, commands))
             if min(counts) == 0 or (self.max_args < 10_000 and max(counts) > self.max_args):
                 return self._fast_fill_checked(pos, end)
-            # an IndexError (a count or size of 1000 or more) takes the checked way too
-            # (index 0 first, taken back after: one index alone would not give a tuple)
-            stop = pos + sum(itemgetter(0, *counts)(_HEADER_T)) - _HEADER_T[0]
-            stop += sum(itemgetter(0, *map(len, flat))(_BULK_T)) - _BULK_T[0]
+            if self.max_bulk_len >= _FAST_WINDOW and _took_all(reader):
+                stop = end  # no argument can pass the limit, and no partial command is left
+            else:
+                # an IndexError (a count or size of 1000 or more) takes the checked way
+                # (index 0 first, taken back after: one index alone gives no tuple)
+                stop = pos + sum(itemgetter(0, *counts)(_HEADER_T)) - _HEADER_T[0]
+                stop += sum(itemgetter(0, *map(len, flat))(_BULK_T)) - _BULK_T[0]
         except (IndexError, TypeError):
             return self._fast_fill_checked(pos, end)
         self.ready.extend(commands)
