@@ -154,6 +154,7 @@ class Engine:
         # group commit, writes go to SQLite (still draining the log first: see fastlog).
         self._log_appends = durability == "normal" and group_commit_ms is None and not readonly
         self._group_began = False  # a group window holds the log's exclusive lock
+        self._checkpoint_running = 0  # threads inside checkpoint()
         self._connect()
 
     # --- opening, reloading, catching up with other processes
@@ -984,6 +985,9 @@ class Engine:
     def _maybe_checkpoint(self) -> None:
         if self._conn.in_transaction:
             return  # a group window is open; its commit checks again
+        if self._checkpoint_running:
+            return  # checkpoint() is taking the steps: writers only wait for one
+
         if self._checkpoint is None and (
             self._journal_rows <= self.checkpoint_rows
             and self._journal_bytes <= self.checkpoint_bytes
@@ -1002,14 +1006,19 @@ class Engine:
                 return
             self._group_commit()
             self._checkpoint = None  # start afresh so that everything written so far folds
-        while True:
-            with self._lock:  # released between steps so that writers get their turn
-                if self._checkpoint_step():
-                    return
-            for _ in range(100):  # the lock is not fair: wait until queued threads had it
-                if not self._waiting:
-                    break
-                time.sleep(0.0001)
+            self._checkpoint_running += 1
+        try:
+            while True:
+                with self._lock:  # released between steps so that writers get their turn
+                    if self._checkpoint_step():
+                        return
+                for _ in range(100):  # the lock is not fair: wait until queued threads had it
+                    if not self._waiting:
+                        break
+                    time.sleep(0.0001)
+        finally:
+            with self._lock:
+                self._checkpoint_running -= 1
 
     def _checkpoint_step(self) -> bool:
         """One short transaction of checkpoint work; True when the checkpoint is done."""
