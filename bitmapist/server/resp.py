@@ -76,7 +76,7 @@ _BIG_ARRAY = re.compile(rb"\*[0-9]{5}")  # (a literal first byte: a much faster 
 # Type bytes hiredis accepts besides '*' and '$' whose values could pass for a command
 # ('+', '=' and '(' give bytes; '~', '>' and '|' give lists; '%' maps): a window without
 # any of them holds only '*' arrays of '$' bulks, which the batch check relies on.
-_LOOKALIKES = (b"+", b"=", b"(", b"~", b">", b"|", b"%")
+_LOOKALIKES = b"+=(~>|%"
 _HEADER_T, _BULK_T = tuple(_HEADER), tuple(_BULK)  # for itemgetter(*sizes)
 # A well-formed bulk header (Redis's strict integer syntax), for the fast path.
 _BULK_HEADER = re.compile(rb"\$(0|[1-9][0-9]{0,17})\r\n")
@@ -293,10 +293,8 @@ class RequestParser:
         end = min(len(buf), pos + _FAST_WINDOW)
         if self.max_bulk_len < 1000:  # the size tables assume sizes below 1000 pass
             return False
-        find = buf.find
-        for marker in _LOOKALIKES:
-            if find(marker, pos, end) >= 0:
-                return self._fast_fill_checked(pos, end)
+        if len(buf[pos:end].translate(None, _LOOKALIKES)) != end - pos:
+            return self._fast_fill_checked(pos, end)
         # hiredis spends time per *declared* element when freed: big counts go the slow way.
         big = _BIG_ARRAY.search(buf, pos, end)
         if big is not None:
