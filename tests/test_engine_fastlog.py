@@ -11,6 +11,7 @@ import pytest
 
 from bitmapist.engine import CorruptStore, Engine, SetBits
 from bitmapist.engine.fastlog import CAPACITY, HEADER_SIZE, log_path
+from bitmapist.errors import StoreError
 
 KEYS = (b"month", b"week", b"day")
 
@@ -166,3 +167,16 @@ def test_a_reader_opened_before_the_log_existed_finds_it(path):
             _mark(writer, 7)
             assert writer._log is not None and _log_rows(writer) == 1
             assert reader.getbit(b"day", 7) == 1
+
+
+def test_a_writer_stuck_holding_the_log_makes_others_fail_after_busy_timeout(path):
+    with _created(path) as stuck, Engine(path, busy_timeout=0.2) as other:
+        stuck._log.acquire(exclusive=True)  # as a process stopped inside a write would
+        try:
+            with pytest.raises(StoreError, match="locked: another process has held it"):
+                _mark(other, 1)
+        finally:
+            stuck._log.release()
+        _mark(other, 1)  # and works again once it is free
+        assert stuck.getbit(b"day", 1) == 1
+        assert other.stats()["log_bytes"] > 0

@@ -174,7 +174,9 @@ class Engine:
                 path = log_path(self.path)
                 if not self.readonly or path.exists():
                     try:
-                        self._log = FastLog(path, readonly=self.readonly)
+                        self._log = FastLog(
+                            path, readonly=self.readonly, busy_timeout=self._busy_timeout
+                        )
                     except OSError as exc:
                         raise StoreError(f"cannot open the store's log {path}: {exc}") from exc
                 if not os.access(self.path, os.W_OK):
@@ -307,7 +309,7 @@ class Engine:
         if not path.exists():
             return None
         try:
-            self._log = FastLog(path, readonly=True)
+            self._log = FastLog(path, readonly=True, busy_timeout=self._busy_timeout)
         except (OSError, StoreError):
             return None  # being created right now: next time
         self._log_gen, self._log_end = 0, HEADER_SIZE  # unseen: read it all
@@ -1159,6 +1161,7 @@ class Engine:
                 "cached_bytes": self._cached_bytes,
                 "journal_rows": self._journal_rows,
                 "journal_bytes": self._journal_bytes,
+                "log_bytes": self._log.state()[1] - HEADER_SIZE if self._log else 0,
                 "file_bytes": fmt.file_bytes(self.path),
                 "path": str(self.path) if self.path else None,
             }

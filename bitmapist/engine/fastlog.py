@@ -31,10 +31,12 @@ import fcntl
 import mmap
 import os
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import StoreError
 from .format import CorruptStore
 
 MAGIC = b"BMPLOG01"
@@ -57,9 +59,17 @@ class FastLog:
     """The mapped log of one store file (see the module docstring). Not thread-safe: the
     engine's lock serializes its threads; `flock` serializes processes."""
 
-    def __init__(self, path: Path, *, readonly: bool = False, capacity: int = CAPACITY):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        readonly: bool = False,
+        capacity: int = CAPACITY,
+        busy_timeout: float = 60.0,
+    ):
         self.path = path
         self.readonly = readonly
+        self.busy_timeout = busy_timeout
         flags = os.O_RDONLY if readonly else os.O_RDWR | os.O_CREAT
         self._fd = os.open(path, flags | os.O_CLOEXEC, 0o644)
         self._held: int | None = None  # the flock mode this object holds
@@ -105,9 +115,26 @@ class FastLog:
         return self._held == fcntl.LOCK_EX
 
     def acquire(self, *, exclusive: bool) -> None:
-        """Take the lock (for a hold that spans calls, like a group-commit window)."""
+        """Take the lock (for a hold that spans calls, like a group-commit window),
+        waiting at most `busy_timeout` seconds for other processes, as SQLite does."""
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        fcntl.flock(self._fd, mode)
+        try:
+            fcntl.flock(self._fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            deadline = time.monotonic() + self.busy_timeout
+            pause = 0.0001
+            while True:
+                time.sleep(pause)
+                pause = min(pause * 2, 0.01)
+                try:
+                    fcntl.flock(self._fd, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StoreError(
+                            f"{self.path} is locked: another process has held it for more "
+                            f"than {self.busy_timeout:g} s"
+                        ) from None
         self._held = mode
 
     def release(self) -> None:
