@@ -25,6 +25,7 @@ See the package docstring for the API. How it works:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import struct
@@ -48,6 +49,7 @@ from .value import Value
 from .view import View
 
 __all__ = ["DATABASES", "MAX_OFFSET", "Engine", "View", "now_ms"]
+logger = logging.getLogger("bitmapist.engine")
 # One checkpoint step folds keys until either budget is spent (a few ms of work).
 _FOLD_KEYS_PER_STEP = 512
 _FOLD_BYTES_PER_STEP = 256 << 10
@@ -181,6 +183,14 @@ class Engine:
                         raise StoreError(f"cannot open the store's log {path}: {exc}") from exc
                 if not os.access(self.path, os.W_OK):
                     self._log_appends = False  # writes must fail as SQLite's do
+                if self._log is not None and not self.readonly:
+                    with self._log.locked(exclusive=True):
+                        dropped = self._log.repair()
+                    if dropped:
+                        logger.warning(
+                            "%s: dropped %d bytes of damaged log entries (a power loss "
+                            "before they reached the disk?)", self._log.path, dropped,
+                        )
             # Files made by this version free pages incrementally (auto_vacuum=INCREMENTAL).
             vacuum_mode = self._conn.execute("PRAGMA auto_vacuum").fetchone()[0]
             self._incremental_vacuum = vacuum_mode == 2

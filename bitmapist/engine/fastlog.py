@@ -147,14 +147,38 @@ class FastLog:
 
     def rows(self, start: int, end: int) -> list[Row]:
         """The rows of the entries between byte offsets `start` and `end` (under the lock)."""
+        rows, good_end = self._scan(start, end)
+        if good_end != end:
+            raise CorruptStore(f"{self.path}: damaged entry at byte {good_end}")
+        return rows
+
+    def repair(self) -> int:
+        """Cut the log at its first damaged entry (under the exclusive lock, when the store
+        opens); returns the bytes dropped.
+
+        Killing a process cannot damage an entry (the page cache stays whole); a power
+        loss can, since the log is never fsynced. As SQLite does with a WAL frame whose
+        checksum fails, the log then ends before it: what follows was never durable.
+        """
+        _, end = self.state()
+        _, good_end = self._scan(HEADER_SIZE, end)
+        if good_end != end:
+            struct.pack_into("<Q", self._map, 16, good_end)
+        return end - good_end
+
+    def _scan(self, start: int, end: int) -> tuple[list[Row], int]:
+        """The rows of the entries from `start`, up to `end` or the first damaged entry,
+        and where they stop."""
         rows: list[Row] = []
         data = self._map
         pos = start
         while pos < end:
+            if pos + 8 > end:
+                break
             length, crc = _ENTRY.unpack_from(data, pos)
             payload = data[pos + 8 : pos + 8 + length]
             if len(payload) != length or pos + 8 + length > end or zlib.crc32(payload) != crc:
-                raise CorruptStore(f"{self.path}: damaged entry at byte {pos}")
+                break
             seq, db, op, key_len = _ROW.unpack_from(payload, 0)
             at = _ROW.size
             if key_len == _NO_KEY:
@@ -163,7 +187,7 @@ class FastLog:
                 key, at = payload[at : at + key_len], at + key_len
             rows.append((seq, db, key, op, payload[at:]))
             pos += 8 + length
-        return rows
+        return rows, pos
 
     def append(self, row: Row) -> int | None:
         """Append one row (under the exclusive lock); the new end, or None when full."""
