@@ -194,3 +194,67 @@ def test_a_writer_stuck_holding_the_log_makes_others_fail_after_busy_timeout(pat
         _mark(other, 1)  # and works again once it is free
         assert stuck.getbit(b"day", 1) == 1
         assert other.stats()["log_bytes"] > 0
+
+
+def _mixed_writer(path: str, index: int, processes: int, barrier, results) -> None:
+    """Set and clear this process's own offsets (index mod processes) on shared keys:
+    fast appends, full-path writes, checkpoints, all interleaved with the other
+    processes' (yielding the CPU after each write). Reports the last value it wrote to
+    each of its bits."""
+    import random
+
+    rng = random.Random(index)
+    final: dict[tuple[bytes, int], bool] = {}
+    try:
+        _mixed_writes(path, index, processes, barrier, rng, final)
+    except BaseException as exc:  # reported to the test rather than lost in the child
+        results.put(f"process {index} failed: {exc!r}")
+        raise
+    results.put(final)
+
+
+def _mixed_writes(path, index, processes, barrier, rng, final) -> None:
+    import os
+
+    with Engine(path, checkpoint_rows=5_000) as engine:
+        barrier.wait()
+        for step in range(1_500):
+            key = b"k%d" % rng.randrange(4)
+            offset = index + processes * rng.randrange(3_000)
+            value = rng.random() < 0.7
+            engine.write([SetBits(key, (offset,), value)])
+            final[(key, offset)] = value
+            if step % 400 == 399:
+                engine.checkpoint()
+            elif step % 100 == 99:
+                engine.write([SetBits(b"new%d-%d" % (index, step), (1,))])  # the full path
+            os.sched_yield()
+
+
+def test_processes_mixing_fast_and_full_writes_and_checkpoints_agree(path):
+    import multiprocessing
+
+    processes = 3
+    with Engine(path) as engine:  # keys long enough already: marks take the fast path
+        engine.write([SetBits(b"k%d" % n, (9_999,)) for n in range(4)])
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [
+        context.Process(target=_mixed_writer, args=(str(path), n, processes, barrier, results))
+        for n in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    finals = [results.get(timeout=60) for _ in workers]
+    assert not [final for final in finals if isinstance(final, str)]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    expected: dict[bytes, set[int]] = {b"k%d" % n: {9_999} for n in range(4)}
+    for final in finals:
+        for (key, offset), value in final.items():
+            if value:
+                expected[key].add(offset)
+    with Engine(path) as engine:
+        for key, offsets in expected.items():
+            assert set(engine.get(key).bits) == offsets, key
