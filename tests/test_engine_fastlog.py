@@ -5,6 +5,9 @@ its mode, must see the same state, and nothing written may be lost or applied tw
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import random
 import sqlite3
 
 import pytest
@@ -201,8 +204,6 @@ def _mixed_writer(path: str, index: int, processes: int, barrier, results) -> No
     fast appends, full-path writes, checkpoints, all interleaved with the other
     processes' (yielding the CPU after each write). Reports the last value it wrote to
     each of its bits."""
-    import random
-
     rng = random.Random(index)
     final: dict[tuple[bytes, int], bool] = {}
     try:
@@ -214,8 +215,6 @@ def _mixed_writer(path: str, index: int, processes: int, barrier, results) -> No
 
 
 def _mixed_writes(path, index, processes, barrier, rng, final) -> None:
-    import os
-
     with Engine(path, checkpoint_rows=5_000) as engine:
         barrier.wait()
         for step in range(1_500):
@@ -232,8 +231,6 @@ def _mixed_writes(path, index, processes, barrier, rng, final) -> None:
 
 
 def test_processes_mixing_fast_and_full_writes_and_checkpoints_agree(path):
-    import multiprocessing
-
     processes = 3
     with Engine(path) as engine:  # keys long enough already: marks take the fast path
         engine.write([SetBits(b"k%d" % n, (9_999,)) for n in range(4)])
