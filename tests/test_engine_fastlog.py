@@ -11,6 +11,7 @@ import random
 import sqlite3
 
 import pytest
+from pyroaring import BitMap
 
 from bitmapist.engine import CorruptStore, Engine, SetBits
 from bitmapist.engine.fastlog import CAPACITY, HEADER_SIZE, log_path
@@ -255,3 +256,13 @@ def test_processes_mixing_fast_and_full_writes_and_checkpoints_agree(path):
     with Engine(path) as engine:
         for key, offsets in expected.items():
             assert set(engine.get(key).bits) == offsets, key
+
+
+def test_a_bitmap_the_caller_changes_afterwards_changes_nothing_stored(path):
+    with _created(path) as engine:
+        offsets = BitMap([1, 2, 3])
+        engine.write([SetBits(b"day", offsets)])  # the fast path keeps it for reloads
+        offsets.add(50)
+        engine.cache_bytes = 0
+        engine._evict()
+        assert sorted(engine.get(b"day").bits) == [1, 2, 3, 100_000]

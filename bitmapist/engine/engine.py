@@ -859,7 +859,9 @@ class Engine:
                 return None  # the log is full: the full path drains it
             self._log_end = new_end
             for _, offsets, value, db, key in plan.changes:
-                self._note_log_change(db, key, value, offsets)
+                # (a copy: the caller may reuse its bitmap)
+                kept = offsets if type(offsets) is int else BitMap(offsets)
+                self._note_log_change(db, key, value, kept)
         results = self._apply_fast_plan(plan)
         if (
             self._checkpoint is not None
