@@ -266,3 +266,20 @@ def test_a_bitmap_the_caller_changes_afterwards_changes_nothing_stored(path):
         engine.cache_bytes = 0
         engine._evict()
         assert sorted(engine.get(b"day").bits) == [1, 2, 3, 100_000]
+
+
+def test_a_file_system_without_fallocate_still_gets_real_blocks(tmp_path, monkeypatch):
+    import errno
+
+    from bitmapist.engine import fastlog
+
+    def unsupported(fd, offset, length):
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(os, "posix_fallocate", unsupported)  # as on some file systems
+    with _created(tmp_path / "store.db") as engine:
+        _mark(engine, 1)
+        stat = os.stat(fastlog.log_path(tmp_path / "store.db"))
+        assert stat.st_size == CAPACITY
+        assert stat.st_blocks * 512 >= CAPACITY  # written, not sparse
+        assert engine.getbit(b"day", 1) == 1

@@ -27,6 +27,7 @@ The engine keeps these rules:
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import mmap
 import os
@@ -49,6 +50,19 @@ _NO_KEY = 0xFFFFFFFF
 CAPACITY = 1 << 20  # bytes; a full log is drained into SQLite (~10,000 marks)
 
 Row = tuple[int, int, "bytes | None", int, bytes]  # seq, db, key, op, bits
+
+
+def _allocate(fd: int, size: int) -> None:
+    """Give the file `size` bytes of real disk blocks (ENOSPC raises here, not later)."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+        # A file system without fallocate: writing zeros allocates the blocks too.
+        chunk = bytes(64 << 10)
+        for offset in range(os.fstat(fd).st_size, size, len(chunk)):
+            os.pwrite(fd, chunk[: size - offset], offset)
 
 
 def log_path(db_path: Path) -> Path:
@@ -79,7 +93,7 @@ class FastLog:
                 if not readonly and size < capacity:
                     # Real blocks, not a sparse file: writing a page through the map when
                     # the disk is full would kill the process (SIGBUS), not raise.
-                    os.posix_fallocate(self._fd, 0, capacity)
+                    _allocate(self._fd, capacity)
                     size = capacity
                 if size < HEADER_SIZE:
                     raise CorruptStore(f"{path} is truncated: {size} bytes")
