@@ -14,12 +14,14 @@ See the package docstring for the API. How it works:
   engines) it is one INSERT that checks by itself that nobody else wrote meanwhile.
 - Optional group commit keeps one write transaction open for `group_commit_ms` and
   commits every batch of the window together.
-- Other processes' commits are noticed through `PRAGMA data_version`; the engine then
-  reads the journal rows it has not seen, applies them to loaded bitmaps and refreshes
-  the touched keys. If a checkpoint removed rows it never saw, it rebuilds its index.
+- Other processes' writes are noticed through the fast log's header (rows appended
+  since, or a new generation: SQLite changed) and `PRAGMA data_version`; the engine then
+  reads the rows it has not seen, applies them to loaded bitmaps and refreshes the
+  touched keys. If a checkpoint removed rows it never saw, it rebuilds its index.
 - Checkpoints fold journal rows into `bitmaps` a few keys per transaction, then delete the
   folded rows in chunks; writers run between the steps. Automatic checkpoints take one
-  step after each write once the journal is over `checkpoint_rows` / `checkpoint_bytes`.
+  step after each write once the journal is over `checkpoint_rows` / `checkpoint_bytes`
+  (not while `checkpoint()` is taking them).
 """
 
 from __future__ import annotations
