@@ -78,6 +78,19 @@ _FAST_MAX_OPS = 32
 _WAL_CHECKPOINT_PAGES = 4000
 
 
+def _change_bits(bits: BitMap, value: bool, offsets: BitMap | int) -> None:
+    """Set (`value`) or clear `offsets` (a bitmap or one offset) in `bits`."""
+    if type(offsets) is int:
+        if value:
+            bits.add(offsets)
+        else:
+            bits.discard(offsets)
+    elif value:
+        bits |= offsets
+    else:
+        bits -= offsets
+
+
 class _FastPlan(NamedTuple):
     row: tuple[int, int, bytes | None, int, bytes]  # the batch's one journal row
     changes: list[tuple[Entry, Any, bool, int, bytes]]  # offsets: a BitMap or one int
@@ -344,9 +357,12 @@ class Engine:
                 else [(op, db, key, bits)]
             )
             for change_op, change_db, change_key, data in changes:
+                value = change_op == fmt.OP_SET
                 offsets = fmt.decode_bits(data, self._where(change_db, change_key))
-                self._note_log_change(change_db, change_key, change_op == fmt.OP_SET, offsets)
-                self._apply_journaled(change_op, change_db, change_key, data)
+                self._note_log_change(change_db, change_key, value, offsets)
+                entry = self._dbs[change_db].get(change_key)
+                if entry is not None and entry.bits is not None:
+                    _change_bits(entry.bits, value, offsets)
         self._log_gen, self._log_end = generation, end
 
     def _note_log_change(self, db: int, key: bytes, value: bool, offsets: Any) -> None:
@@ -393,12 +409,9 @@ class Engine:
         """Apply another process's SET/CLEAR change to the key's bits, if loaded."""
         self._journaled.add((db, key))
         entry = self._dbs[db].get(key)
-        if entry is None or entry.bits is None:
-            return
-        if op == fmt.OP_SET:
-            entry.bits |= fmt.decode_bits(data, self._where(db, key))
-        else:
-            entry.bits -= fmt.decode_bits(data, self._where(db, key))
+        if entry is not None and entry.bits is not None:
+            offsets = fmt.decode_bits(data, self._where(db, key))
+            _change_bits(entry.bits, op == fmt.OP_SET, offsets)
 
     def _refresh_entry(self, db: int, key: bytes) -> None:
         row = self._conn.execute(
@@ -431,15 +444,7 @@ class Engine:
         its changes in the log), and the bytes they were stored in (a memory estimate)."""
         bits, stored = self._load_file_bits(db, key)
         for value, offsets in self._log_changes.get((db, key), ()):
-            if type(offsets) is int:
-                if value:
-                    bits.add(offsets)
-                else:
-                    bits.discard(offsets)
-            elif value:
-                bits |= offsets
-            else:
-                bits -= offsets
+            _change_bits(bits, value, offsets)
         return bits, stored
 
     def _load_file_bits(self, db: int, key: bytes) -> tuple[BitMap, int]:
@@ -780,20 +785,12 @@ class Engine:
             journaled.add((db, key))
             bits = entry.bits
             if bits is not None:
-                one = type(offsets) is int
+                _change_bits(bits, value, offsets)
                 if value:
-                    if one:
-                        bits.add(offsets)
-                    else:
-                        bits |= offsets
                     # An upper bound: len(bits) costs a pass over every container.
-                    added = 4 if one else 4 * len(offsets)
+                    added = 4 if type(offsets) is int else 4 * len(offsets)
                     entry.size += added
                     self._cached_bytes += added
-                elif one:
-                    bits.discard(offsets)
-                else:
-                    bits -= offsets
                 lru.move_to_end((db, key))
         self._journal_rows += 1
         self._journal_bytes += len(plan.row[4])
@@ -825,6 +822,11 @@ class Engine:
             raise self._error(exc) from exc  # nothing was written
         if inserted != 1:
             return None  # someone else wrote since we caught up: take the full path
+        return self._finish_fast_write(plan)
+
+    def _finish_fast_write(self, plan: _FastPlan) -> list[None]:
+        """After the plan's row is durable: apply it, then the housekeeping (checked here
+        first: the calls cost more than the checks on this hot path)."""
         results = self._apply_fast_plan(plan)
         if (
             self._checkpoint is not None
@@ -864,16 +866,7 @@ class Engine:
                 # (a copy: the caller may reuse its bitmap)
                 kept = offsets if type(offsets) is int else BitMap(offsets)
                 self._note_log_change(db, key, value, kept)
-        results = self._apply_fast_plan(plan)
-        if (
-            self._checkpoint is not None
-            or self._journal_rows > self.checkpoint_rows
-            or self._journal_bytes > self.checkpoint_bytes
-        ):
-            self._maybe_checkpoint()
-        if self._cached_bytes > self.cache_bytes:
-            self._evict()
-        return results
+        return self._finish_fast_write(plan)
 
     def _begin_file_write(self) -> bool:
         """Take the log's exclusive lock for an SQLite write: catch up, then move the log's
