@@ -709,15 +709,9 @@ def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 @command("setbit", 4, batched=True)
 def setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    arg = args[2]
-    if arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1):
-        offset = int(arg)  # the common case, inline (see `_offset`)
-        if (offset >> 3) >= state.settings.max_bulk_len:
-            return Error("ERR bit offset is not an integer or out of range")
-    else:
-        offset = _offset(state, arg)
-        if offset is None:
-            return Error("ERR bit offset is not an integer or out of range")
+    offset = _offset(state, args[2])  # (plain forms usually come through run_fast)
+    if offset is None:
+        return Error("ERR bit offset is not an integer or out of range")
     bit = args[3]
     if bit == b"1":
         on = True
@@ -734,15 +728,9 @@ def setbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 @command("getbit", 3)
 def getbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    arg = args[2]
-    if arg.isdigit() and len(arg) < 12 and (arg[0] != 48 or len(arg) == 1):
-        offset = int(arg)  # the common case, inline (see `_offset`)
-        if (offset >> 3) >= state.settings.max_bulk_len:
-            return Error("ERR bit offset is not an integer or out of range")
-    else:
-        offset = _offset(state, arg)
-        if offset is None:
-            return Error("ERR bit offset is not an integer or out of range")
+    offset = _offset(state, args[2])  # (plain forms usually come through run_fast)
+    if offset is None:
+        return Error("ERR bit offset is not an integer or out of range")
     return state.keyspace.getbit(session.db, args[1], offset)
 
 
