@@ -275,9 +275,7 @@ class RequestParser:
                     return command
             return None
         finally:
-            if self._pos == len(buf) or (self._pos > 65536 and self._pos * 2 > len(buf)):
-                del buf[: self._pos]  # compact now and then, not after every command
-                self._pos = 0
+            self._consumed(self._pos)
 
     def _fast_fill(self) -> bool:
         """Parse well-formed multibulk commands with hiredis (C); False if none.
@@ -331,7 +329,7 @@ class RequestParser:
         return True
 
     def _consumed(self, pos: int) -> None:
-        """The fast path parsed up to `pos`: compact the buffer now and then."""
+        """Parsed up to `pos`: compact the buffer now and then, not after every command."""
         buf = self._buf
         if pos == len(buf) or (pos > 65536 and pos * 2 > len(buf)):
             del buf[:pos]
