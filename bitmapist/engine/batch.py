@@ -120,6 +120,8 @@ class Batch:
                 engine._grow(entry, len(offsets))  # an upper bound, see _apply_fast_plan
             else:
                 bits -= offsets
+        else:
+            engine._unload(db, key, entry)  # a packed copy is stale: reloaded with this
         self._append(db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, offsets.serialize())
         engine._journaled.add((db, key))
         return previous

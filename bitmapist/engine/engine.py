@@ -3,7 +3,9 @@
 See the package docstring for the API. How it works:
 
 - Every key's metadata (length, expiry) is indexed in memory; bitmaps are loaded on
-  demand and evicted least-recently-used once `cache_bytes` is exceeded.
+  demand into `cache.BitmapCache`: decoded while hot (`hot_bytes`), packed (serialized)
+  when colder, dropped least-recently-used once `cache_bytes` is exceeded. BITCOUNT of
+  a cold key reads its stored bitmap packed, without decoding it.
 - A write batch runs inside `BEGIN IMMEDIATE`: it first catches up with other processes,
   applies each op to memory (`batch.Batch`), appends one journal row per op (a serialized
   roaring bitmap of the offsets for SETBIT) and updates `keys`, then commits. If anything
@@ -33,7 +35,6 @@ import sqlite3
 import struct
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -44,6 +45,7 @@ from ..errors import InvalidInput, StoreError
 from . import forks
 from . import format as fmt
 from .batch import Batch
+from .cache import ENTRY_OVERHEAD, BitmapCache
 from .fastlog import HEADER_SIZE, FastLog, log_path
 from .keyspace import DATABASES, MAX_OFFSET, Entry, now_ms
 from .ops import Delete, SetBits, WriteOp
@@ -57,7 +59,6 @@ _FOLD_KEYS_PER_STEP = 512
 _FOLD_BYTES_PER_STEP = 256 << 10
 _DELETE_ROWS_PER_STEP = 500
 _DELETE_BYTES_PER_STEP = 64 << 10
-_ENTRY_OVERHEAD = 200  # bytes of bookkeeping per loaded bitmap, for the LRU budget
 
 
 class _Checkpoint:
@@ -122,6 +123,9 @@ class Engine:
     makes a returned write survive the death of the process (kill -9); "full" also
     fsyncs each commit (survives power loss, slower). `readonly` opens the file for
     reading only. `max_bytes` caps the database file (writes beyond fail cleanly).
+    `cache_bytes` is the memory for cached bitmaps (counted as their serialized size),
+    of which up to `hot_bytes` hold the most recently used decoded; colder ones stay
+    packed (about half the memory for sparse bitmaps) until `cache_bytes` is full.
 
     `group_commit_ms` (optional, off by default) trades durability for speed: writes
     return once applied in memory and are committed together at most that many ms later
@@ -135,6 +139,7 @@ class Engine:
         path: str | os.PathLike[str] | None = None,
         *,
         cache_bytes: int = 512 << 20,
+        hot_bytes: int = 64 << 20,
         checkpoint_rows: int = 50_000,
         checkpoint_bytes: int = 64 << 20,
         durability: str = "normal",
@@ -154,7 +159,7 @@ class Engine:
         self._group_error: BaseException | None = None
         self.path: Path | None = None if path is None else Path(path).expanduser().absolute()
         self.readonly = readonly
-        self.cache_bytes = cache_bytes
+        self._cache = BitmapCache(cache_bytes, hot_bytes)
         self.checkpoint_rows = checkpoint_rows
         self.checkpoint_bytes = checkpoint_bytes
         self._durability = durability
@@ -270,8 +275,7 @@ class Engine:
         # Keys that may have journal rows newer than their checkpointed bitmap: only these
         # need the journal read when loaded.
         self._journaled: set[tuple[int, bytes]] = journaled
-        self._lru: OrderedDict[tuple[int, bytes], Entry] = OrderedDict()
-        self._cached_bytes = 0
+        self._cache.clear()
         self._seq = max(folded, max_seq or 0)
         self._journal_rows = rows
         self._journal_bytes = int(nbytes)
@@ -361,8 +365,12 @@ class Engine:
                 offsets = fmt.decode_bits(data, self._where(change_db, change_key))
                 self._note_log_change(change_db, change_key, value, offsets)
                 entry = self._dbs[change_db].get(change_key)
-                if entry is not None and entry.bits is not None:
+                if entry is None:
+                    continue
+                if entry.bits is not None:
                     _change_bits(entry.bits, value, offsets)
+                elif entry.packed is not None:
+                    self._cache.drop((change_db, change_key), entry)  # reloaded with it
         self._log_gen, self._log_end = generation, end
 
     def _note_log_change(self, db: int, key: bytes, value: bool, offsets: Any) -> None:
@@ -409,9 +417,13 @@ class Engine:
         """Apply another process's SET/CLEAR change to the key's bits, if loaded."""
         self._journaled.add((db, key))
         entry = self._dbs[db].get(key)
-        if entry is not None and entry.bits is not None:
+        if entry is None:
+            return
+        if entry.bits is not None:
             offsets = fmt.decode_bits(data, self._where(db, key))
             _change_bits(entry.bits, op == fmt.OP_SET, offsets)
+        elif entry.packed is not None:
+            self._cache.drop((db, key), entry)  # the next use reloads it, change included
 
     def _refresh_entry(self, db: int, key: bytes) -> None:
         row = self._conn.execute(
@@ -488,41 +500,80 @@ class Engine:
                     yield change_op, change_data
 
     def _bits(self, db: int, key: bytes, entry: Entry) -> BitMap:
-        """The entry's bits, loading and caching them if needed (most recently used)."""
+        """The entry's bits, decoded (loading or unpacking them if needed), most recently
+        used."""
         bits = entry.bits
-        if bits is None:
-            bits, stored_bytes = self._load_bits(db, key)
-            entry.bits = bits
-            entry.size = _ENTRY_OVERHEAD + stored_bytes
-            self._cached_bytes += entry.size
-            self._lru[(db, key)] = entry
-        else:
-            self._lru.move_to_end((db, key))
+        if bits is not None:
+            self._cache.touch((db, key))
+            return bits
+        if entry.packed is not None:
+            return self._cache.decode((db, key), entry)
+        bits, stored_bytes = self._load_bits(db, key)
+        self._cache.add_hot((db, key), entry, bits, stored_bytes)
         return bits
 
+    def _count(self, db: int, key: bytes, entry: Entry) -> int:
+        """How many bits the entry has set, without decoding a packed or stored bitmap."""
+        if entry.bits is not None:
+            self._cache.touch((db, key))
+            return len(entry.bits)
+        if entry.packed is None:
+            stored = self._load_packed(db, key)
+            if stored is None:
+                return len(self._bits(db, key, entry))
+            self._cache.add_packed((db, key), entry, *stored)
+        else:
+            self._cache.touch_packed((db, key))
+        return entry.count
+
+    def _load_packed(self, db: int, key: bytes) -> tuple[bytes, int] | None:
+        """(data, bits set) of the key's stored bitmap when nothing newer changed it (no
+        journal rows or log changes since its checkpoint); None otherwise."""
+        if (db, key) in self._journaled:
+            return None
+        with self._read_txn():
+            base = self._conn.execute(
+                "SELECT crc, data FROM bitmaps WHERE db = ? AND key = ?", (db, key)
+            ).fetchone()
+        if base is None:
+            return None
+        where = self._where(db, key)
+        data = fmt.checked_bitmap(base[0], base[1], where)
+        return data, fmt.serialized_cardinality(data, where)
+
     def _cache_new(self, db: int, key: bytes, entry: Entry) -> None:
-        entry.size = _ENTRY_OVERHEAD
-        self._cached_bytes += entry.size
-        self._lru[(db, key)] = entry
+        """Cache a new key's (decoded, empty or just written) bits."""
+        assert entry.bits is not None
+        self._cache.add_hot((db, key), entry, entry.bits, 0)
 
     def _grow(self, entry: Entry, added: int) -> None:
         # An upper bound until the next checkpoint measures the bitmap exactly.
-        entry.size += 4 * added
-        self._cached_bytes += 4 * added
+        self._cache.grow(entry, 4 * added)
 
     def _unload(self, db: int, key: bytes, entry: Entry) -> None:
-        if entry.bits is not None:
-            entry.bits = None
-            self._cached_bytes -= entry.size
-            entry.size = 0
-            self._lru.pop((db, key), None)
+        self._cache.drop((db, key), entry)
 
     def _evict(self) -> None:
-        while self._cached_bytes > self.cache_bytes and self._lru:
-            (db, key), entry = self._lru.popitem(last=False)
-            self._cached_bytes -= entry.size
-            entry.bits = None
-            entry.size = 0
+        if self._cache.over_budget():
+            self._cache.evict()
+
+    @property
+    def cache_bytes(self) -> int:
+        """Memory for cached bitmaps, hot and packed (see the class docstring)."""
+        return self._cache.total_bytes
+
+    @cache_bytes.setter
+    def cache_bytes(self, value: int) -> None:
+        self._cache.total_bytes = value
+
+    @property
+    def hot_bytes(self) -> int:
+        """Of `cache_bytes`, the memory for bitmaps kept decoded."""
+        return self._cache.hot_bytes
+
+    @hot_bytes.setter
+    def hot_bytes(self, value: int) -> None:
+        self._cache.hot_bytes = value
 
     # --- reads
 
@@ -568,8 +619,7 @@ class Engine:
     def bitcount(self, key: bytes, db: int = 0) -> int:
         """BITCOUNT of the whole string."""
         with self.view() as view:
-            value = view.value(key, db)
-            return 0 if value is None else len(value.bits)
+            return view.count(key, db)
 
     def strlen(self, key: bytes, db: int = 0) -> int:
         """STRLEN: the length in bytes (0 when missing)."""
@@ -780,7 +830,7 @@ class Engine:
         """Apply a written (or, in group mode, queued) plan to memory."""
         self._seq += 1
         journaled = self._journaled
-        lru = self._lru
+        cache = self._cache
         for entry, offsets, value, db, key in plan.changes:
             journaled.add((db, key))
             bits = entry.bits
@@ -788,10 +838,10 @@ class Engine:
                 _change_bits(bits, value, offsets)
                 if value:
                     # An upper bound: len(bits) costs a pass over every container.
-                    added = 4 if type(offsets) is int else 4 * len(offsets)
-                    entry.size += added
-                    self._cached_bytes += added
-                lru.move_to_end((db, key))
+                    cache.grow(entry, 4 if type(offsets) is int else 4 * len(offsets))
+                cache.touch((db, key))
+            elif entry.packed is not None:
+                cache.drop((db, key), entry)  # stale now: reloaded with the change
         self._journal_rows += 1
         self._journal_bytes += len(plan.row[4])
         return [None] * len(plan.changes)
@@ -834,8 +884,8 @@ class Engine:
             or self._journal_bytes > self.checkpoint_bytes
         ):
             self._maybe_checkpoint()
-        if self._cached_bytes > self.cache_bytes:
-            self._evict()
+        if self._cache.over_budget():
+            self._cache.evict()
         return results
 
     def _log_write(self, ops: Sequence[WriteOp]) -> list[Any] | None:
@@ -1096,7 +1146,12 @@ class Engine:
             entry = self._dbs[db].get(key)
             if entry is None:
                 continue  # deleted since: its rows go with the rest
-            bits = entry.bits if entry.bits is not None else self._load_bits(db, key)[0]
+            if entry.bits is not None:
+                bits = entry.bits
+            elif entry.packed is not None:  # current: any change drops a packed copy
+                bits = BitMap.deserialize(entry.packed)
+            else:
+                bits = self._load_bits(db, key)[0]
             crc, data = fmt.encode_bitmap(bits)
             if bits:
                 stored.append((db, key, crc, data))
@@ -1104,9 +1159,7 @@ class Engine:
                 emptied.append((db, key))
             self._journaled.discard((db, key))
             if entry.bits is not None:  # measure it exactly while we have the bytes
-                size = _ENTRY_OVERHEAD + len(data)
-                self._cached_bytes += size - entry.size
-                entry.size = size
+                self._cache.resize(entry, len(data))
             folded_bytes += len(data)
             if folded_bytes >= _FOLD_BYTES_PER_STEP:
                 break
@@ -1164,8 +1217,9 @@ class Engine:
             self._sync()
             return {
                 "keys": sum(len(keys) for keys in self._dbs),
-                "loaded_bitmaps": len(self._lru),
-                "cached_bytes": self._cached_bytes,
+                "loaded_bitmaps": len(self._cache),
+                "packed_bitmaps": self._cache.packed_count,
+                "cached_bytes": self._cache.used,
                 "journal_rows": self._journal_rows,
                 "journal_bytes": self._journal_bytes,
                 "log_bytes": self._log.state()[1] - HEADER_SIZE if self._log else 0,
@@ -1175,14 +1229,17 @@ class Engine:
 
     @property
     def loaded_bitmaps(self) -> int:
-        """How many bitmaps are in memory right now."""
-        return len(self._lru)
+        """How many bitmaps are in memory right now (decoded or packed)."""
+        return len(self._cache)
 
     def memory_bytes(self) -> int:
-        """Bytes the loaded bitmaps take, measured (serialized size is a close bound)."""
+        """Bytes the cached bitmaps take serialized, measured (packed ones take that;
+        decoded sparse ones up to ~2x that)."""
         with self._lock:
-            return sum(
-                len(entry.bits.serialize()) for entry in self._lru.values() if entry.bits
+            return self._cache.packed_used - ENTRY_OVERHEAD * self._cache.packed_count + sum(
+                len(entry.bits.serialize())
+                for entry in self._cache.hot_entries()
+                if entry.bits is not None
             )
 
     def close(self) -> None:

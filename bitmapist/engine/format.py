@@ -25,7 +25,9 @@ import contextlib
 import os
 import sqlite3
 import struct
+import sys
 import zlib
+from array import array
 from pathlib import Path
 
 from pyroaring import BitMap
@@ -295,9 +297,45 @@ def encode_bitmap(bits: BitMap) -> tuple[int, bytes]:
 
 def decode_bitmap(crc: int, data: bytes, where: str) -> BitMap:
     """The bitmap of a `bitmaps` row; a failed checksum or parse is `CorruptStore`."""
+    return decode_bits(checked_bitmap(crc, data, where), where)
+
+
+def checked_bitmap(crc: int, data: bytes, where: str) -> bytes:
+    """The data of a `bitmaps` row once its checksum matches (else `CorruptStore`)."""
     if zlib.crc32(data) != crc:
         raise CorruptStore(f"{where}: checksum mismatch in a stored bitmap")
-    return decode_bits(data, where)
+    return data
+
+
+# The portable roaring format starts with a cookie: 12346 is followed by the number of
+# containers; 12347 (when some are run containers) carries that number - 1 in its high 16
+# bits and is followed by one bit per container. Then comes (key, cardinality - 1) as two
+# uint16 per container. github.com/RoaringBitmap/RoaringFormatSpec
+_NO_RUNS_COOKIE, _RUNS_COOKIE = 12346, 12347
+
+
+def serialized_cardinality(data: bytes, where: str) -> int:
+    """How many bits a portable roaring serialization holds, read from its header alone
+    (no decoding); a malformed header is `CorruptStore`."""
+    try:
+        (cookie,) = struct.unpack_from("<I", data)
+        if cookie == _NO_RUNS_COOKIE:
+            (containers,) = struct.unpack_from("<I", data, 4)
+            start = 8
+        elif cookie & 0xFFFF == _RUNS_COOKIE:
+            containers = (cookie >> 16) + 1
+            start = 4 + (containers + 7) // 8
+        else:
+            raise ValueError(f"unknown cookie {cookie}")
+        end = start + 4 * containers
+        if containers > 1 << 16 or end > len(data):
+            raise ValueError(f"{containers} containers do not fit in {len(data)} bytes")
+    except (struct.error, ValueError) as exc:
+        raise CorruptStore(f"{where}: unreadable bitmap header ({exc})") from exc
+    pairs = array("H", data[start:end])
+    if sys.byteorder != "little":
+        pairs.byteswap()
+    return containers + sum(pairs[1::2])
 
 
 def decode_bits(data: bytes, where: str) -> BitMap:

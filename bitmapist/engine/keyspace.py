@@ -14,15 +14,18 @@ MAX_OFFSET = 2**32 - 1  # Redis's limit: strings of at most 512 MB
 
 
 class Entry:
-    """One key: its length and expiry, and its bits when loaded."""
+    """One key: its length and expiry, and its bits when cached: decoded (`bits`) or
+    packed (`packed`, the serialization, with `count` bits set; see `cache`)."""
 
-    __slots__ = ("length", "expire_at", "bits", "size")
+    __slots__ = ("length", "expire_at", "bits", "size", "packed", "count")
 
     def __init__(self, length: int, expire_at: int | None, bits: BitMap | None = None):
         self.length = length
         self.expire_at = expire_at
         self.bits = bits
         self.size = 0
+        self.packed: bytes | None = None
+        self.count = 0
 
 
 def now_ms() -> int:

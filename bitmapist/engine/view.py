@@ -30,6 +30,14 @@ class View:
             return None
         return Value(engine._bits(db, key, entry), entry.length)
 
+    def count(self, key: bytes, db: int = 0) -> int:
+        """How many bits the key has set (0 when missing): BITCOUNT without a range.
+        A cold bitmap is counted packed, without decoding it."""
+        engine = self._engine
+        key = check_key(key)
+        entry = engine._live(check_db(db), key, self._now)
+        return 0 if entry is None else engine._count(db, key, entry)
+
     def exists(self, key: bytes, db: int = 0) -> bool:
         return self._engine._live(check_db(db), check_key(key), self._now) is not None
 

@@ -96,8 +96,10 @@ class Keyspace:
     def bitcount(self, db: int, key: bytes) -> int:
         if self._view is None:
             return self.engine.bitcount(key, db=db)
-        value = self._value(db, key)
-        return 0 if value is None else len(value.bits)
+        value = self._memo.get((db, key))
+        if value is not None:
+            return len(value.bits)
+        return self._view.count(key, db)  # a cold bitmap stays packed
 
     def strlen(self, db: int, key: bytes) -> int:
         if self._view is None:

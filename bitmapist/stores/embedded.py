@@ -221,7 +221,7 @@ def _evaluate(view: View, expr: Expr) -> Value:
 
 def _count(view: View, expr: Expr) -> int:
     if isinstance(expr, Key):
-        return len(_leaf(view, expr).bits)
+        return view.count(_encode(expr.name))  # a cold bitmap stays packed
     if expr.op == "AND" and len(expr.operands) == 2:
         first, second = (_evaluate(view, operand).bits for operand in expr.operands)
         return first.intersection_cardinality(second)
