@@ -31,8 +31,9 @@ def test_file_urls_and_plain_paths(tmp_path):
 
 
 def test_url_options(tmp_path):
-    store = EmbeddedStore.from_url(f"file://{tmp_path}/x.db?durability=full&cache_mb=1")
+    store = EmbeddedStore.from_url(f"file://{tmp_path}/x.db?durability=full&cache_mb=1&hot_mb=0.5")
     assert store.engine.cache_bytes == 1 << 20
+    assert store.engine.hot_bytes == 1 << 19
     store.close()
     reader = EmbeddedStore.from_url(f"file://{tmp_path}/x.db?readonly=1")
     assert reader.engine.readonly
@@ -41,6 +42,8 @@ def test_url_options(tmp_path):
         EmbeddedStore.from_url(f"file://{tmp_path}/x.db?colour=red")
     with pytest.raises(InvalidInput, match="cache_mb"):
         EmbeddedStore.from_url(f"file://{tmp_path}/x.db?cache_mb=lots")
+    with pytest.raises(InvalidInput, match=r"hot_mb '-1' .* must be >= 0"):
+        EmbeddedStore.from_url(f"file://{tmp_path}/x.db?hot_mb=-1")
 
 
 def test_bad_file_urls_are_explained(tmp_path):

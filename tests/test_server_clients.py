@@ -194,3 +194,37 @@ def test_requirepass_and_maxclients(tmp_path):
             client.close()
     finally:
         server.stop()
+
+
+def test_hot_bytes_packs_cold_bitmaps_and_answers_the_same(tmp_path):
+    from .bitmapist_server import BitmapistServerProcess
+
+    server = BitmapistServerProcess(tmp_path, "--hot-bytes", "0")  # everything packed
+    try:
+        client = redis.Redis(host="127.0.0.1", port=server.port)
+        for day in range(5):
+            for uid in range(day, 5000, 7):
+                client.setbit(f"day{day}", uid * 977, 1)
+        assert client.info("memory")["packed_bitmaps"] == 5
+        assert [client.bitcount(f"day{day}") for day in range(5)] == [
+            len(range(day, 5000, 7)) for day in range(5)
+        ]
+        assert client.getbit("day3", 3 * 977) == 1  # decoded for this, packed again after
+        assert client.getbit("day3", 4 * 977) == 0
+        assert client.info("memory")["packed_bitmaps"] == 5
+        client.close()
+    finally:
+        server.stop()
+
+
+def test_bad_hot_bytes_is_refused_with_the_allowed_range(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "bitmapist.server.main", "--hot-bytes", "-1", "-db",
+         str(tmp_path / "x.db")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert run.returncode == 2
+    assert "-1 must be an integer >= 0" in run.stderr

@@ -78,6 +78,7 @@ def _memory(state: ServerState) -> list[str]:
         f"used_memory_rss_human:{human_bytes(rss)}",
         f"bitmap_cache_bytes:{stats.get('cached_bytes', 0)}",
         f"loaded_bitmaps:{stats.get('loaded_bitmaps', 0)}",
+        f"packed_bitmaps:{stats.get('packed_bitmaps', 0)}",
         "maxmemory:0",
         "maxmemory_human:0B",
         "maxmemory_policy:noeviction",

@@ -7,7 +7,8 @@ operand's length (`length * 8` bits), a missing key is an empty string.
 
 URLs: `file:///abs/path.db`, a plain path, or `memory://` (a throwaway store). Options go
 in the query string: `?durability=full` (fsync every commit), `?readonly=1`,
-`?cache_mb=512` (memory for loaded bitmaps before cold ones are evicted),
+`?cache_mb=512` (memory for loaded bitmaps before cold ones are evicted), `?hot_mb=64`
+(of that, memory for the most recently used bitmaps kept decoded; colder ones stay packed),
 `?group_commit_ms=10` (optional group commit: faster writes, a crash may lose the last
 window of writes; see `Engine`).
 """
@@ -179,15 +180,18 @@ def _options(url: str, query: dict[str, list[str]]) -> dict[str, Any]:
                 raise InvalidInput(
                     f"group_commit_ms {value!r} in {url!r} must be a number of milliseconds"
                 ) from None
-        elif name == "cache_mb":
+        elif name in ("cache_mb", "hot_mb"):
             try:
-                options["cache_bytes"] = int(float(value) * (1 << 20))
+                megabytes = float(value)
             except ValueError:
-                raise InvalidInput(f"cache_mb {value!r} in {url!r} must be a number") from None
+                raise InvalidInput(f"{name} {value!r} in {url!r} must be a number") from None
+            if not megabytes >= 0:
+                raise InvalidInput(f"{name} {value!r} in {url!r} must be >= 0 (megabytes)")
+            options[name.replace("_mb", "_bytes")] = int(megabytes * (1 << 20))
         else:
             raise InvalidInput(
                 f"store URL {url!r} has an unknown option {name!r}: "
-                "expected durability, readonly, cache_mb or group_commit_ms"
+                "expected durability, readonly, cache_mb, hot_mb or group_commit_ms"
             )
     return options
 
