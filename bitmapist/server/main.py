@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .app import run_server
 
-    _return_freed_memory()
+    _keep_the_c_heap_small()
     try:
         asyncio.run(run_server(engine, settings, host, port))
     except OSError as exc:
@@ -158,17 +158,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _return_freed_memory() -> None:
-    """Give the C heap's free pages back to the OS (glibc's `malloc_trim`), once imports
-    are done: they leave ~1.5 MB of freed temporaries inside the heap, which glibc only
-    trims from its top, so RSS would count them until reused."""
+_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+
+
+def _keep_the_c_heap_small() -> None:
+    """glibc only: give back the freed import temporaries (~1.5 MB left inside the heap,
+    which glibc trims only from its top), and keep every allocation of 128 KiB or more in
+    a mapping of its own (M_MMAP_THRESHOLD fixed at its default: glibc raises it after the
+    first such free otherwise). Large blobs read while loading bitmaps then go back to the
+    OS when freed instead of leaving holes: on the sparse benchmark dataset the loaded
+    data took 11.3 MB instead of 12.0."""
     import ctypes  # (+0.3 MB, paid back several times)
 
     try:
-        trim = ctypes.CDLL(None).malloc_trim
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+        libc.malloc_trim(0)
     except (OSError, AttributeError):
         return  # not glibc: nothing to do
-    trim(0)
 
 
 if __name__ == "__main__":
