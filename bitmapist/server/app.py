@@ -35,9 +35,14 @@ _SWEEP_INTERVAL = 1.0
 # Commands one connection runs per event-loop turn before others get theirs.
 _COMMANDS_PER_TURN = 128
 _HIGH_WATER = 64 * 1024  # asyncio's default high-water mark for a transport's buffer
+# Bytes one socket read may take. Every connection reads into the same buffer (the loop
+# runs one callback at a time, and the parser copies what it gets at once): a plain
+# `data_received` read allocates a fresh 256 KiB bytes object per recv instead, which
+# glibc serves with mmap/munmap, ~13 us a read (about as much as parsing 16 commands).
+_READ_SIZE = 256 * 1024
 
 
-class Connection(asyncio.Protocol):
+class Connection(asyncio.BufferedProtocol):
     """One client: feeds the parser, runs commands, queues replies for the turn's end."""
 
     def __init__(self, server: BitmapistServer):
@@ -75,10 +80,13 @@ class Connection(asyncio.Protocol):
         self.parser.authenticated = self.session.authenticated
         self.server.connections.add(self)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.server.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
         if self.session is None or self.closed or self.session.closing:
             return
-        self.parser.feed(data)
+        self.parser.feed(self.server.read_buffer[:nbytes])
         self._process()
 
     def _process(self) -> None:
@@ -273,6 +281,8 @@ class BitmapistServer:
         self.state.on_bgsave = self.start_background_save
         self.state.on_slurp = self.start_slurp
         self.connections: set[Connection] = set()
+        #: Every connection's socket reads land here first (see `_READ_SIZE`).
+        self.read_buffer = memoryview(bytearray(_READ_SIZE))
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
         self.turn_open = False  # the keyspace serves this turn's reads from one view

@@ -234,7 +234,7 @@ class RequestParser:
         self.max_inline = max_inline
         self.authenticated = True
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
         """Append bytes received from the client."""
         self._buf += data
 
