@@ -7,6 +7,11 @@
    holds all of it; its RSS is measured in a fresh process after a restart that loads
    every bitmap. redis-server gets only the first few days (each key costs 16 MB there)
    and its RSS is extrapolated per key to the full dataset. Goal: ours <= 1/50 of Redis.
+   The package's bytecode is compiled first, as `pip install` does: a server started
+   from sources without .pyc files (this checkout under PYTHONDONTWRITEBYTECODE=1)
+   compiles every module at start and keeps ~1 MB more; that case is printed too, with
+   the rest of the idle server's floor (python itself, with and without site, and the
+   idle server's largest mappings).
 2. Throughput: `redis-benchmark -P 16 -c 50` SETBIT and GETBIT, and BITCOUNT on a month
    key, against each server in interleaved rounds; medians and ratios ours/redis (goal
    >= 0.5x).
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import re
 import statistics
@@ -63,11 +69,73 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def interpreter_rss() -> int:
-    """RSS of this Python doing nothing (same site-packages): the floor under any server."""
+def interpreter_rss(*flags: str) -> int:
+    """RSS of this Python doing nothing (same site-packages): the floor under any server.
+
+    `-S` leaves out site: the .pth files of site-packages (some import a lot at start)."""
     code = "import re; print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True,
+                         check=True)
     return int(out.stdout) * 1024
+
+
+def rss_by_mapping(pid: int) -> dict[str, int]:
+    """Resident bytes per mapping name ([heap], [anon], a library's path...), largest first."""
+    sizes: dict[str, int] = {}
+    name = "[anon]"
+    with open(f"/proc/{pid}/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if re.match(r"[0-9a-f]+-[0-9a-f]+$", fields[0]):
+                name = fields[5] if len(fields) > 5 else "[anon]"
+            elif fields[0] == "Rss:":
+                sizes[name] = sizes.get(name, 0) + int(fields[1]) * 1024
+    return dict(sorted(sizes.items(), key=lambda item: -item[1]))
+
+
+def compile_bytecode() -> None:
+    """Write the package's .pyc files, as `pip install` does for an installed server."""
+    import compileall
+
+    compileall.compile_dir(REPO_ROOT / "bitmapist", quiet=1)
+
+
+def idle_rss_from_source(tmp: Path) -> int:
+    """RSS of an idle server run from a copy of the sources without .pyc files (and none
+    written): it compiles every module at start, as this checkout does under
+    PYTHONDONTWRITEBYTECODE=1, and the compiler's freed temporaries stay in its RSS."""
+    import shutil
+
+    import redis
+
+    from tests.servers import free_port
+
+    source = tmp / "source"
+    shutil.copytree(REPO_ROOT / "bitmapist", source / "bitmapist",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    port = free_port()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bitmapist.server.main", "-addr", f"127.0.0.1:{port}",
+         "-db", str(source / "idle.db"), "--checkpoint-interval", "0"],
+        cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client = redis.Redis(port=port, socket_timeout=2)
+                client.ping()
+                client.close()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the server from source did not start") from None
+                time.sleep(0.05)
+        return rss_bytes(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def dataset(cfg: dict) -> dict[str, set[int]]:
@@ -125,12 +193,14 @@ def bench_memory(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess
     r.close()
     # Ours: everything; then a restart (fresh process) that loads every bitmap.
     ours_idle = rss_bytes(ours.process.pid)  # an empty server: the interpreter and libraries
+    idle_mappings = rss_by_mapping(ours.process.pid)
     client = ours.client()
     client.flushall()
     load(client, keys, names)
     client.save()
     client.close()
     ours.terminate()
+    compile_bytecode()  # again: a source edited since the start would be compiled at start-up
     ours.start()
     client = ours.client()
     assert client.dbsize() == len(names)
@@ -149,6 +219,10 @@ def bench_memory(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess
         "ours_rss": ours_rss,
         "ours_idle_rss": ours_idle,
         "interpreter_rss": interpreter_rss(),
+        "interpreter_rss_without_site": interpreter_rss("-S"),
+        "ours_idle_rss_from_source": idle_rss_from_source(ours.workdir.parent),
+        "ours_idle_mappings": {re.sub(r"(\.cpython-.*)?\.so.*", "", Path(name).name): size
+                               for name, size in list(idle_mappings.items())[:8]},
         # The bitmaps in CRoaring's portable format: what the data would take packed.
         "bitmaps_serialized_bytes": sum(len(BitMap(keys[name]).serialize()) for name in names),
         "ratio_redis_over_ours": redis_full / ours_rss,
@@ -256,6 +330,7 @@ def main() -> None:
     if args.rounds:
         cfg["rounds"] = args.rounds
     parts = {args.only} if args.only else {"memory", "throughput", "latency"}
+    compile_bytecode()  # the server as installed (see the docstring)
     memory: dict = {}
     throughput: dict = {}
     latency: dict = {}
@@ -311,10 +386,17 @@ def print_memory(memory: dict) -> None:
     print(f"  of which an idle server (interpreter, libraries): "
           f"{memory['ours_idle_rss'] / mb:.1f} MB; the data: {data / mb:.1f} MB "
           f"= 1/{memory['redis_rss_full_extrapolated'] / data:.0f} of redis")
-    print(f"  for scale: python doing nothing {memory['interpreter_rss'] / mb:.1f} MB; "
-          f"the bitmaps serialized {memory['bitmaps_serialized_bytes'] / mb:.1f} MB")
+    print(f"  for scale: the bitmaps serialized {memory['bitmaps_serialized_bytes'] / mb:.1f} MB")
     ratio = memory["ratio_redis_over_ours"]
-    print(f"  ours = 1/{ratio:.0f} of redis (goal <= 1/50: {'ok' if ratio >= 50 else 'MISSED'})")
+    print(f"  ours = 1/{ratio:.1f} of redis (goal <= 1/50: {'ok' if ratio >= 50 else 'MISSED'})")
+    print("the idle server's floor (its bytecode compiled, as pip install leaves it):")
+    print(f"  python doing nothing: {memory['interpreter_rss'] / mb:.1f} MB; without site "
+          f"(-S: no .pth imports) {memory['interpreter_rss_without_site'] / mb:.1f} MB")
+    print(f"  an idle server run from sources without .pyc files: "
+          f"{memory['ours_idle_rss_from_source'] / mb:.1f} MB (it compiles every module)")
+    largest = ", ".join(f"{name} {size / mb:.1f}"
+                        for name, size in memory["ours_idle_mappings"].items())
+    print(f"  the idle server's largest mappings (MB): {largest}")
 
 
 if __name__ == "__main__":
