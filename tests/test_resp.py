@@ -253,3 +253,113 @@ def test_fast_path_parses_each_piece_between_commands_like_the_exact_parser(piec
         fast = _parse_split(RequestParser(max_args=max_args), data, cuts)
         exact = _parse_split(_ExactParser(max_args=max_args), data, cuts)
         assert fast == exact
+
+
+# --- runs: commands of one arity taken as argument columns (`take_run`)
+
+# Pieces that make runs (equal but for one argument, of one size there, or not), and
+# near-misses: a CRLF or CR inside an argument, sizes that do not match their argument,
+# non-canonical headers, arguments at the size limit, counts of 9 and 10, partial tails.
+_RUN_PIECES = [
+    command("GETBIT", "k", "12"),
+    command("GETBIT", "k", "34"),
+    command("GETBIT", "k", "5"),
+    command("getbit", "kk", "12"),
+    command("SETBIT", "k", "12", "1"),
+    command("SETBIT", "k", "34", "0"),
+    command("SETBIT", "k", "123", "1"),
+    command("GETBIT", "k\r\nx", "12"),
+    command("GETBIT", "k", "1\r"),
+    command("GETBIT", "k", "x" * 999),
+    command("GETBIT", "k", "x" * 1000),
+    command("GETBIT", "", ""),
+    command(*["a"] * 9),
+    command(*["a"] * 10),
+    b"*3\r\n$6\r\nGETBIT\r\n$1\r\nk\r\n$2\r\n123\r\n",
+    b"*3\r\n$6\r\nGETBIT\r\n$1\r\nk\r\n$3\r\n12\r\n",
+    b"*3\r\n$6\r\nGETBIT\r\n$1\r\nk\r\n$02\r\n12\r\n",
+    b"*03\r\n$6\r\nGETBIT\r\n$1\r\nk\r\n$2\r\n12\r\n",
+    b"*3\r\n$6\r\nGETBIT\r\n$1\r\nk\r\n$2\r\n12XY",
+    b"*3\r\n$6\r\nGETBIT\r\n$1\r\nk\r\n$2\r\n12\n\n",
+    b"*3\r\n$6\r\nGETBIT\r\n$1\r\nk\r\n$2\r\n1",
+    b"*3\r\n$6\r\nGETBIT\r\n",
+    b"*3\r\n$6\r\nGETBIT\r\n$1\r\n",
+    b"*3\r",
+]
+
+
+def _parse_runs(parser: RequestParser, data: bytes, cuts: list[int], limit: int, vary: int) -> list:
+    """`_parse_split` one command at a time (those before a protocol error are kept, as
+    the server runs them), taking runs first whenever nothing waits in `ready` (as the
+    server does) unless `limit` is 0."""
+    parsed: list = []
+    position = 0
+    try:
+        for cut in sorted(set(cuts)) + [len(data)]:
+            parser.feed(data[position:cut])
+            position = max(position, cut)
+            while True:
+                columns = None if parser.ready or not limit else parser.take_run(limit, vary)
+                if columns is not None:
+                    assert 2 <= len(columns[0]) <= limit
+                    parsed.extend(map(list, zip(*columns, strict=True)))
+                    continue
+                args = parser.next_command()
+                if args is None:
+                    break
+                parsed.append(args)
+    except ProtocolError as exc:
+        parsed.append(str(exc))
+    return parsed
+
+
+@given(
+    pieces=st.lists(st.sampled_from(_RUN_PIECES + _PIECES), min_size=1, max_size=30),
+    cuts=st.lists(st.integers(0, 3000), max_size=4),
+    limit=st.sampled_from([2, 3, 7, 128]),
+    vary=st.sampled_from([0, 1, 2, 3]),
+)
+def test_runs_parse_like_the_exact_parser(pieces, cuts, limit, vary):
+    data = b"".join(pieces)
+    runs = _parse_runs(RequestParser(), data, cuts, limit, vary)
+    assert runs == _parse_runs(_ExactParser(), data, cuts, 0, 0)
+
+
+@given(
+    offsets=st.lists(st.integers(0, 10**7).map(str), min_size=2, max_size=40),
+    key=st.sampled_from(["k", "key:1", "a\r\nb"]),
+    cuts=st.lists(st.integers(0, 2000), max_size=3),
+)
+def test_runs_of_one_key_parse_like_the_exact_parser(offsets, key, cuts):
+    # the shape runs usually have: the same command and key, offsets of one size or not
+    data = b"".join(command("SETBIT", key, offset, 1) for offset in offsets)
+    runs = _parse_runs(RequestParser(), data, cuts, 128, 2)
+    assert runs == _parse_runs(_ExactParser(), data, cuts, 0, 0)
+
+
+def test_runs_come_as_columns_and_stop_where_the_arity_changes():
+    parser = RequestParser()
+    parser.feed(command("GETBIT", "k", "1") + command("GETBIT", "k", "22") + command("PING"))
+    assert parser.take_run(128, 2) == [[b"GETBIT", b"GETBIT"], [b"k", b"k"], [b"1", b"22"]]
+    assert parser.take_run(128, 2) is None  # one command left: not a run
+    assert parser.next_command() == [b"PING"]
+    parser.feed(command("GETBIT", "k", "1") * 5)
+    assert parser.take_run(2, 2) == [[b"GETBIT"] * 2, [b"k"] * 2, [b"1"] * 2]
+    assert parser.buffered == len(command("GETBIT", "k", "1")) * 3
+
+
+def test_no_runs_before_authentication():
+    parser = RequestParser()
+    parser.authenticated = False
+    parser.feed(command("GETBIT", "k", "1") * 3)
+    assert parser.take_run(128, 2) is None
+
+
+@pytest.mark.parametrize("piece", _RUN_PIECES, ids=range(len(_RUN_PIECES)))
+@pytest.mark.parametrize("vary", [1, 2])
+def test_runs_of_one_piece_parse_like_the_exact_parser(piece, vary):
+    # a near-miss repeated is a run whose every column looks uniform
+    for data in (piece * 3, piece * 3 + command("PING"), command("GETBIT", "k", "12") + piece * 3):
+        for cuts in ([], [len(data) - 2]):
+            runs = _parse_runs(RequestParser(), data, cuts, 128, vary)
+            assert runs == _parse_runs(_ExactParser(), data, cuts, 0, 0)

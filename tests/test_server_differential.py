@@ -453,3 +453,66 @@ def test_raw_client_helper_reads_whole_replies(redis_server):
         conn.send(command("QUIT"))
         assert conn.reply() == b"+OK\r\n"
         assert conn.reply() == EOF
+
+
+# --- generated pipelines: runs of GETBIT / SETBIT, which the server takes as a whole
+
+RUN_NAMES = st.sampled_from(["GETBIT", "getbit", "Getbit", "gEtBiT", "SETBIT", "setbit", "SetBit"])
+RUN_KEYS = st.sampled_from(["k1", "k2", "a\r\nb", ""])
+RUN_OFFSETS = st.one_of(
+    st.integers(0, 300).map(str),
+    st.integers(0, 5000).map(str),
+    st.sampled_from(["0", "00", "07", "-1", "x", "", "+1", " 1", "1_0", "4294967296", "99999999999"]),
+)
+RUN_BITS = st.sampled_from(["0", "1", "1", "2", "x", "01", ""])
+
+
+@st.composite
+def _run(draw):
+    """Commands the same but for their offsets (and maybe their bits), or keys too."""
+    name, key = draw(RUN_NAMES), draw(RUN_KEYS)
+    offsets = draw(st.lists(RUN_OFFSETS, min_size=2, max_size=20))
+    if draw(st.booleans()):  # one key and bit for the whole run, as clients mostly send
+        keys = [key] * len(offsets)
+        bits = [draw(RUN_BITS)] * len(offsets)
+    else:
+        keys = draw(st.lists(RUN_KEYS, min_size=len(offsets), max_size=len(offsets)))
+        bits = draw(st.lists(RUN_BITS, min_size=len(offsets), max_size=len(offsets)))
+    if name.lower() == "getbit":
+        return [(name, k, o) for k, o in zip(keys, offsets, strict=True)]
+    return [(name, k, o, b) for k, o, b in zip(keys, offsets, bits, strict=True)]
+
+
+_OTHERS = st.sampled_from([
+    [("PING",)], [("MULTI",)], [("EXEC",)], [("DISCARD",)], [("GET", "k1")], [("DEL", "k1")],
+    [("SET", "k2", "ab")], [("BITCOUNT", "k1")], [("SELECT", "1")], [("SELECT", "0")],
+    [("GETBIT", "k1")], [("SETBIT", "k1", "1")], [("GETBIT", "k1", "1", "2")],
+])
+
+
+@settings(
+    max_examples=int(os.environ.get("DIFF_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    segments=st.lists(st.one_of(_run(), _run(), _OTHERS), min_size=1, max_size=8),
+    protocol=st.sampled_from([2, 3]),
+)
+def test_generated_pipelines_match_redis(pair_factory, segments, protocol):
+    pair = pair_factory(protocol)
+    commands = [args for segment in segments for args in segment]
+    try:
+        pair.call("FLUSHALL")
+        # each segment on its own (a run is then all the server has read), then all at once
+        for pipeline in [*segments, commands]:
+            expected = pair.redis.pipeline(pipeline)
+            got = pair.ours.pipeline(pipeline)
+            for args, ours, redis in zip(pipeline, got, expected, strict=True):
+                assert normalize(args, ours) == normalize(args, redis), (
+                    f"{args!r} in {pipeline!r}: redis replied {redis!r}, bitmapist-server {ours!r}"
+                )
+    finally:
+        pair.call("DISCARD")
+        pair.call("SELECT", "0")
+        pair.close()

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..engine import Engine, Put, Value
 from .batch import Deferred
-from .commands import FAST, execute, run_fast
+from .commands import FAST, OFFSET, execute, run_columns, run_fast
 from .keyspace import Keyspace
 from .resp import Ack, Error, ProtocolError, RequestParser, Status, encode, encode_int
 from .session import ServerState, Session, Settings
@@ -114,6 +114,7 @@ class Connection(asyncio.BufferedProtocol):
         assert session is not None
         parser, state, replies = self.parser, self.state, self.replies
         next_command, append, ready = parser.next_command, replies.append, parser.ready
+        take_run = parser.take_run
         if self.write_paused or session.closing:
             return
         fast = session.authenticated and session.multi is None
@@ -124,7 +125,22 @@ class Connection(asyncio.BufferedProtocol):
                 self._set_backlog(True)
                 self.server.schedule_continue(self)
                 break
-            args = ready.popleft() if ready else next_command()
+            if ready or not fast:
+                args = ready.popleft() if ready else next_command()
+            else:  # a run of commands of one arity first: GETBITs or SETBITs?
+                columns = take_run(budget, OFFSET)
+                if columns is None:
+                    args = next_command()
+                elif run_columns(state, session, columns, replies):
+                    budget -= len(columns[0])
+                    fast_count += len(columns[0])
+                    last = columns[0][-1]
+                    if parser.buffered:
+                        continue
+                    args = None  # (saves a look for more)
+                else:
+                    ready.extend(map(list, zip(*columns)))  # for the usual way
+                    args = ready.popleft()
             if args is None:
                 if self.backlog:
                     self._set_backlog(False)
@@ -248,15 +264,16 @@ class Connection(asyncio.BufferedProtocol):
             self.closed = True
 
 
-def _replace_failed(failed: list[tuple[bytes, bytes, bytes]], dirty: list[Connection]) -> None:
+def _replace_failed(failed: list[dict[int, tuple[bytes, bytes]]], dirty: list[Connection]) -> None:
     """Turn the queued replies of SETBITs whose batch failed into its error (they are
-    those very bytes objects, see `WriteBatcher.wire`)."""
-    for zero, one, error in failed:
+    those very bytes objects, see `WriteBatcher.failed_wire`)."""
+    for swaps in failed:
         for connection in dirty:
             replies = connection.replies
             for index, item in enumerate(replies):
-                if item is zero or item is one:
-                    replies[index] = error
+                swap = swaps.get(id(item))
+                if swap is not None and swap[0] is item:
+                    replies[index] = swap[1]
     failed.clear()
 
 

@@ -61,9 +61,12 @@ class WriteBatcher:
         #: The current batch's SETBIT replies for a previous bit of 0 and 1: `Ack`s, and
         #: the same as bytes objects of this batch only (see `failed_wire`).
         self.acks, self.wire = _bit_replies()
-        #: (wire[0], wire[1], error bytes) of each SETBIT batch whose commit failed: the
-        #: server replaces those very objects in its queued replies before sending.
-        self.failed_wire: list[tuple[bytes, bytes, bytes]] = []
+        #: Replies of the current batch's `setbits` runs: (the bytes object, its count).
+        self._runs: list[tuple[bytes, int]] = []
+        #: For each SETBIT batch whose commit failed: its reply bytes objects (`wire`
+        #: and the runs') and what each becomes. The server replaces those very objects
+        #: in its queued replies before sending.
+        self.failed_wire: list[dict[int, tuple[bytes, bytes]]] = []
         #: Whether any write is queued (a plain attribute: read on every command).
         self.queued = False
         self.commits = 0
@@ -88,6 +91,47 @@ class WriteBatcher:
         self.queued = True
         self._bit_count += 1
         return previous
+
+    def setbits(
+        self, db: int, keys: Sequence[bytes], offsets: Sequence[int], value: bool
+    ) -> bytes:
+        """Queue SETBIT `keys[i]` `offsets[i]` `value` for every i, in order; returns
+        their replies (each the previous bit) as one bytes object of this batch's own,
+        which the server swaps for the errors if the batch fails to commit (see
+        `failed_wire`). Queues nothing if it raises."""
+        if self._pending or self._bit_count + len(offsets) > self.max_ops:
+            self.flush()
+        # Every bitmap is read before anything is queued (a read may fail).
+        bits = {key: self.keyspace.bits(db, key) for key in set(keys)}
+        previous: list[bool] = []
+        append = previous.append
+        queues = self._bits
+        if len(bits) == 1:  # the common case: one key, no per-command lookups
+            key = keys[0]
+            queued = queues.get((db, key))
+            if queued is None:
+                queued = queues[(db, key)] = {}
+            known, present = queued.get, bits[key].__contains__
+            for offset in offsets:
+                before = known(offset)
+                append(present(offset) if before is None else before)
+                queued[offset] = value
+        else:
+            for key, offset in zip(keys, offsets):
+                queued = queues.get((db, key))
+                if queued is None:
+                    queued = queues[(db, key)] = {}
+                before = queued.get(offset)
+                append(offset in bits[key] if before is None else before)
+                queued[offset] = value
+        self.queued = True
+        self._bit_count += len(offsets)
+        wire = self.wire
+        if len(previous) == 1:
+            return wire[previous[0]]
+        data = b"".join([wire[bit] for bit in previous])  # a new object (2 or more)
+        self._runs.append((data, len(previous)))
+        return data
 
     def add(self, deferred: Deferred) -> Later:
         """Queue a write; its reply is filled in by the next `flush()`."""
@@ -122,13 +166,18 @@ class WriteBatcher:
 
     def _flush_bits(self) -> None:
         bits, acks, wire, count = self._bits, self.acks, self.wire, self._bit_count
-        self._bits, self._bit_count = {}, 0
+        runs = self._runs
+        self._bits, self._bit_count, self._runs = {}, 0, []
         self.acks, self.wire = _bit_replies()
         try:
             self.keyspace.write(_merge_setbits(bits))
         except Exception as exc:
             _fail(list(acks), exc, count)
-            self.failed_wire.append((wire[0], wire[1], acks[0].data))
+            error = acks[0].data
+            swaps = {id(data): (data, error * times) for data, times in runs}
+            swaps[id(wire[0])] = (wire[0], error)
+            swaps[id(wire[1])] = (wire[1], error)
+            self.failed_wire.append(swaps)
             return
         self.commits += 1
         if self.touch is not None and self.watching is not None and self.watching():

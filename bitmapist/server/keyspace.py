@@ -8,13 +8,14 @@ the epoch. A logically expired key is absent from every read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from ..engine import DATABASES, Engine, Value
 
 NUM_DBS = DATABASES
+_NO_BITS: frozenset[int] = frozenset()
 
 
 class Keyspace:
@@ -92,6 +93,12 @@ class Keyspace:
         except KeyError:
             value = self._value(db, key)
         return 1 if value is not None and offset in value.bits else 0
+
+    def bits(self, db: int, key: bytes) -> Container[int]:
+        """The offsets of the key's set bits (empty when absent), for many `in` tests
+        (shared with the engine: never modify it)."""
+        value = self.value(db, key)
+        return _NO_BITS if value is None else value.bits
 
     def bitcount(self, db: int, key: bytes) -> int:
         if self._view is None:

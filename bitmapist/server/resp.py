@@ -35,6 +35,7 @@ from collections import deque
 from collections.abc import Iterable
 from itertools import chain, islice
 from operator import itemgetter
+from struct import Struct
 from typing import Any
 
 import hiredis
@@ -80,6 +81,14 @@ _LOOKALIKES = b"+=(~>|%"
 _HEADER_T, _BULK_T = tuple(_HEADER), tuple(_BULK)  # for itemgetter(*sizes)
 # A well-formed bulk header (Redis's strict integer syntax), for the fast path.
 _BULK_HEADER = re.compile(rb"\$(0|[1-9][0-9]{0,17})\r\n")
+# `take_run`: the canonical headers of arguments shorter than 1000 bytes, the counts it
+# takes, and how far it looks (128 commands of up to 128 bytes).
+_RUN_HEADERS = tuple(b"$%d" % size for size in range(1000))
+_RUN_SIZES = {header: size for size, header in enumerate(_RUN_HEADERS)}
+_RUN_COUNTS = {b"*%d" % count: count for count in range(1, 10)}
+# `_take_same`'s unpackers by (head, argument, tail, commands) sizes; cleared when full.
+_SAME_SHAPES: dict[tuple[int, int, int, int], Any] = {}
+_RUN_WINDOW = 16 * 1024
 # Limits Redis applies before a client has authenticated (when a password is set).
 _UNAUTH_MAX_ARGS = 10
 _UNAUTH_MAX_BULK = 16384
@@ -207,6 +216,7 @@ class RequestParser:
         "_args",
         "_remaining",
         "_bulk_len",
+        "_shape",
         "ready",
         "max_bulk_len",
         "max_args",
@@ -226,6 +236,7 @@ class RequestParser:
         self._args: list[bytes] = []
         self._remaining = 0  # arguments still expected by the current multibulk
         self._bulk_len = -1  # length of the bulk being received, -1 before its header
+        self._shape: tuple[Any, ...] | None = None  # the last run's, see `_take_same`
         #: Commands parsed ahead by the fast path: `next_command` pops them first (a
         #: caller may pop them itself, in order, before calling it).
         self.ready: deque[list[bytes]] = deque()
@@ -276,6 +287,129 @@ class RequestParser:
             return None
         finally:
             self._consumed(self._pos)
+
+    def take_run(self, limit: int, vary: int) -> list[list[bytes]] | None:
+        """Consume up to `limit` complete commands at the front of the buffer that all
+        have the same number (1 to 9) of arguments, each under 1000 bytes and without a
+        CRLF inside, and return them as argument columns: `columns[i][j]` is argument
+        `i` of the `j`-th command. None, consuming nothing, when the buffer does not
+        start with two such commands (`next_command` takes it from there).
+
+        Commands that are all the first one but for argument `vary`, of one length
+        there, are taken whole (`_take_same`); others are split at every CRLF.
+        """
+        buf, pos = self._buf, self._pos
+        if self._remaining or self.ready or not self.authenticated or self.max_bulk_len < 1000:
+            return None
+        star = bytes(buf[pos : pos + 2])
+        count = _RUN_COUNTS.get(star)
+        if count is None or count > self.max_args:
+            return None
+        if vary < count:
+            columns = self._take_same(limit, vary, count)
+            if columns is not None:
+                return columns
+        return self._take_split(limit, star, count)
+
+    def _take_same(self, limit: int, vary: int, count: int) -> list[list[bytes]] | None:
+        """`take_run` for commands equal to the first one but for argument `vary`,
+        which has the same length in all of them: the first command's bytes around it
+        are the rest of every command, so one struct unpack takes that argument from
+        each, and one comparison checks the whole run against the bytes they imply.
+        The last run's shape is kept: the next one usually has it too."""
+        buf, pos = self._buf, self._pos
+        shape = self._shape
+        if (
+            shape is None
+            or shape[4] != vary
+            or not buf.startswith(shape[0], pos)
+            or not buf.startswith(shape[2], pos + len(shape[0]) + shape[1])
+        ):
+            shape = self._shape = self._first_shape(vary, count)
+            if shape is None:
+                return None
+        head, size, tail, args, _ = shape
+        whole = len(head) + size + len(tail)
+        taken = min(limit, (len(buf) - pos) // whole)
+        if taken < 2 or not buf.startswith(head, pos + (taken - 1) * whole):
+            return None
+        key = (len(head), size, len(tail), taken)
+        unpack = _SAME_SHAPES.get(key)
+        if unpack is None:
+            if len(_SAME_SHAPES) >= 256:
+                _SAME_SHAPES.clear()
+            unpack = _SAME_SHAPES[key] = Struct(
+                f"{len(head)}x{size}s{len(tail)}x" * taken
+            ).unpack_from
+        varied = unpack(buf, pos)
+        if not buf.startswith(head + (tail + head).join(varied) + tail, pos):
+            return None
+        self._consumed(pos + taken * whole)
+        columns = [[arg] * taken for arg in args]
+        columns[vary] = list(varied)
+        return columns
+
+    def _first_shape(self, vary: int, count: int) -> tuple[Any, ...] | None:
+        """The first command's bytes before and after argument `vary`'s value, that
+        value's size, and its arguments; None unless its headers are canonical and every
+        argument (under 1000 bytes) is followed by a CRLF."""
+        buf, pos = self._buf, self._pos
+        find = buf.find
+        args: list[bytes] = []
+        at = pos + 4  # after "*<count>\r\n"
+        start = size = 0
+        for index in range(count):
+            line = find(b"\r\n", at, at + 6)  # '$' and at most 3 digits
+            length = _RUN_SIZES.get(bytes(buf[at:line])) if line > 0 else None
+            if length is None:
+                return None
+            at = line + 2
+            if index == vary:
+                start, size = at, length
+            args.append(bytes(buf[at : at + length]))
+            at += length + 2
+            if buf[at - 2 : at] != b"\r\n":
+                return None
+        return bytes(buf[pos:start]), size, bytes(buf[start + size : at]), args, vary
+
+    def _take_split(self, limit: int, star: bytes, count: int) -> list[list[bytes]] | None:
+        """`take_run` for any run: the window is split at every CRLF at once (in C), so
+        the commands' arguments fall on fixed strides. It holds exactly the commands
+        Redis's length-prefixed parse would read when every header is the canonical
+        `*<count>` / `$<length>` of what follows it, which a few list operations check
+        per column."""
+        buf, pos = self._buf, self._pos
+        stride = 2 * count + 1
+        end = min(len(buf), pos + _RUN_WINDOW)
+        parts = bytes(buf[pos:end]).split(b"\r\n", limit * stride)
+        taken = min(limit, (len(parts) - 1) // stride)  # each followed by a CRLF
+        if taken < 2:
+            return None
+        stop = taken * stride
+        stars = parts[0:stop:stride]
+        if stars.count(star) != taken:  # the run ends at the first other command
+            taken = next(index for index, part in enumerate(stars) if part != star)
+            if taken < 2:
+                return None
+            stop = taken * stride
+        columns = []
+        for at in range(2, stride, 2):
+            column = parts[at:stop:stride]
+            headers = parts[at - 1 : stop : stride]
+            try:
+                if column.count(column[0]) == taken:  # one value (names, keys, bits...)
+                    if headers.count(_RUN_HEADERS[len(column[0])]) != taken:
+                        return None
+                elif headers != list(map(_RUN_HEADERS.__getitem__, map(len, column))):
+                    return None
+            except IndexError:  # an argument of 1000 bytes or more
+                return None
+            columns.append(column)
+        if stop == len(parts) - 1 and not parts[-1]:
+            self._consumed(end)  # the window held these commands and nothing else
+        else:
+            self._consumed(pos + sum(map(len, parts[:stop])) + 2 * stop)
+        return columns
 
     def _fast_fill(self) -> bool:
         """Parse well-formed multibulk commands with hiredis (C); False if none.
