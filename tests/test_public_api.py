@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 
 import bitmapist
 
@@ -84,3 +86,22 @@ def test_public_functions_have_docstrings():
         obj = getattr(bitmapist, name)
         if inspect.isfunction(obj) or inspect.isclass(obj):
             assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+def test_lazy_names_resolve_whatever_was_imported_first():
+    """Public names are imported on first use. Importing the submodule `bitmapist.retention`
+    first must not make the name `bitmapist.retention` the module (it is the function);
+    `dir()` and `import *` list every public name before any was used."""
+    code = (
+        "import bitmapist\n"
+        "assert set(bitmapist.__all__) <= set(dir(bitmapist))\n"
+        "from bitmapist.retention import RetentionTable\n"
+        "from bitmapist import retention\n"
+        "assert callable(retention) and bitmapist.retention is retention, retention\n"
+        "assert bitmapist.RetentionTable is RetentionTable\n"
+        "namespace = {}\n"
+        "exec('from bitmapist import *', namespace)\n"
+        "assert set(bitmapist.__all__) <= set(namespace)\n"
+        "assert namespace['DailyEvents'] is bitmapist.DayEvents\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
