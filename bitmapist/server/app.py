@@ -59,6 +59,7 @@ class Connection(asyncio.BufferedProtocol):
         self.write_paused = False  # the client does not read its replies
         self.backlog = False  # commands wait in the parser's buffer
         self.eof = False  # the client has shut down its side
+        self.dirty = False  # in the server's list of connections to flush
 
     # --- asyncio callbacks
 
@@ -312,7 +313,9 @@ class BitmapistServer:
     # --- the end of every event-loop turn: commit, then reply
 
     def schedule_flush(self, connection: Connection) -> None:
-        self._dirty.append(connection)
+        if not connection.dirty:
+            connection.dirty = True
+            self._dirty.append(connection)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             assert self.loop is not None
@@ -345,11 +348,9 @@ class BitmapistServer:
         dirty, self._dirty = self._dirty, []
         if batcher.failed_wire:  # SETBIT replies of batches that did not commit
             _replace_failed(batcher.failed_wire, dirty)
-        seen: set[int] = set()
         for connection in dirty:
-            if id(connection) not in seen:
-                seen.add(id(connection))
-                connection.send_replies()
+            connection.dirty = False
+            connection.send_replies()
 
     # --- running
 

@@ -126,11 +126,15 @@ class WriteBatcher:
                 queued[offset] = value
         self.queued = True
         self._bit_count += len(offsets)
-        wire = self.wire
-        if len(previous) == 1:
+        wire, count = self.wire, len(previous)
+        if count == 1:
             return wire[previous[0]]
-        data = b"".join([wire[bit] for bit in previous])  # a new object (2 or more)
-        self._runs.append((data, len(previous)))
+        # a new object (2 or more): all new bits (or all set already) is the usual run
+        if previous.count(previous[0]) == count:
+            data = wire[previous[0]] * count
+        else:
+            data = b"".join([wire[bit] for bit in previous])
+        self._runs.append((data, count))
         return data
 
     def add(self, deferred: Deferred) -> Later:

@@ -97,7 +97,10 @@ class Keyspace:
     def bits(self, db: int, key: bytes) -> Container[int]:
         """The offsets of the key's set bits (empty when absent), for many `in` tests
         (shared with the engine: never modify it)."""
-        value = self.value(db, key)
+        try:  # `value` inline: runs of GETBIT/SETBIT read one key each
+            value = self._memo[(db, key)]
+        except KeyError:
+            value = self.value(db, key)
         return _NO_BITS if value is None else value.bits
 
     def bitcount(self, db: int, key: bytes) -> int:

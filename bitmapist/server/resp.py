@@ -301,35 +301,31 @@ class RequestParser:
         buf, pos = self._buf, self._pos
         if self._remaining or self.ready or not self.authenticated or self.max_bulk_len < 1000:
             return None
-        star = bytes(buf[pos : pos + 2])
-        count = _RUN_COUNTS.get(star)
-        if count is None or count > self.max_args:
-            return None
-        if vary < count:
-            columns = self._take_same(limit, vary, count)
-            if columns is not None:
-                return columns
-        return self._take_split(limit, star, count)
-
-    def _take_same(self, limit: int, vary: int, count: int) -> list[list[bytes]] | None:
-        """`take_run` for commands equal to the first one but for argument `vary`,
-        which has the same length in all of them: the first command's bytes around it
-        are the rest of every command, so one struct unpack takes that argument from
-        each, and one comparison checks the whole run against the bytes they imply.
-        The last run's shape is kept: the next one usually has it too."""
-        buf, pos = self._buf, self._pos
-        shape = self._shape
+        shape = self._shape  # the last run's, if the buffer starts with a command of it
         if (
             shape is None
             or shape[4] != vary
             or not buf.startswith(shape[0], pos)
-            or not buf.startswith(shape[2], pos + len(shape[0]) + shape[1])
+            or not buf.startswith(shape[2], pos + shape[5])
         ):
-            shape = self._shape = self._first_shape(vary, count)
-            if shape is None:
+            star = bytes(buf[pos : pos + 2])
+            count = _RUN_COUNTS.get(star)
+            if count is None or count > self.max_args:
                 return None
-        head, size, tail, args, _ = shape
-        whole = len(head) + size + len(tail)
+            shape = self._shape = self._first_shape(vary, count) if vary < count else None
+            if shape is None:
+                return self._take_split(limit, star, count)
+        return self._take_same(limit, shape) or self._take_split(limit, shape[7], shape[8])
+
+    def _take_same(self, limit: int, shape: tuple[Any, ...]) -> list[list[bytes]] | None:
+        """`take_run` for commands equal to the first one but for one argument, which has
+        the same length in all of them: the first command's bytes around it (`shape`,
+        see `_first_shape`) are the rest of every command, so one struct unpack takes
+        that argument from each, and one comparison checks the whole run against the
+        bytes they imply."""
+        buf, pos = self._buf, self._pos
+        head, size, tail, args, vary, before_tail, between, _, _ = shape
+        whole = before_tail + len(tail)
         taken = min(limit, (len(buf) - pos) // whole)
         if taken < 2 or not buf.startswith(head, pos + (taken - 1) * whole):
             return None
@@ -342,17 +338,21 @@ class RequestParser:
                 f"{len(head)}x{size}s{len(tail)}x" * taken
             ).unpack_from
         varied = unpack(buf, pos)
-        if not buf.startswith(head + (tail + head).join(varied) + tail, pos):
+        end = pos + taken * whole
+        # the buffer starts with `head` (checked): then value, `between`, value... `tail`
+        if not buf.startswith(between.join(varied), pos + len(head)) or not buf.startswith(
+            tail, end - len(tail)
+        ):
             return None
-        self._consumed(pos + taken * whole)
+        self._consumed(end)
         columns = [[arg] * taken for arg in args]
         columns[vary] = list(varied)
         return columns
 
     def _first_shape(self, vary: int, count: int) -> tuple[Any, ...] | None:
         """The first command's bytes before and after argument `vary`'s value, that
-        value's size, and its arguments; None unless its headers are canonical and every
-        argument (under 1000 bytes) is followed by a CRLF."""
+        value's size, its arguments, and a few sums of those; None unless its headers are
+        canonical and every argument (under 1000 bytes) is followed by a CRLF."""
         buf, pos = self._buf, self._pos
         find = buf.find
         args: list[bytes] = []
@@ -370,7 +370,8 @@ class RequestParser:
             at += length + 2
             if buf[at - 2 : at] != b"\r\n":
                 return None
-        return bytes(buf[pos:start]), size, bytes(buf[start + size : at]), args, vary
+        head, tail = bytes(buf[pos:start]), bytes(buf[start + size : at])
+        return head, size, tail, args, vary, len(head) + size, tail + head, head[:2], count
 
     def _take_split(self, limit: int, star: bytes, count: int) -> list[list[bytes]] | None:
         """`take_run` for any run: the window is split at every CRLF at once (in C), so
