@@ -105,7 +105,8 @@ def parse_flags(argv: Sequence[str] | None = None) -> SimpleNamespace:
     argparse serves once, at start-up: if this call loaded it, it is unloaded again, so
     that the ~0.35 MB of RSS it takes with gettext is reused by the modules and data
     loaded next. The flags come back in a plain namespace for that (an argparse one would
-    keep the module alive); a later `build_parser()` imports it again.
+    keep the module alive, as would a local variable still holding the parser when
+    unloading); a later `build_parser()` imports it again.
     """
     unload = set() if "argparse" in sys.modules else {"argparse", "gettext"} - set(sys.modules)
     flags = SimpleNamespace(**vars(build_parser().parse_args(argv)))
@@ -199,6 +200,7 @@ def _keep_the_c_heap_small() -> None:
     first such free otherwise). Large blobs read while loading bitmaps then go back to the
     OS when freed instead of leaving holes: on the sparse benchmark dataset the loaded
     data took 11.3 MB instead of 12.0."""
+    # (ctypes stays loaded: _ctypes caches its classes, so unloading it would free little)
     import ctypes  # (+0.3 MB, paid back several times)
 
     try:
