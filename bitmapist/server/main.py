@@ -195,9 +195,10 @@ _M_MMAP_THRESHOLD = -3  # glibc's malloc.h
 
 def _keep_the_c_heap_small() -> None:
     """glibc only: give back the freed import temporaries (~1.5 MB left inside the heap,
-    which glibc trims only from its top), and keep every allocation of 128 KiB or more in
-    a mapping of its own (M_MMAP_THRESHOLD fixed at its default: glibc raises it after the
-    first such free otherwise). Large blobs read while loading bitmaps then go back to the
+    which glibc trims only from its top, when modules were compiled from source at
+    start-up; next to nothing with .pyc files), and keep every allocation of 128 KiB or
+    more in a mapping of its own (M_MMAP_THRESHOLD fixed at its default: glibc raises it
+    after the first such free otherwise). Large blobs read while loading bitmaps then go back to the
     OS when freed instead of leaving holes: on the sparse benchmark dataset the loaded
     data took 11.3 MB instead of 12.0."""
     # (ctypes stays loaded: _ctypes caches its classes, so unloading it would free little)
