@@ -101,22 +101,23 @@ class WriteBatcher:
         `failed_wire`). Queues nothing if it raises."""
         if self._pending or self._bit_count + len(offsets) > self.max_ops:
             self.flush()
-        # Every bitmap is read before anything is queued (a read may fail).
-        bits = {key: self.keyspace.bits(db, key) for key in set(keys)}
         previous: list[bool] = []
         append = previous.append
         queues = self._bits
-        if len(bits) == 1:  # the common case: one key, no per-command lookups
-            key = keys[0]
+        key = keys[0]
+        if keys.count(key) == len(keys):  # the common case: one key (object), read once
+            present = self.keyspace.bits(db, key).__contains__  # (before queuing: may fail)
             queued = queues.get((db, key))
             if queued is None:
                 queued = queues[(db, key)] = {}
-            known, present = queued.get, bits[key].__contains__
+            known = queued.get
             for offset in offsets:
                 before = known(offset)
                 append(present(offset) if before is None else before)
                 queued[offset] = value
         else:
+            # Every bitmap is read before anything is queued (a read may fail).
+            bits = {key: self.keyspace.bits(db, key) for key in set(keys)}
             for key, offset in zip(keys, offsets):
                 queued = queues.get((db, key))
                 if queued is None:

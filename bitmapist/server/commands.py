@@ -840,7 +840,11 @@ def run_columns(
         names = _SETBIT_NAMES
     else:
         return False
-    if not names.issuperset(columns[0]):
+    spellings = columns[0]  # mostly one name object repeated: count() checks identity first
+    first = spellings[0]
+    if first not in names or (
+        spellings.count(first) != len(spellings) and not names.issuperset(spellings)
+    ):
         return False
     offsets = _plain_offsets(columns[2])
     if offsets is None or max(offsets) >> 3 >= state.settings.max_bulk_len:
