@@ -52,10 +52,24 @@ def mutate(rng: random.Random, data: bytes, rounds: int) -> bytes:
     return bytes(buf)
 
 
+def _run(rng: random.Random) -> bytes:
+    """GETBITs or SETBITs the same but for their offsets: what the server takes as a run
+    (see `RequestParser.take_run`)."""
+    name, offsets = rng.choice(["GETBIT", "SETBIT", "getbit"]), rng.choice([9, 99, 99999])
+    bit = rng.choice(["0", "1"])
+    return b"".join(
+        command(name, "k", rng.randrange(offsets), *([bit] if "S" in name else []))
+        for _ in range(rng.randrange(2, 20))
+    )
+
+
 def stream(rng: random.Random) -> bytes:
     """A pipeline of valid commands (multibulk or inline), then damaged."""
     parts = []
     for _ in range(rng.randrange(1, 8)):
+        if rng.random() < 0.2:
+            parts.append(_run(rng))
+            continue
         args = rng.choice(BASE_COMMANDS)
         if rng.random() < 0.3:
             parts.append(" ".join(args).replace("\r\n", "").encode() + b"\r\n")

@@ -86,7 +86,8 @@ _BULK_HEADER = re.compile(rb"\$(0|[1-9][0-9]{0,17})\r\n")
 _RUN_HEADERS = tuple(b"$%d" % size for size in range(1000))
 _RUN_SIZES = {header: size for size, header in enumerate(_RUN_HEADERS)}
 _RUN_COUNTS = {b"*%d" % count: count for count in range(1, 10)}
-# `_take_same`'s unpackers by (head, argument, tail, commands) sizes; cleared when full.
+# `_take_same`'s unpackers by (head, argument, tail, commands) sizes; cleared when full
+# (32 of up to ~4 KB each: a client cycling through shapes costs a new one per run).
 _SAME_SHAPES: dict[tuple[int, int, int, int], Any] = {}
 _RUN_WINDOW = 16 * 1024
 # Limits Redis applies before a client has authenticated (when a password is set).
@@ -332,7 +333,7 @@ class RequestParser:
         key = (len(head), size, len(tail), taken)
         unpack = _SAME_SHAPES.get(key)
         if unpack is None:
-            if len(_SAME_SHAPES) >= 256:
+            if len(_SAME_SHAPES) >= 32:
                 _SAME_SHAPES.clear()
             unpack = _SAME_SHAPES[key] = Struct(
                 f"{len(head)}x{size}s{len(tail)}x" * taken
