@@ -39,7 +39,9 @@ _HIGH_WATER = 64 * 1024  # asyncio's default high-water mark for a transport's b
 # runs one callback at a time, and the parser copies what it gets at once): a plain
 # `data_received` read allocates a fresh 256 KiB bytes object per recv instead, which
 # glibc serves with mmap/munmap, ~13 us a read (about as much as parsing 16 commands).
-_READ_SIZE = 256 * 1024
+# 64 KiB (Redis reads 16 KiB at a time): a large request takes a few more reads, and the
+# buffer keeps at most 64 KiB resident.
+_READ_SIZE = 64 * 1024
 
 
 class Connection(asyncio.BufferedProtocol):
