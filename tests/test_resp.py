@@ -257,6 +257,15 @@ def test_fast_path_parses_each_piece_between_commands_like_the_exact_parser(piec
 
 # --- runs: commands of one arity taken as argument columns (`take_run`)
 
+class _AllBut:
+    """Every command name but b"z": what `take_run` is asked for in these tests."""
+
+    def __contains__(self, name: object) -> bool:
+        return name != b"z"
+
+
+_NAMES = _AllBut()
+
 # Pieces that make runs (equal but for one argument, of one size there, or not), and
 # near-misses: a CRLF or CR inside an argument, sizes that do not match their argument,
 # non-canonical headers, arguments at the size limit, counts of 9 and 10, partial tails.
@@ -299,7 +308,9 @@ def _parse_runs(parser: RequestParser, data: bytes, cuts: list[int], limit: int,
             parser.feed(data[position:cut])
             position = max(position, cut)
             while True:
-                columns = None if parser.ready or not limit else parser.take_run(limit, vary)
+                columns = None
+                if limit and not parser.ready:
+                    columns = parser.take_run(limit, vary, _NAMES)
                 if columns is not None:
                     assert 2 <= len(columns[0]) <= limit
                     parsed.extend(map(list, zip(*columns, strict=True)))
@@ -340,19 +351,29 @@ def test_runs_of_one_key_parse_like_the_exact_parser(offsets, key, cuts):
 def test_runs_come_as_columns_and_stop_where_the_arity_changes():
     parser = RequestParser()
     parser.feed(command("GETBIT", "k", "1") + command("GETBIT", "k", "22") + command("PING"))
-    assert parser.take_run(128, 2) == [[b"GETBIT", b"GETBIT"], [b"k", b"k"], [b"1", b"22"]]
-    assert parser.take_run(128, 2) is None  # one command left: not a run
+    assert parser.take_run(128, 2, _NAMES) == [[b"GETBIT", b"GETBIT"], [b"k", b"k"], [b"1", b"22"]]
+    assert parser.take_run(128, 2, _NAMES) is None  # one command left: not a run
     assert parser.next_command() == [b"PING"]
     parser.feed(command("GETBIT", "k", "1") * 5)
-    assert parser.take_run(2, 2) == [[b"GETBIT"] * 2, [b"k"] * 2, [b"1"] * 2]
+    assert parser.take_run(2, 2, _NAMES) == [[b"GETBIT"] * 2, [b"k"] * 2, [b"1"] * 2]
     assert parser.buffered == len(command("GETBIT", "k", "1")) * 3
+
+
+def test_runs_only_of_the_names_asked_for():
+    parser = RequestParser()
+    parser.feed(command("z", "k", "1") * 3)
+    assert parser.take_run(128, 2, _NAMES) is None
+    assert parser.buffered == len(command("z", "k", "1")) * 3
+    assert [parser.next_command() for _ in range(3)] == [[b"z", b"k", b"1"]] * 3
+    parser.feed(command("PING") * 2)
+    assert parser.take_run(128, 2, _NAMES) == [[b"PING", b"PING"]]
 
 
 def test_no_runs_before_authentication():
     parser = RequestParser()
     parser.authenticated = False
     parser.feed(command("GETBIT", "k", "1") * 3)
-    assert parser.take_run(128, 2) is None
+    assert parser.take_run(128, 2, _NAMES) is None
 
 
 @pytest.mark.parametrize("piece", _RUN_PIECES, ids=range(len(_RUN_PIECES)))

@@ -131,7 +131,7 @@ class Connection(asyncio.BufferedProtocol):
             if ready or not fast:
                 args = ready.popleft() if ready else next_command()
             else:  # a run of commands of one arity first: GETBITs or SETBITs?
-                columns = take_run(budget, OFFSET)
+                columns = take_run(budget, OFFSET, FAST)
                 if columns is None:
                     args = next_command()
                 elif run_columns(state, session, columns, replies):

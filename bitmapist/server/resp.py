@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from itertools import chain, islice
 from operator import itemgetter
 from struct import Struct
@@ -289,12 +289,15 @@ class RequestParser:
         finally:
             self._consumed(self._pos)
 
-    def take_run(self, limit: int, vary: int) -> list[list[bytes]] | None:
+    def take_run(
+        self, limit: int, vary: int, names: Container[bytes]
+    ) -> list[list[bytes]] | None:
         """Consume up to `limit` complete commands at the front of the buffer that all
         have the same number (1 to 9) of arguments, each under 1000 bytes and without a
-        CRLF inside, and return them as argument columns: `columns[i][j]` is argument
-        `i` of the `j`-th command. None, consuming nothing, when the buffer does not
-        start with two such commands (`next_command` takes it from there).
+        CRLF inside, the first one's first argument (its name) in `names`, and return
+        them as argument columns: `columns[i][j]` is argument `i` of the `j`-th command.
+        None, consuming nothing, when the buffer does not start with two such commands
+        (`next_command` takes it from there).
 
         Commands that are all the first one but for argument `vary`, of one length
         there, are taken whole (`_take_same`); others are split at every CRLF.
@@ -313,9 +316,16 @@ class RequestParser:
             count = _RUN_COUNTS.get(star)
             if count is None or count > self.max_args:
                 return None
+            # the name first: other commands are not worth a split
+            line = buf.find(b"\r\n", pos + 4, pos + 10)
+            size = _RUN_SIZES.get(bytes(buf[pos + 4 : line])) if line > 0 else None
+            if size is None or bytes(buf[line + 2 : line + 2 + size]) not in names:
+                return None
             shape = self._shape = self._first_shape(vary, count) if vary < count else None
             if shape is None:
                 return self._take_split(limit, star, count)
+        elif shape[3][0] not in names:
+            return None
         return self._take_same(limit, shape) or self._take_split(limit, shape[7], shape[8])
 
     def _take_same(self, limit: int, shape: tuple[Any, ...]) -> list[list[bytes]] | None:
