@@ -26,6 +26,7 @@ class Keyspace:
         self._view: Any = None  # the engine view of the current event-loop turn
         self._view_manager: Any = None  # its context manager, open between turns' ends
         self._memo: dict[tuple[int, bytes], Value | None] = {}  # values read this turn
+        self._counts: dict[tuple[int, bytes], int] = {}  # and BITCOUNTs (`bitcount`)
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -59,6 +60,7 @@ class Keyspace:
             return
         self._view = self._view_manager = None
         self._memo = {}
+        self._counts = {}
         manager.__exit__(None, None, None)
 
     def _value(self, db: int, key: bytes) -> Value | None:
@@ -106,10 +108,15 @@ class Keyspace:
     def bitcount(self, db: int, key: bytes) -> int:
         if self._view is None:
             return self.engine.bitcount(key, db=db)
+        try:  # BITCOUNT of one key many times a turn (a month's actives, polled)
+            return self._counts[(db, key)]
+        except KeyError:
+            pass
         value = self._memo.get((db, key))
-        if value is not None:
-            return len(value.bits)
-        return self._view.count(key, db)  # a cold bitmap stays packed
+        # a cold bitmap stays packed (and a missing key memoized as None counts 0 there)
+        count = len(value.bits) if value is not None else self._view.count(key, db)
+        self._counts[(db, key)] = count
+        return count
 
     def strlen(self, db: int, key: bytes) -> int:
         if self._view is None:
@@ -148,6 +155,7 @@ class Keyspace:
     def write(self, ops: Sequence[Any]) -> list[Any]:
         """Apply `ops` atomically and durably; one result per op."""
         self._memo = {}  # values change (lengths, replaced bitmaps): read them afresh
+        self._counts = {}
         return self.engine.write(ops)
 
     # --- persistence
