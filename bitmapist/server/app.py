@@ -1,7 +1,9 @@
 """asyncio wiring: sockets <-> RESP codec <-> command table, plus background work.
 
 Each connection parses commands one at a time (as Redis does: a protocol error comes
-after the replies of the commands before it) and runs them at once. Replies wait for
+after the replies of the commands before it) and runs them at once; a pipeline of plain
+GETBITs or SETBITs is taken and run as a whole (`RequestParser.take_run`,
+`commands.run_columns`), with the same replies in the same order. Replies wait for
 the end of the event-loop turn: then the write batcher commits every write of the turn
 in one transaction, and all replies go out. So a client never sees an acknowledgement
 before its write is on disk, and a busy server commits many writes at a time.
@@ -38,7 +40,8 @@ _HIGH_WATER = 64 * 1024  # asyncio's default high-water mark for a transport's b
 # Bytes one socket read may take. Every connection reads into the same buffer (the loop
 # runs one callback at a time, and the parser copies what it gets at once): a plain
 # `data_received` read allocates a fresh 256 KiB bytes object per recv instead, which
-# glibc serves with mmap/munmap, ~13 us a read (about as much as parsing 16 commands).
+# glibc serves with mmap/munmap (main.py keeps its mmap threshold at 128 KiB), ~13 us a
+# read (about as much as parsing 16 commands).
 # 64 KiB (Redis reads 16 KiB at a time): a large request takes a few more reads, and the
 # buffer keeps at most 64 KiB resident.
 _READ_SIZE = 64 * 1024
