@@ -42,9 +42,9 @@ _HIGH_WATER = 64 * 1024  # asyncio's default high-water mark for a transport's b
 # `data_received` read allocates a fresh 256 KiB bytes object per recv instead, which
 # glibc serves with mmap/munmap (main.py keeps its mmap threshold at 128 KiB), ~13 us a
 # read (about as much as parsing 16 commands).
-# 64 KiB (Redis reads 16 KiB at a time): a large request takes a few more reads, and the
-# buffer keeps at most 64 KiB resident.
-_READ_SIZE = 64 * 1024
+# 16 KiB, as Redis reads: the buffer is resident from the start (zero-filled), and a
+# large request takes a few more reads, which cost next to nothing beside its copy.
+_READ_SIZE = 16 * 1024
 
 
 class Connection(asyncio.BufferedProtocol):
