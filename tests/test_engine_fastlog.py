@@ -74,6 +74,19 @@ def test_other_engines_see_log_rows_at_once(path):
         assert writer.getbit(b"day", 3) == 1
 
 
+def test_a_batch_over_a_thousand_keys_is_one_log_row_others_read(path):
+    """A server's turn of SETBITs over many keys is one engine write: one row, too."""
+    keys = [b"k:%d" % n for n in range(1500)]
+    with Engine(path) as writer, Engine(path) as reader:
+        writer.write([SetBits(key, (100,)) for key in keys])  # creates them: full path
+        rows = _log_rows(writer)
+        writer.write([SetBits(key, (n % 100,)) for n, key in enumerate(keys)])
+        assert _log_rows(writer) == rows + 1
+        assert [reader.getbit(key, n % 100) for n, key in enumerate(keys)] == [1] * 1500
+    with Engine(path) as reopened:
+        assert sum(reopened.bitcount(key) for key in keys) == 3000
+
+
 def test_an_evicted_bitmap_reloads_with_its_log_rows(path):
     with _created(path) as engine:
         for offset in range(20):
