@@ -39,6 +39,10 @@ class BitmapCache:
         self._packed: OrderedDict[_Name, Entry] = OrderedDict()
         self.hot_used = 0
         self.packed_used = 0
+        #: Mark a hot (`touch`) or packed (`touch_packed`) entry most recently used, by
+        #: its (db, key): the dicts' own C methods, as every read of a bitmap calls one.
+        self.touch = self._hot.move_to_end
+        self.touch_packed = self._packed.move_to_end
 
     @property
     def used(self) -> int:
@@ -72,14 +76,6 @@ class BitmapCache:
         entry.size = ENTRY_OVERHEAD + len(data)
         self.packed_used += entry.size
         self._packed[name] = entry
-
-    def touch(self, name: _Name) -> None:
-        """Mark a hot entry most recently used."""
-        self._hot.move_to_end(name)
-
-    def touch_packed(self, name: _Name) -> None:
-        """Mark a packed entry most recently used."""
-        self._packed.move_to_end(name)
 
     def decode(self, name: _Name, entry: Entry) -> BitMap:
         """Move a packed entry to the hot tier and return its bits."""
