@@ -28,6 +28,7 @@ import struct
 import sys
 import zlib
 from array import array
+from collections.abc import Iterator
 from pathlib import Path
 
 from pyroaring import BitMap
@@ -212,9 +213,21 @@ def _prepare(
         conn.execute("PRAGMA cache_size = -64")
 
 
-def _create(conn: sqlite3.Connection) -> None:
+@contextlib.contextmanager
+def _write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back if anything fails (even an interrupt)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    with _write_transaction(conn):
         # Another process may have created it while we waited for the write lock.
         if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
             for statement in SCHEMA.split(";"):
@@ -226,28 +239,17 @@ def _create(conn: sqlite3.Connection) -> None:
             )
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
 
 
 def _upgrade(conn: sqlite3.Connection, version: int) -> None:
     """Mark an older file as the current format. Format 1 -> 2 only added a row kind, so
     nothing else changes (older versions then refuse the file: it may hold such rows)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _write_transaction(conn):
         if conn.execute("PRAGMA user_version").fetchone()[0] == version:
             conn.execute(
                 "UPDATE meta SET value = ? WHERE name = 'format_version'", (FORMAT_VERSION,)
             )
             conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
 
 
 # One change in an OP_SETS row: op (OP_SET/OP_CLEAR), length of the bitmap, db, length of
