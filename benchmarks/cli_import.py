@@ -59,8 +59,16 @@ def write_csv(path: Path, lines: int, seed: int = 7) -> None:
 
 
 def time_import(csv_path: Path, store_url: str, cpu: int | None) -> float:
-    command = [sys.executable, "-m", "bitmapist", "import", str(csv_path), "--no-progress",
-               "--store", store_url]
+    command = [
+        sys.executable,
+        "-m",
+        "bitmapist",
+        "import",
+        str(csv_path),
+        "--no-progress",
+        "--store",
+        store_url,
+    ]
     started = time.perf_counter()
     done = subprocess.run(pinned(command, cpu), capture_output=True, text=True)
     elapsed = time.perf_counter() - started
@@ -72,8 +80,12 @@ def time_import(csv_path: Path, store_url: str, cpu: int | None) -> float:
 def main() -> None:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=None, help="CSV lines (default 1,000,000)")
-    parser.add_argument("--upstream-lines", type=int, default=None,
-                        help="lines upstream marks one by one (default 50,000)")
+    parser.add_argument(
+        "--upstream-lines",
+        type=int,
+        default=None,
+        help="lines upstream marks one by one (default 50,000)",
+    )
     args = parser.parse_args()
     lines = args.lines or (20_000 if args.quick else 1_000_000)
     upstream_lines = min(lines, args.upstream_lines or (5_000 if args.quick else 50_000))
@@ -82,9 +94,10 @@ def main() -> None:
 
     embedded = Row("import -> embedded store, per line", goal=None)
     redis_row = Row("import -> redis, per line", goal=None)
-    with tempfile.TemporaryDirectory(prefix="bitmapist-import-") as tmp, redis_server(
-        plan.server
-    ) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="bitmapist-import-") as tmp,
+        redis_server(plan.server) as server,
+    ):
         csv_path = Path(tmp) / "events.csv"
         write_csv(csv_path, lines)
         client = server.client()

@@ -37,17 +37,29 @@ from tests.servers import RedisCluster, RedisServer
 from tests.upstream import UPSTREAM_VERSION, upstream_python
 
 FULL = {
-    "rounds": 3, "users": 200_000, "daily": 20_000, "days": 30, "chunk": 10_000, "shards": 24,
-    "big_users": 4_000_000, "calls": 3_000,
+    "rounds": 3,
+    "users": 200_000,
+    "daily": 20_000,
+    "days": 30,
+    "chunk": 10_000,
+    "shards": 24,
+    "big_users": 4_000_000,
+    "calls": 3_000,
 }
 QUICK = {
-    "rounds": 1, "users": 20_000, "daily": 2_000, "days": 30, "chunk": 10_000, "shards": 24,
-    "big_users": 400_000, "calls": 300,
+    "rounds": 1,
+    "users": 20_000,
+    "daily": 2_000,
+    "days": 30,
+    "chunk": 10_000,
+    "shards": 24,
+    "big_users": 400_000,
+    "calls": 300,
 }
 FIRST_DAY = date(2026, 10, 1)
 
 # Upstream's side, run in its venv: 3.x API only. argv[1] is a JSON config.
-UPSTREAM_WORKER = r'''
+UPSTREAM_WORKER = r"""
 import json, sys, time, redis
 import bitmapist
 from bitmapist import cohort
@@ -74,7 +86,7 @@ for _ in range(cfg["repeat"]):
     times.append(time.perf_counter() - start)
 table = [[row[0].isoformat(), *row[1:]] for row in data]
 print(json.dumps({"mark_seconds": mark_seconds, "cohort_times": times, "check": table}))
-'''
+"""
 
 
 def make_marks(config: dict) -> list[tuple[str, int, datetime]]:
@@ -118,8 +130,15 @@ def ours_cohort(client) -> tuple[float, list]:
     from bitmapist.cohort import get_dates_data
 
     start = time.perf_counter()
-    data = get_dates_data("active", "active", time_group="days", num_results=31, num_of_rows=12,
-                          start_date=FIRST_DAY.isoformat(), system=client)
+    data = get_dates_data(
+        "active",
+        "active",
+        time_group="days",
+        num_results=31,
+        num_of_rows=12,
+        start_date=FIRST_DAY.isoformat(),
+        system=client,
+    )
     seconds = time.perf_counter() - start
     return seconds, [[row[0].isoformat(), *row[1:]] for row in data]
 
@@ -144,8 +163,12 @@ def big_key_seconds(store, users: int, repeat: int = 7) -> dict[str, float]:
     from bitmapist.stores.base import BitChange
 
     a, b = Key("trackist_big_a"), Key("trackist_big_b")
-    store.set_bits([BitChange(a.name, BitMap(range(0, users, 2))),
-                    BitChange(b.name, BitMap(range(0, users, 3)))])
+    store.set_bits(
+        [
+            BitChange(a.name, BitMap(range(0, users, 2))),
+            BitChange(b.name, BitMap(range(0, users, 3))),
+        ]
+    )
     both = Op("AND", (a, b), "trackist_bitop_AND_big")
     counts, fetches = [], []
     for _ in range(repeat):
@@ -208,12 +231,27 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
 
     marks = make_marks(config)
     upstream_cfg = {
-        "chunk": config["chunk"], "repeat": 3, "start_date": FIRST_DAY.isoformat(),
+        "chunk": config["chunk"],
+        "repeat": 3,
+        "start_date": FIRST_DAY.isoformat(),
     }
     samples: dict[str, list[float]] = {
-        k: [] for k in ("up_mark", "single_mark", "cluster_mark", "up_cohort", "single_cohort",
-                        "cluster_cohort", "single_and", "cluster_and", "single_mark_cpu",
-                        "cluster_mark_cpu", "single_one", "cluster_one", "cluster_one_cpu")
+        k: []
+        for k in (
+            "up_mark",
+            "single_mark",
+            "cluster_mark",
+            "up_cohort",
+            "single_cohort",
+            "cluster_cohort",
+            "single_and",
+            "cluster_and",
+            "single_mark_cpu",
+            "cluster_mark_cpu",
+            "single_one",
+            "cluster_one",
+            "cluster_one_cpu",
+        )
     }
     tmp = Path(tempfile.mkdtemp(prefix="bitmapist-cluster-bench-"))
     single = RedisServer(tmp / "single")
@@ -225,8 +263,15 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
     try:
         version = redis_server_version(single)
         for _ in range(rounds):
-            up = run_json([python, "-I", "-c", UPSTREAM_WORKER,
-                           json.dumps({**upstream_cfg, "port": single.port})])
+            up = run_json(
+                [
+                    python,
+                    "-I",
+                    "-c",
+                    UPSTREAM_WORKER,
+                    json.dumps({**upstream_cfg, "port": single.port}),
+                ]
+            )
             samples["up_mark"].append(up["mark_seconds"])
             samples["up_cohort"].append(median(up["cohort_times"]))
 
@@ -240,9 +285,7 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             samples["single_and"].append(bitop_count_seconds(ours_single))
 
             cluster.flush()
-            ours_cluster = Bitmapist(
-                RedisClusterStore(cluster.client(), shards=config["shards"])
-            )
+            ours_cluster = Bitmapist(RedisClusterStore(cluster.client(), shards=config["shards"]))
             masters = [cluster.node_client(i) for i in cluster.master_indexes()]
             cpu = server_cpu(masters)
             samples["cluster_mark"].append(ours_mark(ours_cluster, marks, config["chunk"]))
@@ -250,9 +293,7 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             samples["single_one"].append(single_marks(ours_single, config["calls"]))
             cpu = server_cpu(masters)
             samples["cluster_one"].append(single_marks(ours_cluster, config["calls"]))
-            samples["cluster_one_cpu"].append(
-                (server_cpu(masters) - cpu) / config["calls"]
-            )
+            samples["cluster_one_cpu"].append((server_cpu(masters) - cpu) / config["calls"])
             cohort_c, table_cluster = min(ours_cohort(ours_cluster) for _ in range(3))
             samples["cluster_cohort"].append(cohort_c)
             samples["cluster_and"].append(bitop_count_seconds(ours_cluster))
@@ -277,26 +318,58 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
     n = len(marks)
     per_event = lambda key: [s / n for s in samples[key]]  # noqa: E731 - seconds per event
     rows = [
-        Row("bulk marking, ours single vs upstream single", per_event("single_mark"),
-            per_event("up_mark"), note=f"{n} events, mark_events chunks of {config['chunk']}"),
-        Row("bulk marking, ours cluster vs upstream single", per_event("cluster_mark"),
-            per_event("up_mark"), note="expect < 1x: 3 masters + client on 2 cores"),
-        Row("bulk marking, ours cluster vs ours single", per_event("cluster_mark"),
-            per_event("single_mark")),
-        Row("mark_event (one event per call), cluster vs single", samples["cluster_one"],
-            samples["single_one"]),
-        Row("31x13 daily cohort, ours single vs upstream", samples["single_cohort"],
-            samples["up_cohort"]),
-        Row("31x13 daily cohort, ours cluster vs upstream", samples["cluster_cohort"],
-            samples["up_cohort"]),
-        Row("31x13 daily cohort, ours cluster vs ours single", samples["cluster_cohort"],
-            samples["single_cohort"]),
-        Row("len(BitOpAnd(day, month)), cluster vs single", samples["cluster_and"],
-            samples["single_and"]),
-        Row(f"count(AND) of two {config['big_users']:,}-id keys, cluster vs single",
-            [big_cluster["and_count"]], [big_single["and_count"]]),
-        Row(f"fetch a {config['big_users']:,}-id key as a BitMap, cluster vs single",
-            [big_cluster["fetch"]], [big_single["fetch"]]),
+        Row(
+            "bulk marking, ours single vs upstream single",
+            per_event("single_mark"),
+            per_event("up_mark"),
+            note=f"{n} events, mark_events chunks of {config['chunk']}",
+        ),
+        Row(
+            "bulk marking, ours cluster vs upstream single",
+            per_event("cluster_mark"),
+            per_event("up_mark"),
+            note="expect < 1x: 3 masters + client on 2 cores",
+        ),
+        Row(
+            "bulk marking, ours cluster vs ours single",
+            per_event("cluster_mark"),
+            per_event("single_mark"),
+        ),
+        Row(
+            "mark_event (one event per call), cluster vs single",
+            samples["cluster_one"],
+            samples["single_one"],
+        ),
+        Row(
+            "31x13 daily cohort, ours single vs upstream",
+            samples["single_cohort"],
+            samples["up_cohort"],
+        ),
+        Row(
+            "31x13 daily cohort, ours cluster vs upstream",
+            samples["cluster_cohort"],
+            samples["up_cohort"],
+        ),
+        Row(
+            "31x13 daily cohort, ours cluster vs ours single",
+            samples["cluster_cohort"],
+            samples["single_cohort"],
+        ),
+        Row(
+            "len(BitOpAnd(day, month)), cluster vs single",
+            samples["cluster_and"],
+            samples["single_and"],
+        ),
+        Row(
+            f"count(AND) of two {config['big_users']:,}-id keys, cluster vs single",
+            [big_cluster["and_count"]],
+            [big_single["and_count"]],
+        ),
+        Row(
+            f"fetch a {config['big_users']:,}-id key as a BitMap, cluster vs single",
+            [big_cluster["fetch"]],
+            [big_single["fetch"]],
+        ),
     ]
     big_mb = config["big_users"] / 8 / 1e6
     shards = config["shards"]
@@ -315,10 +388,12 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             f"{median(samples['cluster_mark_cpu']) / n * 1e6:.3f}"
         ),
         "cohort ms per shard (cluster time / S)": round(
-            median(samples["cluster_cohort"]) / shards * 1000, 3),
+            median(samples["cluster_cohort"]) / shards * 1000, 3
+        ),
         "shard keys / bytes (MEMORY USAGE)": f"{memory['shard_keys']} / {memory['bytes']}",
         "bytes per user per logical key": round(
-            memory["bytes"] / (keys_per_event * config["users"]), 4),
+            memory["bytes"] / (keys_per_event * config["users"]), 4
+        ),
         "users per shard": users_per_shard,
         "count(AND) ms per logical MB, single / cluster": (
             f"{big_single['and_count'] / big_mb * 1000:.3f} / "

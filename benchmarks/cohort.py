@@ -52,7 +52,7 @@ QUICK = {"rounds": 1, "repeat": 3, "repeat_ours": 5, "pool": 20_000, "daily": 2_
 FIRST_DAY = date(2026, 10, 1)
 
 # Runs under either package: only the 3.x API. argv[1] is a JSON config.
-WORKER = r'''
+WORKER = r"""
 import json, sys, time
 cfg = json.loads(sys.argv[1])
 if cfg.get("repo"):  # ours: this checkout, whatever an editable install points at
@@ -73,7 +73,7 @@ for _ in range(cfg["repeat"]):
     times.append(time.perf_counter() - start)
 table = [[row[0].isoformat(), *row[1:]] for row in data]
 print(json.dumps({"times": times, "check": table, "module": bitmapist.__file__}))
-'''
+"""
 
 
 def make_marks(config: dict) -> list[tuple[str, int, datetime]]:
@@ -135,7 +135,8 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
     rows = {
         "redis": Row("31x13 daily cohort table, Redis", goal=10.0),
         "embedded": Row(
-            "31x13 daily cohort table, ours on the embedded store", goal=30.0,
+            "31x13 daily cohort table, ours on the embedded store",
+            goal=30.0,
             note="upstream on Redis; ours on a file:// store",
         ),
     }

@@ -102,9 +102,7 @@ def _redis(cpu: int | None, appendfsync: str | None) -> Iterator[RedisServer]:
             yield server
         return
     with tempfile.TemporaryDirectory(prefix="bitmapist-bench-aof-") as workdir:
-        server = RedisServer(
-            Path(workdir), "--appendonly", "yes", "--appendfsync", appendfsync
-        )
+        server = RedisServer(Path(workdir), "--appendonly", "yes", "--appendfsync", appendfsync)
         try:
             pin_process(server.process.pid, cpu)
             yield server
@@ -136,8 +134,12 @@ def run(
             for side in order:
                 with tempfile.TemporaryDirectory(prefix="bitmapist-embedded-bench-") as home:
                     cfg = {
-                        **config, "side": side, "port": server.port, "home": home,
-                        "repo": str(REPO_ROOT), "benchmarks": benchmarks,
+                        **config,
+                        "side": side,
+                        "port": server.port,
+                        "home": home,
+                        "repo": str(REPO_ROOT),
+                        "benchmarks": benchmarks,
                     }
                     out = run_json([pythons[side], "-I", str(WORKER), _json(cfg)], cpu=plan.clients)
                     results[side] = out["results"]
@@ -266,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     rows, meta, extra = run(
-        config, rounds=args.rounds or config["rounds"], appendfsync=args.redis_appendfsync,
+        config,
+        rounds=args.rounds or config["rounds"],
+        appendfsync=args.redis_appendfsync,
         only=args.only,
     )
     if args.only:

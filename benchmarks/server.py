@@ -49,14 +49,28 @@ from tests.bitmapist_server import BitmapistServerProcess  # noqa: E402
 from tests.servers import RedisServer  # noqa: E402
 
 FULL = {
-    "days": 90, "redis_days": 6, "per_day": 20_000, "population": 1_000_000,
-    "rounds": 3, "setbit_n": 300_000, "getbit_n": 300_000, "bitcount_n": 2_000,
-    "latency_seconds": 8.0, "memory_restarts": 3,
+    "days": 90,
+    "redis_days": 6,
+    "per_day": 20_000,
+    "population": 1_000_000,
+    "rounds": 3,
+    "setbit_n": 300_000,
+    "getbit_n": 300_000,
+    "bitcount_n": 2_000,
+    "latency_seconds": 8.0,
+    "memory_restarts": 3,
 }
 QUICK = {
-    "days": 10, "redis_days": 2, "per_day": 2_000, "population": 100_000,
-    "rounds": 1, "setbit_n": 30_000, "getbit_n": 30_000, "bitcount_n": 200,
-    "latency_seconds": 2.0, "memory_restarts": 1,
+    "days": 10,
+    "redis_days": 2,
+    "per_day": 2_000,
+    "population": 100_000,
+    "rounds": 1,
+    "setbit_n": 30_000,
+    "getbit_n": 30_000,
+    "bitcount_n": 200,
+    "latency_seconds": 2.0,
+    "memory_restarts": 1,
 }
 ID_SPACE = 2**27
 # Offsets of the latency test: small keys, so that Redis's BGSAVE forks stay cheap too.
@@ -76,8 +90,9 @@ def interpreter_rss(*flags: str) -> int:
 
     `-S` leaves out site: the .pth files of site-packages (some import a lot at start)."""
     code = "import re; print(re.search(r'VmRSS:\\s+(\\d+)', open('/proc/self/status').read())[1])"
-    out = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, *flags, "-c", code], capture_output=True, text=True, check=True
+    )
     return int(out.stdout) * 1024
 
 
@@ -113,14 +128,27 @@ def idle_rss_from_source(tmp: Path) -> int:
     from tests.servers import free_port
 
     source = tmp / "source"
-    shutil.copytree(REPO_ROOT / "bitmapist", source / "bitmapist",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO_ROOT / "bitmapist", source / "bitmapist", ignore=shutil.ignore_patterns("__pycache__")
+    )
     port = free_port()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "bitmapist.server.main", "-addr", f"127.0.0.1:{port}",
-         "-db", str(source / "idle.db"), "--checkpoint-interval", "0"],
-        cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "bitmapist.server.main",
+            "-addr",
+            f"127.0.0.1:{port}",
+            "-db",
+            str(source / "idle.db"),
+            "--checkpoint-interval",
+            "0",
+        ],
+        cwd=source,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
@@ -167,9 +195,10 @@ def load(client, keys: dict[str, set[int]], names: list[str]) -> None:
 def redis_benchmark(port: int, n: int, *command: str) -> float:
     """Requests per second reported by `redis-benchmark -P 16 -c 50 -q`."""
     proc = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-P", "16", "-c", "50", "-n", str(n), "-q",
-         *command],
-        capture_output=True, text=True, timeout=600,
+        ["redis-benchmark", "-p", str(port), "-P", "16", "-c", "50", "-n", str(n), "-q", *command],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     found = re.findall(r"([0-9.]+) requests per second", proc.stdout)
     if not found:
@@ -237,8 +266,10 @@ def bench_memory(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess
         "interpreter_rss": interpreter_rss(),
         "interpreter_rss_without_site": interpreter_rss("-S"),
         "ours_idle_rss_from_source": idle_rss_from_source(ours.workdir.parent),
-        "ours_idle_mappings": {re.sub(r"(\.cpython-.*)?\.so.*", "", Path(name).name): size
-                               for name, size in list(idle_mappings.items())[:8]},
+        "ours_idle_mappings": {
+            re.sub(r"(\.cpython-.*)?\.so.*", "", Path(name).name): size
+            for name, size in list(idle_mappings.items())[:8]
+        },
         # The bitmaps in CRoaring's portable format: what the data would take packed.
         "bitmaps_serialized_bytes": sum(len(BitMap(keys[name]).serialize()) for name in names),
         "ratio_redis_over_ours": redis_full / ours_rss,
@@ -248,8 +279,13 @@ def bench_memory(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess
     }
 
 
-def bench_throughput(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess,
-                     month: str, month_bits: set[int]) -> dict:
+def bench_throughput(
+    cfg: dict,
+    redis_srv: RedisServer,
+    ours: BitmapistServerProcess,
+    month: str,
+    month_bits: set[int],
+) -> dict:
     value = to_redis_string(sorted(month_bits))
     for srv in (redis_srv, ours):
         client = srv.client()
@@ -264,7 +300,8 @@ def bench_throughput(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerPro
         # mixes keys, as bitmapist's day/week/month marks do, unlike the fixed rows above.
         # (fewer requests: the engine's per-key work makes these rows slow)
         "SETBIT 10k keys": (
-            cfg["setbit_n"] // 5, ("-r", "10000", "SETBIT", "k:__rand_int__", "7", "1")
+            cfg["setbit_n"] // 5,
+            ("-r", "10000", "SETBIT", "k:__rand_int__", "7", "1"),
         ),
         "GETBIT 10k keys": (cfg["getbit_n"] // 5, ("-r", "10000", "GETBIT", "k:__rand_int__", "7")),
     }
@@ -280,8 +317,13 @@ def bench_throughput(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerPro
         # Each round runs both servers back to back: the median of those paired ratios
         # is steadier than the ratio of medians when other jobs share the machine.
         paired = statistics.median(o / r for o, r in zip(sides["ours"], sides["redis"]))
-        out[name] = {"redis_rps": redis_rps, "ours_rps": ours_rps, "ratio": ours_rps / redis_rps,
-                     "paired_ratio": paired, "rounds": sides}
+        out[name] = {
+            "redis_rps": redis_rps,
+            "ours_rps": ours_rps,
+            "ratio": ours_rps / redis_rps,
+            "paired_ratio": paired,
+            "rounds": sides,
+        }
     return out
 
 
@@ -336,7 +378,10 @@ def bench_latency(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProces
             p50 = samples[len(samples) // 2]
             p99 = samples[int(len(samples) * 0.99)]
             out[f"{side}, {'during BGSAVEs' if saves else 'no saves'}"] = {
-                "samples": len(samples), "p50": p50, "p99": p99, "p99_over_p50": p99 / p50,
+                "samples": len(samples),
+                "p50": p50,
+                "p99": p99,
+                "p99_over_p50": p99 / p50,
             }
     return out
 
@@ -345,8 +390,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small smoke run (seconds)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--only", choices=("memory", "throughput", "latency"),
-                        help="run one part only")
+    parser.add_argument(
+        "--only", choices=("memory", "throughput", "latency"), help="run one part only"
+    )
     parser.add_argument("--rounds", type=int, help="throughput rounds (default 3, quick 1)")
     args = parser.parse_args()
     cfg = dict(QUICK if args.quick else FULL)
@@ -376,8 +422,13 @@ def main() -> None:
         finally:
             ours.stop()
             redis_srv.stop()
-    result = {"redis_version": version, "config": cfg, "memory": memory,
-              "throughput": throughput, "latency": latency}
+    result = {
+        "redis_version": version,
+        "config": cfg,
+        "memory": memory,
+        "throughput": throughput,
+        "latency": latency,
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -387,45 +438,62 @@ def main() -> None:
     if throughput:
         print(f"\nthroughput, redis-benchmark -P 16 -c 50, median of {cfg['rounds']} rounds")
         for name, row in throughput.items():
-            print(f"  {name:15s} redis {row['redis_rps']:>10,.0f}/s  "
-                  f"ours {row['ours_rps']:>10,.0f}/s  ratio {row['ratio']:.2f}x, "
-                  f"paired per round {row['paired_ratio']:.2f}x"
-                  f"{'' if 'keys' in name else ' (goal >= 0.5x)'}")
+            print(
+                f"  {name:15s} redis {row['redis_rps']:>10,.0f}/s  "
+                f"ours {row['ours_rps']:>10,.0f}/s  ratio {row['ratio']:.2f}x, "
+                f"paired per round {row['paired_ratio']:.2f}x"
+                f"{'' if 'keys' in name else ' (goal >= 0.5x)'}"
+            )
     if latency:
         print("\nSETBIT latency, one at a time, during steady pipelined writes (and BGSAVEs)")
         for side, row in latency.items():
-            print(f"  {side:22s} p50 {row['p50'] * 1e3:.3f} ms  p99 {row['p99'] * 1e3:.3f} ms  "
-                  f"p99/p50 {row['p99_over_p50']:.1f}x  ({row['samples']} samples)")
+            print(
+                f"  {side:22s} p50 {row['p50'] * 1e3:.3f} ms  p99 {row['p99'] * 1e3:.3f} ms  "
+                f"p99/p50 {row['p99_over_p50']:.1f}x  ({row['samples']} samples)"
+            )
 
 
 def print_memory(memory: dict) -> None:
     mb = 1024 * 1024
     print(f"\nmemory, sparse dataset: {memory['keys']} keys, {memory['bits']} bits")
-    print(f"  redis-server RSS, extrapolated from {memory['redis_keys_loaded']} keys "
-          f"({memory['redis_bytes_per_key'] / mb:.1f} MB/key): "
-          f"{memory['redis_rss_full_extrapolated'] / mb:.0f} MB")
+    print(
+        f"  redis-server RSS, extrapolated from {memory['redis_keys_loaded']} keys "
+        f"({memory['redis_bytes_per_key'] / mb:.1f} MB/key): "
+        f"{memory['redis_rss_full_extrapolated'] / mb:.0f} MB"
+    )
     runs = "/".join(f"{rss / mb:.1f}" for rss in memory["ours_rss_runs"])
-    print(f"  bitmapist-server RSS (fresh process, every bitmap loaded): "
-          f"{memory['ours_rss'] / mb:.1f} MB (median of {runs}); "
-          f"database file {memory['db_file_bytes'] / mb:.1f} MB")
+    print(
+        f"  bitmapist-server RSS (fresh process, every bitmap loaded): "
+        f"{memory['ours_rss'] / mb:.1f} MB (median of {runs}); "
+        f"database file {memory['db_file_bytes'] / mb:.1f} MB"
+    )
     data = memory["ours_rss"] - memory["ours_idle_rss"]
-    print(f"  of which an idle server (interpreter, libraries): "
-          f"{memory['ours_idle_rss'] / mb:.1f} MB; the data: {data / mb:.1f} MB "
-          f"= 1/{memory['redis_rss_full_extrapolated'] / data:.0f} of redis")
+    print(
+        f"  of which an idle server (interpreter, libraries): "
+        f"{memory['ours_idle_rss'] / mb:.1f} MB; the data: {data / mb:.1f} MB "
+        f"= 1/{memory['redis_rss_full_extrapolated'] / data:.0f} of redis"
+    )
     print(f"  for scale: the bitmaps serialized {memory['bitmaps_serialized_bytes'] / mb:.1f} MB")
     ratio = memory["ratio_redis_over_ours"]
     print(f"  ours = 1/{ratio:.1f} of redis (goal <= 1/50: {'ok' if ratio >= 50 else 'MISSED'})")
     decoded = memory["ours_rss_decoded"]
-    print(f"  then a GETBIT on every key, which decodes it ({memory['decoded_bitmaps']} kept "
-          f"decoded, within --hot-bytes): {decoded / mb:.1f} MB "
-          f"= 1/{memory['redis_rss_full_extrapolated'] / decoded:.0f} of redis")
+    print(
+        f"  then a GETBIT on every key, which decodes it ({memory['decoded_bitmaps']} kept "
+        f"decoded, within --hot-bytes): {decoded / mb:.1f} MB "
+        f"= 1/{memory['redis_rss_full_extrapolated'] / decoded:.0f} of redis"
+    )
     print("the idle server's floor (its bytecode compiled, as pip install leaves it):")
-    print(f"  python doing nothing: {memory['interpreter_rss'] / mb:.1f} MB; without site "
-          f"(-S: no .pth imports) {memory['interpreter_rss_without_site'] / mb:.1f} MB")
-    print(f"  an idle server run from sources without .pyc files: "
-          f"{memory['ours_idle_rss_from_source'] / mb:.1f} MB (it compiles every module)")
-    largest = ", ".join(f"{name} {size / mb:.1f}"
-                        for name, size in memory["ours_idle_mappings"].items())
+    print(
+        f"  python doing nothing: {memory['interpreter_rss'] / mb:.1f} MB; without site "
+        f"(-S: no .pth imports) {memory['interpreter_rss_without_site'] / mb:.1f} MB"
+    )
+    print(
+        f"  an idle server run from sources without .pyc files: "
+        f"{memory['ours_idle_rss_from_source'] / mb:.1f} MB (it compiles every module)"
+    )
+    largest = ", ".join(
+        f"{name} {size / mb:.1f}" for name, size in memory["ours_idle_mappings"].items()
+    )
     print(f"  the idle server's largest mappings (MB): {largest}")
 
 

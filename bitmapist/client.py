@@ -32,6 +32,7 @@ EventTuple = tuple[str, int, "datetime | date | None"]
 
 _EVENT_KEYS_CACHED = 4096  # entries; the cache is cleared when full
 
+
 class Bitmapist:
     """A bitmapist client.
 

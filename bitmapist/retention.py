@@ -141,9 +141,7 @@ class RetentionTable:
             "mode": self.mode,
             "reference": self.reference,
             "generated_at": self.generated_at.isoformat(),
-            "columns": [
-                {"label": c.label, "first": c.first, "last": c.last} for c in self.columns
-            ],
+            "columns": [{"label": c.label, "first": c.first, "last": c.last} for c in self.columns],
             "rows": [
                 {
                     "label": row.label,
@@ -194,9 +192,7 @@ class RetentionTable:
                 "RetentionTable.to_pandas() needs pandas, which is not installed: "
                 "pip install 'bitmapist[pandas]'"
             ) from exc
-        data = [
-            [row.size, *(getattr(cell, values) for cell in row.cells)] for row in self.rows
-        ]
+        data = [[row.size, *(getattr(cell, values) for cell in row.cells)] for row in self.rows]
         return pandas.DataFrame(
             data,
             index=pandas.Index([row.label for row in self.rows], name="cohort"),
@@ -273,8 +269,10 @@ def retention(
     client = get_client(system)
     tz = client.timezone
     now_wall = wall_clock(now_in(tz) if now is None else now, tz)
-    first = floor(kind, wall_clock(start, tz)) if start is not None else shift(
-        kind, floor(kind, now_wall), -(cohorts - 1)
+    first = (
+        floor(kind, wall_clock(start, tz))
+        if start is not None
+        else shift(kind, floor(kind, now_wall), -(cohorts - 1))
     )
     reach = max(column.last for column in columns)  # brackets may come in any order
     starts = [shift(kind, first, i) for i in range(cohorts + reach + 1)]
@@ -380,9 +378,7 @@ def _row_cells(
     return tuple(cells)
 
 
-def _column_average(
-    rows: Sequence[RetentionRow], column: int, reference: str
-) -> ColumnAverage:
+def _column_average(rows: Sequence[RetentionRow], column: int, reference: str) -> ColumnAverage:
     percents: list[float] = []
     counts = bases = 0
     for row in rows:

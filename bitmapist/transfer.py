@@ -61,9 +61,7 @@ def copy_store(
         pattern = scheme.all_pattern
     bitop_prefix = scheme.prefix + "bitop_"
     keys = (
-        key
-        for key in src.scan_keys(pattern)
-        if include_bitops or not key.startswith(bitop_prefix)
+        key for key in src.scan_keys(pattern) if include_bitops or not key.startswith(bitop_prefix)
     )
     copied = 0
     for batch in _batches(keys, batch_keys):

@@ -31,8 +31,14 @@ class BitmapistServerProcess:
 
     def start(self) -> None:
         args = [
-            sys.executable, "-m", "bitmapist.server.main",
-            "-addr", f"127.0.0.1:{self.port}", "-db", self.db_path, *self.extra_args,
+            sys.executable,
+            "-m",
+            "bitmapist.server.main",
+            "-addr",
+            f"127.0.0.1:{self.port}",
+            "-db",
+            self.db_path,
+            *self.extra_args,
         ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         # From the repo root, `-m` runs this checkout's package whatever is installed.

@@ -15,8 +15,19 @@ COMMANDS = sorted(cli.commands)
 
 def test_the_issue_s_commands_all_exist() -> None:
     expected = [
-        "demo", "mark", "unmark", "count", "ids", "events", "retention", "import", "export",
-        "copy", "info", "serve", "dashboard",
+        "demo",
+        "mark",
+        "unmark",
+        "count",
+        "ids",
+        "events",
+        "retention",
+        "import",
+        "export",
+        "copy",
+        "info",
+        "serve",
+        "dashboard",
     ]
     assert sorted(expected) == COMMANDS
 

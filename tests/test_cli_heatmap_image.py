@@ -37,12 +37,23 @@ pre {{ display: inline-block; margin: 0; padding: 18px 22px; color: #e2e8f0; bac
 def test_terminal_heatmap_picture(tmp_path: Path) -> None:
     url = f"file://{tmp_path}/store.db"
     record_demo(Bitmapist(url), users=6000, days=70, now=NOW)
-    command = ["retention", "signup", "active", "--period", "week", "--cohorts", "8",
-               "--periods", "8", "--now", NOW.isoformat(), "--store", url]
+    command = [
+        "retention",
+        "signup",
+        "active",
+        "--period",
+        "week",
+        "--cohorts",
+        "8",
+        "--periods",
+        "8",
+        "--now",
+        NOW.isoformat(),
+        "--store",
+        url,
+    ]
     env = {"FORCE_COLOR": "1", "COLORTERM": "truecolor", "COLUMNS": str(WIDTH)}
-    result = CliRunner(env=env).invoke(
-        cli, command, prog_name="bitmapist"
-    )
+    result = CliRunner(env=env).invoke(cli, command, prog_name="bitmapist")
     assert result.exit_code == 0, result.output
     ansi = result.stdout
     # 100% cells carry the darkest shade; the table's text survives the colouring

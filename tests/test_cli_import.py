@@ -110,11 +110,15 @@ def test_rerunning_an_import_is_harmless(run: Run, tmp_path, store_url: str) -> 
 def test_import_ndjson_objects_and_arrays(run: Run, tmp_path, store_url: str) -> None:
     path = tmp_path / "events.ndjson"
     path.write_text(
-        json.dumps({"event": "active", "user_id": 1, "timestamp": "2026-11-28T10:00:00Z"}) + "\n"
-        + json.dumps({"event": "active", "uuid": 2, "ts": 1795860000}) + "\n"
-        + json.dumps(["signup", 2, "2026-11-28"]) + "\n"
+        json.dumps({"event": "active", "user_id": 1, "timestamp": "2026-11-28T10:00:00Z"})
+        + "\n"
+        + json.dumps({"event": "active", "uuid": 2, "ts": 1795860000})
+        + "\n"
+        + json.dumps(["signup", 2, "2026-11-28"])
+        + "\n"
         + "{not json\n"
-        + json.dumps({"event": "active"}) + "\n"
+        + json.dumps({"event": "active"})
+        + "\n"
     )
     result = run("import", str(path))
     assert result.stdout == "Imported 3 events; skipped 2 bad lines.\n"
@@ -138,9 +142,7 @@ def test_export_then_import_round_trips_days(run: Run, tmp_path, store_url: str)
     ok(run("mark", "active", "2", "--at", "2026-11-28"))
     ok(run("mark", "song:played", "2", "--at", "2026-11-28"))
     exported = ok(run("export"))
-    assert exported == (
-        "active,1,2026-11-27\nactive,2,2026-11-28\nsong:played,2,2026-11-28\n"
-    )
+    assert exported == ("active,1,2026-11-27\nactive,2,2026-11-28\nsong:played,2,2026-11-28\n")
     since = ok(run("export", "--event", "active", "--since", "2026-11-28"))
     assert since == "active,2,2026-11-28\n"
     assert ok(run("export", "--format", "ndjson", "--event", "song:played")) == (

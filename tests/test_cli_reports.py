@@ -19,8 +19,19 @@ store_url = test_cli.store_url
 run = test_cli.run
 
 RETENTION_ARGS = (
-    "retention", "signup", "active", "--period", "week", "--cohorts", "2", "--periods", "2",
-    "--start", "2026-11-02", "--now", "2026-11-28",
+    "retention",
+    "signup",
+    "active",
+    "--period",
+    "week",
+    "--cohorts",
+    "2",
+    "--periods",
+    "2",
+    "--start",
+    "2026-11-02",
+    "--now",
+    "2026-11-28",
 )
 
 
@@ -62,8 +73,13 @@ def test_retention_csv_json_and_counts(run: Run, store_url: str) -> None:
         "cohort,size,Week 0,Week 1,Week 2\n2026-W45,4,4,2,1\n2026-W46,1,1,0,0\n"
     )
     library = retention(
-        "signup", "active", period="week", cohorts=2, periods=2,
-        start=datetime(2026, 11, 2), system=Bitmapist(store_url),
+        "signup",
+        "active",
+        period="week",
+        cohorts=2,
+        periods=2,
+        start=datetime(2026, 11, 2),
+        system=Bitmapist(store_url),
         now=datetime(2026, 11, 28, tzinfo=UTC),
     )
     assert json.loads(ok(run(*RETENTION_ARGS, "--json"))) == library.to_dict()
@@ -156,8 +172,9 @@ def _event_count(out: str) -> str:
 
 def test_demo_on_a_throwaway_memory_store() -> None:
     result = CliRunner().invoke(
-        cli_group(), ["demo", "--store", "memory://", "--users", "300", "--days", "10",
-                      "--now", DEMO_NOW], prog_name="bitmapist",
+        cli_group(),
+        ["demo", "--store", "memory://", "--users", "300", "--days", "10", "--now", DEMO_NOW],
+        prog_name="bitmapist",
     )
     assert result.exit_code == 0, result.output
     first = result.stdout.splitlines()[0]

@@ -23,7 +23,9 @@ from .servers import free_port
 def command(*args: str) -> Iterator[subprocess.Popen]:
     process = subprocess.Popen(
         [sys.executable, "-m", "bitmapist", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         yield process

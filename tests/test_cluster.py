@@ -189,7 +189,9 @@ def test_redis_cli_sees_the_cluster_layout(cluster):
     RedisClusterStore(cluster.client(), shards=3)
     out = subprocess.run(
         ["redis-cli", "-c", "-p", str(cluster.ports[0]), "GET", LAYOUT_KEY],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert '"shards": 3' in out
 
@@ -252,12 +254,14 @@ def _move_slot(cluster, slot: int, source: int, target: int, *, keys_first: int 
     if keys_first is not None:
         keys = src.execute_command("CLUSTER GETKEYSINSLOT", slot, keys_first)
         if keys:
-            src.execute_command("MIGRATE", "127.0.0.1", cluster.ports[target], "", 0, 5000,
-                                "KEYS", *keys)
+            src.execute_command(
+                "MIGRATE", "127.0.0.1", cluster.ports[target], "", 0, 5000, "KEYS", *keys
+            )
         return
     while keys := src.execute_command("CLUSTER GETKEYSINSLOT", slot, 100):
-        src.execute_command("MIGRATE", "127.0.0.1", cluster.ports[target], "", 0, 5000,
-                            "KEYS", *keys)
+        src.execute_command(
+            "MIGRATE", "127.0.0.1", cluster.ports[target], "", 0, 5000, "KEYS", *keys
+        )
     for i in cluster.master_indexes():
         cluster.node_client(i).execute_command("CLUSTER SETSLOT", slot, "NODE", dst_id)
 
@@ -265,6 +269,7 @@ def _move_slot(cluster, slot: int, source: int, target: int, *, keys_first: int 
 def test_a_shard_moving_to_another_master_mid_workload_keeps_every_answer(cluster):
     store = RedisClusterStore(cluster.client(), shards=24)
     single_truth: set[int] = set()
+
     def write(first: int) -> None:
         ids = range(first, first + 4000)
         store.set_bits([BitChange("k", ids), BitChange("k2", ids[::2])])
@@ -272,8 +277,11 @@ def test_a_shard_moving_to_another_master_mid_workload_keeps_every_answer(cluste
 
     write(0)
     slot = store.layout.slot(0)
-    source = next(i for i in cluster.master_indexes()
-                  if cluster.node_client(i).cluster("countkeysinslot", slot))
+    source = next(
+        i
+        for i in cluster.master_indexes()
+        if cluster.node_client(i).cluster("countkeysinslot", slot)
+    )
     target = next(i for i in cluster.master_indexes() if i != source)
     _move_slot(cluster, slot, source, target, keys_first=1)  # one key moved, one not yet
     errors: list[BaseException] = []

@@ -87,15 +87,44 @@ def test_random_writes_and_expressions_answer_like_a_single_redis(pair, batches,
 
 
 KEYS = [
-    "trackist_active_2026-1", "trackist_active_2026-11", "trackist_bitop_AND_x-y",
-    "trackist_a*b_u", "trackist_a?b_u", "trackist_[x]_u", "trackist_x\\y", "other_key",
-    "trackist_", "a\nb", "trackist_b-z", "trackist_B_1", "{tag}trackist_a", "ключ_u",
+    "trackist_active_2026-1",
+    "trackist_active_2026-11",
+    "trackist_bitop_AND_x-y",
+    "trackist_a*b_u",
+    "trackist_a?b_u",
+    "trackist_[x]_u",
+    "trackist_x\\y",
+    "other_key",
+    "trackist_",
+    "a\nb",
+    "trackist_b-z",
+    "trackist_B_1",
+    "{tag}trackist_a",
+    "ключ_u",
 ]
 PATTERNS = [
-    "*", "trackist_*", "trackist_active_2026-?", "trackist_[ab]*", "trackist_[^a]*",
-    "trackist_[a-c]*", "trackist_[c-a]*", "trackist_a\\*b_u", "trackist_a\\?b_u",
-    "trackist_\\[x\\]_u", "trackist_x\\\\y", "*bitop_*", "a?b", "trackist_[]*", "?",
-    "*_u", "{tag}*", "trackist_[\\]]*", "trackist_b[-]z", "trackist_[a", "ключ*", "{bm*",
+    "*",
+    "trackist_*",
+    "trackist_active_2026-?",
+    "trackist_[ab]*",
+    "trackist_[^a]*",
+    "trackist_[a-c]*",
+    "trackist_[c-a]*",
+    "trackist_a\\*b_u",
+    "trackist_a\\?b_u",
+    "trackist_\\[x\\]_u",
+    "trackist_x\\\\y",
+    "*bitop_*",
+    "a?b",
+    "trackist_[]*",
+    "?",
+    "*_u",
+    "{tag}*",
+    "trackist_[\\]]*",
+    "trackist_b[-]z",
+    "trackist_[a",
+    "ключ*",
+    "{bm*",
 ]
 
 
@@ -118,18 +147,22 @@ START = datetime(2025, 12, 1, tzinfo=UTC)
 def _workload(client: Bitmapist) -> None:
     """Single and bulk marks, unmarks, hours, uniques, a transaction, across a year end."""
     for uid in range(0, 3000, 7):
-        client.mark_event("active", uid, now=START + timedelta(days=uid % 60, hours=uid % 24),
-                          track_hourly=True)
+        client.mark_event(
+            "active", uid, now=START + timedelta(days=uid % 60, hours=uid % 24), track_hourly=True
+        )
     client.mark_events(
         (event, uid, START + timedelta(days=(uid * 13) % 70))
         for event in ("login", "song:played", "buy")
         for uid in range(0, 5000, 3 if event != "buy" else 11)
     )
-    client.mark_events([("signup", uid, START + timedelta(days=uid % 45)) for uid in range(4000)],
-                       track_unique=True)
+    client.mark_events(
+        [("signup", uid, START + timedelta(days=uid % 45)) for uid in range(4000)],
+        track_unique=True,
+    )
     for uid in range(0, 3000, 70):
-        client.unmark_event("active", uid, now=START + timedelta(days=uid % 60, hours=uid % 24),
-                            track_hourly=True)
+        client.unmark_event(
+            "active", uid, now=START + timedelta(days=uid % 60, hours=uid % 24), track_hourly=True
+        )
     client.unmark_event("active", 90_001, now=START)  # clearing a never-set id lengthens the key
     for uid in (1, 2, 3, 1_000_003):
         client.mark_unique("premium", uid)
@@ -166,7 +199,9 @@ def _answers(client: Bitmapist) -> dict[str, object]:
     answers: dict[str, object] = {}
     for name, event in ev.items():
         answers[name] = (
-            len(event), list(event), event.has_events_marked(),
+            len(event),
+            list(event),
+            event.has_events_marked(),
             [uid in event for uid in (0, 5, 7, 77, 90_001, 1_000_003, 2**32 - 1)],
         )
     answers["event_names"] = sorted(b.get_event_names())
@@ -181,20 +216,36 @@ def _cohort_answers(system: Bitmapist) -> dict[str, object]:
     answers: dict[str, object] = {}
     for group in ("days", "weeks", "months"):
         answers[f"cohort_{group}"] = get_dates_data(
-            "signup", "active", time_group=group, system=system, num_results=8, num_of_rows=4,
-            start_date="2025-12-01", as_percent=False,
+            "signup",
+            "active",
+            time_group=group,
+            system=system,
+            num_results=8,
+            num_of_rows=4,
+            start_date="2025-12-01",
+            as_percent=False,
         )
-    table = retention("signup", "login", period="week", start=START, cohorts=6, periods=4,
-                      system=system, now=START + timedelta(days=80))
+    table = retention(
+        "signup",
+        "login",
+        period="week",
+        start=START,
+        cohorts=6,
+        periods=4,
+        system=system,
+        now=START + timedelta(days=80),
+    )
     answers["retention"] = [[(c.count, c.percent) for c in row.cells] for row in table.rows]
     from bitmapist.ranges import DateRange, active_users
 
-    span = DateRange("active", START + timedelta(days=3, hours=5), START + timedelta(days=40),
-                     system=system)
+    span = DateRange(
+        "active", START + timedelta(days=3, hours=5), START + timedelta(days=40), system=system
+    )
     answers["range"] = (len(span), list(span), 14 in span, [p.redis_key for p in span.parts])
     answers["range_and"] = len(span & system.MonthEvents("login", 2026, 1))
-    answers["active_users"] = active_users("login", START, START + timedelta(days=45),
-                                           system=system)
+    answers["active_users"] = active_users(
+        "login", START, START + timedelta(days=45), system=system
+    )
     return answers
 
 

@@ -63,12 +63,16 @@ def _expected(data, as_percent: bool, rows: int, columns: int) -> list[list]:
 @pytest.mark.parametrize("as_percent", [True, False])
 def test_daily_cohorts_match_brute_force(client, marks, as_percent):
     data = get_dates_data(
-        "active", "buy", time_group="days", system=client, as_percent=as_percent,
-        num_results=10, num_of_rows=6, start_date=START.isoformat(),
+        "active",
+        "buy",
+        time_group="days",
+        system=client,
+        as_percent=as_percent,
+        num_results=10,
+        num_of_rows=6,
+        start_date=START.isoformat(),
     )
-    assert [row[0] for row in data] == [
-        datetime(2026, 5, 1 + r, tzinfo=UTC) for r in range(10)
-    ]
+    assert [row[0] for row in data] == [datetime(2026, 5, 1 + r, tzinfo=UTC) for r in range(10)]
     expected = _expected(marks, as_percent, 10, 6)
     assert [row[1:] for row in data] == [
         [pytest.approx(v) if isinstance(v, float) else v for v in row] for row in expected
@@ -83,11 +87,17 @@ def test_segments_as_event_objects_and_custom_handlers(client, marks):
     for uid in range(0, 200, 2):
         client.mark_unique("even", uid)
     segment = DayEvents("active", system=client) & UniqueEvents("even", system=client)
-    data = get_dates_data(segment, "buy", system=client, num_results=3, num_of_rows=1,
-                          start_date=START.isoformat(), as_percent=False)
+    data = get_dates_data(
+        segment,
+        "buy",
+        system=client,
+        num_results=3,
+        num_of_rows=1,
+        start_date=START.isoformat(),
+        as_percent=False,
+    )
     assert [row[1] for row in data] == [
-        len({u for u in marks["active"][START + timedelta(days=r)] if u % 2 == 0})
-        for r in range(3)
+        len({u for u in marks["active"][START + timedelta(days=r)] if u % 2 == 0}) for r in range(3)
     ]
 
     def even_active(key, cls, cls_args):
@@ -95,17 +105,32 @@ def test_segments_as_event_objects_and_custom_handlers(client, marks):
 
     set_custom_handler("even_active", even_active)
     try:
-        same = get_dates_data("even_active", "buy", system=client, num_results=3,
-                              num_of_rows=1, start_date=START.isoformat(), as_percent=False)
+        same = get_dates_data(
+            "even_active",
+            "buy",
+            system=client,
+            num_results=3,
+            num_of_rows=1,
+            start_date=START.isoformat(),
+            as_percent=False,
+        )
     finally:
         CUSTOM_HANDLERS.pop("even_active")
     assert same == data
 
 
 def test_select_b_intersects_both_sides(client, marks):
-    data = get_dates_data("active", "buy", select1b="buy", select2b="active", system=client,
-                          num_results=2, num_of_rows=0, start_date=START.isoformat(),
-                          as_percent=False)
+    data = get_dates_data(
+        "active",
+        "buy",
+        select1b="buy",
+        select2b="active",
+        system=client,
+        num_results=2,
+        num_of_rows=0,
+        start_date=START.isoformat(),
+        as_percent=False,
+    )
     both = marks["active"][START] & marks["buy"][START]
     assert data[0][1:] == [len(both), len(both) or ""]
 
@@ -113,8 +138,15 @@ def test_select_b_intersects_both_sides(client, marks):
 def test_no_temporary_keys_are_written(client, marks):
     before = set(client.store.scan_keys("*"))
     for group in ("days", "weeks", "months", "years"):
-        get_dates_data("active", "buy", time_group=group, system=client,
-                       start_date=START.isoformat(), num_results=4, num_of_rows=3)
+        get_dates_data(
+            "active",
+            "buy",
+            time_group=group,
+            system=client,
+            start_date=START.isoformat(),
+            num_results=4,
+            num_of_rows=3,
+        )
     assert set(client.store.scan_keys("*")) == before
 
 
@@ -181,8 +213,9 @@ def test_table_escapes_and_renders_averages():
     assert "100.0%" in cells and "50.0%" in cells and "25.0%" in cells
     averages = re.findall(r'<td class="avg_row">([^<]*)</td>', html)
     assert averages == ["", "100.0%", "25.0%", "25.0%"]  # label cell, then columns
-    counts = render_html_data([[datetime(2026, 1, 1, tzinfo=UTC), 3, 2, ""]], as_percent=False,
-                              num_of_rows=1)
+    counts = render_html_data(
+        [[datetime(2026, 1, 1, tzinfo=UTC), 3, 2, ""]], as_percent=False, num_of_rows=1
+    )
     assert ">2</td>" in counts
     assert "<style>" not in render_html_data(rows, num_of_rows=2, include_assets=False)
     evil = render_html_data([[datetime(2026, 1, 1, tzinfo=UTC), EVIL, ""]], num_of_rows=0)
@@ -208,8 +241,16 @@ def test_redis_runs_no_bitop_only_strlen_and_getrange(redis_client):
         client.mark_events([("web", uid, when) for uid in range(d, 4000, 5)])
     redis_client.config_resetstat()
     for group in ("days", "weeks", "months", "years"):
-        get_dates_data("active", "active", select1b="web", time_group=group, system=client,
-                       start_date="2026-05-01", num_results=31, num_of_rows=12)
+        get_dates_data(
+            "active",
+            "active",
+            select1b="web",
+            time_group=group,
+            system=client,
+            start_date="2026-05-01",
+            num_results=31,
+            num_of_rows=12,
+        )
     stats = redis_client.info("commandstats")
     assert "cmdstat_bitop" not in stats and "cmdstat_bitcount" not in stats
     commands = {name.split("|")[0] for name in stats}

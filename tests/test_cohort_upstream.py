@@ -29,36 +29,108 @@ from .upstream import run_upstream
 DB = 3
 SYSTEM = "cohort_compat"
 
-HANDLER_SOURCE = '''
+HANDLER_SOURCE = """
 def active_web_ios(key, cls, cls_args):
     return cls("active", *cls_args) & (cls("web", *cls_args) | cls("ios", *cls_args))
 
 cohort.set_custom_handler("active_web_ios", active_web_ios)
-'''
+"""
 
 QUERIES: list[dict[str, Any]] = [
-    {"select1": "active", "select2": "song:played", "time_group": "days",
-     "start_date": "2026-01-20", "num_results": 31, "num_of_rows": 12},
-    {"select1": "active", "select2": "song:played", "time_group": "days",
-     "start_date": "2026-02-25", "num_results": 31, "num_of_rows": 24, "as_percent": False},
-    {"select1": "active", "select1b": "ios", "select2": "active", "select2b": "song:played",
-     "time_group": "days", "start_date": "2025-12-24", "num_results": 14, "num_of_rows": 6},
-    {"select1": "active_web_ios", "select2": "song:played", "time_group": "days",
-     "start_date": "2026-01-01", "num_results": 7, "num_of_rows": 3},
-    {"select1": "active", "select2": "song:played", "time_group": "weeks",
-     "start_date": "2025-12-10", "num_results": 12, "num_of_rows": 6},
-    {"select1": "ios", "select2": "active", "time_group": "weeks",
-     "start_date": "2026-01-04", "num_results": 4, "num_of_rows": 12, "as_percent": False},
-    {"select1": "active", "select2": "song:played", "time_group": "months",
-     "start_date": "2025-10-31", "num_results": 6, "num_of_rows": 4},
-    {"select1": "active", "select1b": "web", "select2": "active", "time_group": "months",
-     "start_date": "2025-11-15", "num_results": 3, "num_of_rows": 3, "as_percent": False},
-    {"select1": "active", "select2": "song:played", "time_group": "years",
-     "start_date": "2026-02-27", "num_results": 3, "num_of_rows": 2},
-    {"select1": "active", "select2": "active", "time_group": "years",
-     "start_date": "2028-02-27", "num_results": 3, "num_of_rows": 1},
-    {"select1": "nobody", "select2": "active", "time_group": "days",
-     "start_date": "2026-01-01", "num_results": 3, "num_of_rows": 2},
+    {
+        "select1": "active",
+        "select2": "song:played",
+        "time_group": "days",
+        "start_date": "2026-01-20",
+        "num_results": 31,
+        "num_of_rows": 12,
+    },
+    {
+        "select1": "active",
+        "select2": "song:played",
+        "time_group": "days",
+        "start_date": "2026-02-25",
+        "num_results": 31,
+        "num_of_rows": 24,
+        "as_percent": False,
+    },
+    {
+        "select1": "active",
+        "select1b": "ios",
+        "select2": "active",
+        "select2b": "song:played",
+        "time_group": "days",
+        "start_date": "2025-12-24",
+        "num_results": 14,
+        "num_of_rows": 6,
+    },
+    {
+        "select1": "active_web_ios",
+        "select2": "song:played",
+        "time_group": "days",
+        "start_date": "2026-01-01",
+        "num_results": 7,
+        "num_of_rows": 3,
+    },
+    {
+        "select1": "active",
+        "select2": "song:played",
+        "time_group": "weeks",
+        "start_date": "2025-12-10",
+        "num_results": 12,
+        "num_of_rows": 6,
+    },
+    {
+        "select1": "ios",
+        "select2": "active",
+        "time_group": "weeks",
+        "start_date": "2026-01-04",
+        "num_results": 4,
+        "num_of_rows": 12,
+        "as_percent": False,
+    },
+    {
+        "select1": "active",
+        "select2": "song:played",
+        "time_group": "months",
+        "start_date": "2025-10-31",
+        "num_results": 6,
+        "num_of_rows": 4,
+    },
+    {
+        "select1": "active",
+        "select1b": "web",
+        "select2": "active",
+        "time_group": "months",
+        "start_date": "2025-11-15",
+        "num_results": 3,
+        "num_of_rows": 3,
+        "as_percent": False,
+    },
+    {
+        "select1": "active",
+        "select2": "song:played",
+        "time_group": "years",
+        "start_date": "2026-02-27",
+        "num_results": 3,
+        "num_of_rows": 2,
+    },
+    {
+        "select1": "active",
+        "select2": "active",
+        "time_group": "years",
+        "start_date": "2028-02-27",
+        "num_results": 3,
+        "num_of_rows": 1,
+    },
+    {
+        "select1": "nobody",
+        "select2": "active",
+        "time_group": "days",
+        "start_date": "2026-01-01",
+        "num_results": 3,
+        "num_of_rows": 2,
+    },
 ]
 
 
@@ -140,8 +212,9 @@ def both(redis_server: RedisServer) -> Iterator[tuple[list, list]]:
         ours = _ours()
         assert set(redis.keys("*")) == keys_before  # no temporary keys, not even for a while
         upstream = json.loads(
-            run_upstream(_upstream_program(redis_server.port),
-                         env={"COHORT_QUERIES": json.dumps(QUERIES)})
+            run_upstream(
+                _upstream_program(redis_server.port), env={"COHORT_QUERIES": json.dumps(QUERIES)}
+            )
         )
         yield ours, upstream
     finally:
@@ -177,10 +250,19 @@ def test_csv_matches_upstream_except_iso_week_numbers(both, index):
 def _date_cases() -> list[dict[str, Any]]:
     """Start dates at month ends and leap days, every time group, various lengths."""
     rng = random.Random(9)
-    starts = ["2024-02-29", "2024-01-31", "2025-03-31", "2025-12-31", "2026-01-01",
-              "2027-02-28", "2020-12-28", "2028-02-29"]
-    starts += [(date(2020, 1, 1) + timedelta(days=rng.randrange(3000))).isoformat()
-               for _ in range(16)]
+    starts = [
+        "2024-02-29",
+        "2024-01-31",
+        "2025-03-31",
+        "2025-12-31",
+        "2026-01-01",
+        "2027-02-28",
+        "2020-12-28",
+        "2028-02-29",
+    ]
+    starts += [
+        (date(2020, 1, 1) + timedelta(days=rng.randrange(3000))).isoformat() for _ in range(16)
+    ]
     return [
         {"time_group": group, "start_date": start, "num_results": rng.choice([1, 2, 7, 13, 31])}
         for start in starts
@@ -202,8 +284,12 @@ print(json.dumps([[row[0].isoformat() for row in cohort.get_dates_data(
     upstream = json.loads(run_upstream(program, env={"CASES": json.dumps(cases)}))
     client = bitmapist.Bitmapist(redis_server.client(db=4))
     ours = [
-        [row[0].isoformat() for row in cohort.get_dates_data(
-            "nobody", "nobody", system=client, num_of_rows=0, **case)]
+        [
+            row[0].isoformat()
+            for row in cohort.get_dates_data(
+                "nobody", "nobody", system=client, num_of_rows=0, **case
+            )
+        ]
         for case in cases
     ]
     assert ours == upstream
@@ -224,8 +310,13 @@ def test_html_table_shows_upstreams_numbers(both, index):
 
 
 def test_signatures_match_upstream():
-    names = ["get_dates_data", "render_html_form", "render_html_data", "render_csv_data",
-             "set_custom_handler"]
+    names = [
+        "get_dates_data",
+        "render_html_form",
+        "render_html_data",
+        "render_csv_data",
+        "set_custom_handler",
+    ]
     program = f"""
 import inspect, json
 from bitmapist import cohort
@@ -235,7 +326,9 @@ print(json.dumps({{name: [[p.name, repr(p.default)] for p in
 """
     upstream = json.loads(run_upstream(program))
     for name in names:
-        ours = [[p.name, repr(p.default)]
-                for p in inspect.signature(getattr(cohort, name)).parameters.values()]
+        ours = [
+            [p.name, repr(p.default)]
+            for p in inspect.signature(getattr(cohort, name)).parameters.values()
+        ]
         # ours may add keyword parameters at the end (include_assets), never change theirs
         assert ours[: len(upstream[name])] == upstream[name], name

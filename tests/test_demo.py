@@ -24,8 +24,13 @@ def test_summary_and_shape(client: Bitmapist) -> None:
     assert (summary.users, summary.days) == (1500, 45)
     assert summary.first_day == (NOW - timedelta(days=44)).date()
     assert sorted(client.get_event_names()) == [
-        "active", "premium", "signup", "signup_form:classic", "signup_form:new",
-        "song:played", "task:complete",
+        "active",
+        "premium",
+        "signup",
+        "signup_form:classic",
+        "signup_form:new",
+        "song:played",
+        "task:complete",
     ]
     # every user signs up exactly once, in the window, and is flagged into one A/B arm
     first = NOW.date() - timedelta(days=44)
@@ -44,7 +49,8 @@ def test_answers_match_direct_queries(demo: Bitmapist) -> None:
     answers = {a.question: a for a in demo_answers(demo, NOW)}
     c = demo
     today, week, month = (
-        c.DayEvents("active", 2026, 11, 28), c.WeekEvents("active", 2026, 48),
+        c.DayEvents("active", 2026, 11, 28),
+        c.WeekEvents("active", 2026, 48),
         c.MonthEvents("active", 2026, 11),
     )
     online = answers[f"Has user {DEMO_USER} been online today? This week? This month?"]

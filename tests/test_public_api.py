@@ -114,12 +114,24 @@ def test_the_three_lists_of_lazy_names_agree():
     from pathlib import Path
 
     tree = ast.parse(Path(bitmapist.__file__).read_text())
-    checking = next(node for node in tree.body
-                    if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
-    for_type_checkers = {alias.asname or alias.name for node in checking.body
-                         if isinstance(node, ast.ImportFrom) for alias in node.names}
-    for_type_checkers |= {target.id for node in checking.body if isinstance(node, ast.Assign)
-                          for target in node.targets if isinstance(target, ast.Name)}
+    checking = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    for_type_checkers = {
+        alias.asname or alias.name
+        for node in checking.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    for_type_checkers |= {
+        target.id
+        for node in checking.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     lazy = set(bitmapist._LAZY)
     assert set(bitmapist.__all__) == lazy | {"TRACK_HOURLY", "TRACK_UNIQUE"}
     assert for_type_checkers == lazy

@@ -82,8 +82,7 @@ def _hours_of_range(begin: datetime, end: datetime) -> set[datetime]:
 def hourly_marks(client: Bitmapist) -> list[tuple[int, datetime]]:
     rng = random.Random(11)
     marks = [
-        (rng.randrange(500), BASE + timedelta(hours=rng.randrange(24 * 75)))
-        for _ in range(3000)
+        (rng.randrange(500), BASE + timedelta(hours=rng.randrange(24 * 75))) for _ in range(3000)
     ]
     client.mark_events(
         (("active", uid, when.replace(tzinfo=UTC)) for uid, when in marks), track_hourly=True
@@ -176,16 +175,17 @@ def test_ranges_follow_the_client_time_zone_across_dst(store):
     berlin = ZoneInfo("Europe/Berlin")
     client = Bitmapist(store, timezone="Europe/Berlin", track_hourly=True)
     # 2026-10-25: clocks go back at 03:00 CEST, so local 02:xx happens twice
-    instants = [datetime(2026, 10, 24, 21, 30, tzinfo=UTC) + timedelta(minutes=30 * i)
-                for i in range(16)]
+    instants = [
+        datetime(2026, 10, 24, 21, 30, tzinfo=UTC) + timedelta(minutes=30 * i) for i in range(16)
+    ]
     client.mark_events(("active", uid, when) for uid, when in enumerate(instants))
     start = datetime(2026, 10, 25, 0, 0, tzinfo=berlin)
     end = datetime(2026, 10, 25, 3, 0, tzinfo=berlin)
     users = DateRange("active", start, end, system=client)
     expected = {
-        uid for uid, when in enumerate(instants)
-        if date(2026, 10, 25) == when.astimezone(berlin).date()
-        and when.astimezone(berlin).hour < 3
+        uid
+        for uid, when in enumerate(instants)
+        if date(2026, 10, 25) == when.astimezone(berlin).date() and when.astimezone(berlin).hour < 3
     }
     assert set(users) == expected
     assert len(expected) == 8  # 00:00-02:59 local, with the repeated hour counted once a key

@@ -257,6 +257,7 @@ def test_fast_path_parses_each_piece_between_commands_like_the_exact_parser(piec
 
 # --- runs: commands of one arity taken as argument columns (`take_run`)
 
+
 class _AllBut:
     """Every command name but b"z": what `take_run` is asked for in these tests."""
 

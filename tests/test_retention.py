@@ -75,8 +75,14 @@ def test_daily_table_matches_brute_force(client, marked):
 
 def test_on_or_after_counts_any_later_return(client, marked):
     table = retention(
-        "signup", "active", start=START, cohorts=6, periods=4, mode="on_or_after",
-        system=client, now=NOW,
+        "signup",
+        "active",
+        start=START,
+        cohorts=6,
+        periods=4,
+        mode="on_or_after",
+        system=client,
+        now=NOW,
     )
     last_started = (NOW.date() - START).days
     for r, row in enumerate(table.rows):
@@ -89,8 +95,13 @@ def test_on_or_after_counts_any_later_return(client, marked):
 
 def test_brackets_union_their_periods(client, marked):
     table = retention(
-        "signup", "active", start=START, cohorts=10, brackets=[0, (1, 3), (4, 7)],
-        system=client, now=NOW,
+        "signup",
+        "active",
+        start=START,
+        cohorts=10,
+        brackets=[0, (1, 3), (4, 7)],
+        system=client,
+        now=NOW,
     )
     assert [c.label for c in table.columns] == ["Day 0", "Days 1\u20133", "Days 4\u20137"]
     for r, row in enumerate(table.rows):
@@ -103,8 +114,14 @@ def test_brackets_union_their_periods(client, marked):
 
 def test_previous_reference_divides_by_the_column_before(client, marked):
     table = retention(
-        "signup", "active", start=START, cohorts=4, periods=3, reference="previous",
-        system=client, now=NOW,
+        "signup",
+        "active",
+        start=START,
+        cohorts=4,
+        periods=3,
+        reference="previous",
+        system=client,
+        now=NOW,
     )
     for row in table.rows:
         base = row.size
@@ -154,8 +171,9 @@ def test_segments_and_custom_handlers_select_cohorts(client, marked):
 
     set_custom_handler("signup_premium", signup_premium)
     try:
-        table = retention("signup_premium", "active", start=START, cohorts=2, periods=0,
-                          system=client, now=NOW)
+        table = retention(
+            "signup_premium", "active", start=START, cohorts=2, periods=0, system=client, now=NOW
+        )
     finally:
         CUSTOM_HANDLERS.pop("signup_premium")
     assert table.rows[0].size == len(marked["signup"][START] & premium)
@@ -168,28 +186,61 @@ def test_weekly_months_hours_and_years_read_their_own_keys(client):
     client.mark_event("active", 1, now=monday + timedelta(days=8), track_hourly=True)
     client.mark_event("active", 2, now=monday + timedelta(hours=2), track_hourly=True)
     later = datetime(2027, 3, 1, tzinfo=UTC)
-    week = retention("signup", "active", period="week", start=monday, cohorts=1, periods=1,
-                     system=client, now=later)
+    week = retention(
+        "signup",
+        "active",
+        period="week",
+        start=monday,
+        cohorts=1,
+        periods=1,
+        system=client,
+        now=later,
+    )
     assert week.rows[0].label == "2026-W45"
     assert [c.count for c in week.rows[0].cells] == [1, 1]
-    hour = retention("signup", "active", period="hour", start=monday, cohorts=2, periods=2,
-                     system=client, now=later)
+    hour = retention(
+        "signup",
+        "active",
+        period="hour",
+        start=monday,
+        cohorts=2,
+        periods=2,
+        system=client,
+        now=later,
+    )
     assert [r.label for r in hour.rows] == ["2026-11-02 09:00", "2026-11-02 10:00"]
     assert [r.size for r in hour.rows] == [1, 1]
     assert [c.count for c in hour.rows[1].cells] == [0, 1, 0]
-    month = retention("signup", "active", period="month", start=monday, cohorts=1, periods=1,
-                      system=client, now=later)
+    month = retention(
+        "signup",
+        "active",
+        period="month",
+        start=monday,
+        cohorts=1,
+        periods=1,
+        system=client,
+        now=later,
+    )
     assert [c.count for c in month.rows[0].cells] == [2, 0]
-    year = retention("signup", "active", period="year", start=monday, cohorts=1, periods=1,
-                     system=client, now=later)
+    year = retention(
+        "signup",
+        "active",
+        period="year",
+        start=monday,
+        cohorts=1,
+        periods=1,
+        system=client,
+        now=later,
+    )
     assert year.rows[0].label == "2026"
     assert [c.count for c in year.rows[0].cells] == [2, 0]
 
 
 def test_default_start_puts_the_current_period_last(client):
     now = datetime(2026, 11, 28, 13, tzinfo=UTC)
-    table = retention("signup", "active", period="week", cohorts=3, periods=1, system=client,
-                      now=now)
+    table = retention(
+        "signup", "active", period="week", cohorts=3, periods=1, system=client, now=now
+    )
     assert [r.label for r in table.rows] == ["2026-W46", "2026-W47", "2026-W48"]
     assert not table.rows[-1].complete and table.rows[0].complete
     assert table.rows[-1].cells[1].future
@@ -214,8 +265,9 @@ def test_html_heatmap_escapes_names_and_marks_incomplete_cells(client):
     evil = '<script>alert(1)</script>" onmouseover="x'
     client.mark_event(evil, 1, now=NOW)
     client.mark_event("active", 1, now=NOW)
-    table = retention(evil, "active", start=NOW - timedelta(days=1), cohorts=2, periods=1,
-                      system=client, now=NOW)
+    table = retention(
+        evil, "active", start=NOW - timedelta(days=1), cohorts=2, periods=1, system=client, now=NOW
+    )
     html = table.to_html()
     assert "<script>" not in html and '" onmouseover="' not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34; onmouseover=&#34;x" in html
@@ -267,16 +319,30 @@ def test_bad_event_specs_are_rejected(client):
 def test_the_table_reads_each_key_once_and_leaves_no_keys_behind(client, marked):
     before = set(client.store.scan_keys("*"))
     table = retention(
-        WeekEvents("signup", system=client) | WeekEvents("active", system=client), "active",
-        period="week", start=START, cohorts=3, periods=2, system=client, now=NOW,
+        WeekEvents("signup", system=client) | WeekEvents("active", system=client),
+        "active",
+        period="week",
+        start=START,
+        cohorts=3,
+        periods=2,
+        system=client,
+        now=NOW,
     )
     assert isinstance(table, RetentionTable)
     assert set(client.store.scan_keys("*")) == before
 
 
 def test_future_cohorts_have_no_data(client, marked):
-    table = retention("signup", "active", start=date(2027, 1, 1), cohorts=2, periods=1,
-                      mode="on_or_after", system=client, now=NOW)
+    table = retention(
+        "signup",
+        "active",
+        start=date(2027, 1, 1),
+        cohorts=2,
+        periods=1,
+        mode="on_or_after",
+        system=client,
+        now=NOW,
+    )
     assert [row.size for row in table.rows] == [None, None]
     assert all(cell.future for row in table.rows for cell in row.cells)
     assert table.averages[0].cohorts == 0 and table.averages[0].simple is None
@@ -289,8 +355,15 @@ def test_templates_made_without_a_system_follow_the_table_system(store):
     prefixed.mark_unique("premium", 5)
     # no system given (explicit dates: building it reads no clock and opens no store)
     segment = DayEvents("signup", 2026, 1, 1) & UniqueEvents("premium")
-    table = retention(segment, "signup", start=NOW, cohorts=1, periods=0, system=prefixed,
-                      now=NOW + timedelta(days=1))
+    table = retention(
+        segment,
+        "signup",
+        start=NOW,
+        cohorts=1,
+        periods=0,
+        system=prefixed,
+        now=NOW + timedelta(days=1),
+    )
     assert table.rows[0].size == 1 and table.ids(0, 0) == [5]
 
 
@@ -304,10 +377,19 @@ def test_redis_sees_only_strlen_and_getrange(redis_client):
     redis_client.config_resetstat()
     segment = DayEvents("signup", 2026, 1, 1) & UniqueEvents("premium")
     for mode in MODES:
-        retention(segment, "active", cohorts=9, periods=4, mode=mode, brackets=None,
-                  system=client, now=NOW)
-        retention("signup", "active", cohorts=9, brackets=[0, (1, 3)], mode=mode,
-                  system=client, now=NOW)
+        retention(
+            segment,
+            "active",
+            cohorts=9,
+            periods=4,
+            mode=mode,
+            brackets=None,
+            system=client,
+            now=NOW,
+        )
+        retention(
+            "signup", "active", cohorts=9, brackets=[0, (1, 3)], mode=mode, system=client, now=NOW
+        )
     commands = {name.split("|")[0] for name in redis_client.info("commandstats")}
     assert commands <= {"cmdstat_strlen", "cmdstat_getrange", "cmdstat_config"}
 
@@ -319,8 +401,8 @@ def test_redis_sees_only_strlen_and_getrange(redis_client):
     periods=st.integers(0, 5),
     mode=st.sampled_from(MODES),
     reference=st.sampled_from(["cohort", "previous"]),
-    brackets=st.none() | st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1,
-                                  max_size=3),
+    brackets=st.none()
+    | st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=3),
     now_day=st.integers(0, 13),
 )
 def test_any_table_matches_a_model(data, cohorts, periods, mode, reference, brackets, now_day):
@@ -331,12 +413,23 @@ def test_any_table_matches_a_model(data, cohorts, periods, mode, reference, brac
         marks[("signup" if is_signup else "active", day)].add(uid)
     client.mark_events(
         (event, uid, datetime(2026, 3, 1 + day, 9, tzinfo=UTC))
-        for (event, day), uids in marks.items() for uid in uids
+        for (event, day), uids in marks.items()
+        for uid in uids
     )
     brackets = None if brackets is None else [(min(b), max(b)) for b in brackets]
     now = datetime(2026, 3, 1 + now_day, 12, tzinfo=UTC)
-    table = retention("signup", "active", start=first, cohorts=cohorts, periods=periods,
-                      mode=mode, brackets=brackets, reference=reference, system=client, now=now)
+    table = retention(
+        "signup",
+        "active",
+        start=first,
+        cohorts=cohorts,
+        periods=periods,
+        mode=mode,
+        brackets=brackets,
+        reference=reference,
+        system=client,
+        now=now,
+    )
     spans = brackets or [(k, k) for k in range(periods + 1)]
     for r, row in enumerate(table.rows):
         if r > now_day:
@@ -351,8 +444,9 @@ def test_any_table_matches_a_model(data, cohorts, periods, mode, reference, brac
                 base = None
                 continue
             last = now_day if mode == "on_or_after" else min(r + high, now_day)
-            returners = set().union(*(marks.get(("active", d), set())
-                                      for d in range(r + low, last + 1)))
+            returners = set().union(
+                *(marks.get(("active", d), set()) for d in range(r + low, last + 1))
+            )
             count = len(members & returners)
             assert cell.count == count
             assert cell.complete == (r + high < now_day)
@@ -368,8 +462,7 @@ def test_a_date_range_is_a_fixed_segment(client, marked):
 
     window = DateRange("active", date(2026, 10, 1), date(2026, 10, 3), system=client)
     segment = DayEvents("signup", 2026, 1, 1, system=client) & window
-    table = retention(segment, "active", start=START, cohorts=4, periods=1, system=client,
-                      now=NOW)
+    table = retention(segment, "active", start=START, cohorts=4, periods=1, system=client, now=NOW)
     early = set().union(*(marked["active"][START + timedelta(days=d)] for d in range(3)))
     for r, row in enumerate(table.rows):
         assert row.size == len(marked["signup"][START + timedelta(days=r)] & early)

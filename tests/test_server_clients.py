@@ -96,7 +96,10 @@ def test_redis_py_asyncio(server):
 def _cli(port: int, *args: str, stdin: str | None = None) -> str:
     proc = subprocess.run(
         [redis_cli_binary(), "-p", str(port), *args],
-        input=stdin, capture_output=True, text=True, timeout=30,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -178,9 +181,7 @@ def test_requirepass_and_maxclients(tmp_path):
         with pytest.raises(redis.AuthenticationError):
             anonymous.ping()
         with pytest.raises(redis.AuthenticationError):
-            redis.Redis(
-                host="127.0.0.1", port=server.port, password="wrong", retry=no_retry
-            ).ping()
+            redis.Redis(host="127.0.0.1", port=server.port, password="wrong", retry=no_retry).ping()
         authed = redis.Redis(host="127.0.0.1", port=server.port, password="s3cret")
         assert authed.setbit("k", 1, 1) == 0
         resp3 = redis.Redis(host="127.0.0.1", port=server.port, password="s3cret", protocol=3)
@@ -222,9 +223,18 @@ def test_bad_hot_bytes_is_refused_with_the_allowed_range(tmp_path):
     import sys
 
     run = subprocess.run(
-        [sys.executable, "-m", "bitmapist.server.main", "--hot-bytes", "-1", "-db",
-         str(tmp_path / "x.db")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "bitmapist.server.main",
+            "--hot-bytes",
+            "-1",
+            "-db",
+            str(tmp_path / "x.db"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.returncode == 2
     assert "-1 must be an integer >= 0" in run.stderr

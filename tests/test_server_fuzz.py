@@ -20,12 +20,29 @@ from .resp_client import RawConnection, command
 
 # Commands whose replies are the same on both servers (no clocks, ids or hash order).
 BASE_COMMANDS = [
-    ("SETBIT", "k", "7", "1"), ("SETBIT", "k", "100", "0"), ("GETBIT", "k", "7"),
-    ("BITCOUNT", "k"), ("BITCOUNT", "k", "0", "-1", "BIT"), ("BITPOS", "k", "1"),
-    ("SET", "s", "va\r\nlue"), ("GET", "s"), ("STRLEN", "s"), ("DEL", "s", "k"),
-    ("EXISTS", "k", "s"), ("ECHO", "hi"), ("PING",), ("BITOP", "OR", "d", "k", "s"),
-    ("BITOP", "NOT", "d", "k"), ("EXPIRE", "k", "100"), ("TTL", "k"), ("TYPE", "d"),
-    ("MULTI",), ("EXEC",), ("SELECT", "1"), ("RENAME", "d", "e"), ("DBSIZE",),
+    ("SETBIT", "k", "7", "1"),
+    ("SETBIT", "k", "100", "0"),
+    ("GETBIT", "k", "7"),
+    ("BITCOUNT", "k"),
+    ("BITCOUNT", "k", "0", "-1", "BIT"),
+    ("BITPOS", "k", "1"),
+    ("SET", "s", "va\r\nlue"),
+    ("GET", "s"),
+    ("STRLEN", "s"),
+    ("DEL", "s", "k"),
+    ("EXISTS", "k", "s"),
+    ("ECHO", "hi"),
+    ("PING",),
+    ("BITOP", "OR", "d", "k", "s"),
+    ("BITOP", "NOT", "d", "k"),
+    ("EXPIRE", "k", "100"),
+    ("TTL", "k"),
+    ("TYPE", "d"),
+    ("MULTI",),
+    ("EXEC",),
+    ("SELECT", "1"),
+    ("RENAME", "d", "e"),
+    ("DBSIZE",),
 ]
 _NOISE = [b"\r", b"\n", b"\r\n", b"\x00", b"*", b"$", b"-", b"0", b"9", b" ", b'"', b"'"]
 

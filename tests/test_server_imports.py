@@ -18,15 +18,27 @@ from .bitmapist_server import BitmapistServerProcess
 REPO_ROOT = Path(__file__).resolve().parents[1]
 UNWANTED = ("redis", "ssl", "_ssl", "hashlib", "_hashlib")
 # Modules behind bitmapist's public names (calendar and zoneinfo come only with them).
-PUBLIC_API_MODULES = ("api", "client", "events", "periods", "ranges", "retention", "stores",
-                      "systems")
+PUBLIC_API_MODULES = (
+    "api",
+    "client",
+    "events",
+    "periods",
+    "ranges",
+    "retention",
+    "stores",
+    "systems",
+)
 
 
 def _module_names_after(code: str) -> set[str]:
     """Every module loaded by a fresh interpreter (run from the repo root) after `code`."""
     out = subprocess.run(
         [sys.executable, "-c", f"{code}\nimport json, sys; print(json.dumps(sorted(sys.modules)))"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     return set(json.loads(out.splitlines()[-1]))
 
@@ -101,18 +113,23 @@ def test_the_bitmapist_package_alone_loads_no_redis_py():
 def test_a_redis_client_still_works_as_a_system():
     """The lazy redis-py checks in systems.py still recognise a client once it exists."""
     subprocess.run(
-        [sys.executable, "-c",
-         "import bitmapist, redis\n"
-         "from bitmapist.systems import get_client, get_redis\n"
-         "r = redis.Redis(port=1)\n"
-         "assert get_redis(r) is r and get_client(r).store.kind == 'redis'\n"
-         "try:\n"
-         "    get_client(object())\n"
-         "except bitmapist.UnknownSystem:\n"
-         "    pass\n"
-         "else:\n"
-         "    raise AssertionError('an object is not a system')\n"],
-        cwd=REPO_ROOT, check=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import bitmapist, redis\n"
+            "from bitmapist.systems import get_client, get_redis\n"
+            "r = redis.Redis(port=1)\n"
+            "assert get_redis(r) is r and get_client(r).store.kind == 'redis'\n"
+            "try:\n"
+            "    get_client(object())\n"
+            "except bitmapist.UnknownSystem:\n"
+            "    pass\n"
+            "else:\n"
+            "    raise AssertionError('an object is not a system')\n",
+        ],
+        cwd=REPO_ROOT,
+        check=True,
+        timeout=60,
     )
 
 

@@ -25,7 +25,12 @@ def limited(tmp_path_factory):
     """A server with small limits, so that exceeding them is cheap to test."""
     server = BitmapistServerProcess(
         tmp_path_factory.mktemp("limited"),
-        "--max-bulk-len", "1000", "--max-args", "100", "--max-output-buffer", "2000000",
+        "--max-bulk-len",
+        "1000",
+        "--max-args",
+        "100",
+        "--max-output-buffer",
+        "2000000",
     )
     yield server
     server.stop()
@@ -174,8 +179,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path):
             acked: list[int] = []
             stop = threading.Event()
             writers = [
-                threading.Thread(target=_writer, args=(server.port, acked, stop))
-                for _ in range(2)
+                threading.Thread(target=_writer, args=(server.port, acked, stop)) for _ in range(2)
             ]
             for thread in writers:
                 thread.start()

@@ -31,9 +31,14 @@ def _questions(b: Bitmapist) -> list[object]:
     bought = b.MonthEvents("buy", 2026, 1)
     return [
         sorted(b.get_event_names()),
-        list(month), len(bought), list(b.UniqueEvents("premium")),
-        len(~month), list(b.BitOpAnd(month, bought)), 4000 in ~month,
-        len(b.YearEvents("active", 2026)), list(b.WeekEvents("active", 2026, 2)),
+        list(month),
+        len(bought),
+        list(b.UniqueEvents("premium")),
+        len(~month),
+        list(b.BitOpAnd(month, bought)),
+        4000 in ~month,
+        len(b.YearEvents("active", 2026)),
+        list(b.WeekEvents("active", 2026, 2)),
     ]
 
 

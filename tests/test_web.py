@@ -49,8 +49,13 @@ def http(client: Bitmapist) -> TestClient:
     return TestClient(create_app(client, now=lambda: NOW))
 
 
-QUERY = {"cohort": "signup", "returning": "active", "start": "2026-11-02", "cohorts": "2",
-         "periods": "2"}
+QUERY = {
+    "cohort": "signup",
+    "returning": "active",
+    "start": "2026-11-02",
+    "cohorts": "2",
+    "periods": "2",
+}
 
 
 def test_home_lists_events_and_filters_them(http: TestClient) -> None:
@@ -65,8 +70,16 @@ def test_home_lists_events_and_filters_them(http: TestClient) -> None:
 def test_retention_view_is_a_bookmarkable_get(http: TestClient, client: Bitmapist) -> None:
     response = http.get("/retention?" + urlencode(QUERY))
     assert response.status_code == 200
-    table = retention("signup", "active", period="week", start=datetime(2026, 11, 2),
-                      cohorts=2, periods=2, system=client, now=NOW)
+    table = retention(
+        "signup",
+        "active",
+        period="week",
+        start=datetime(2026, 11, 2),
+        cohorts=2,
+        periods=2,
+        system=client,
+        now=NOW,
+    )
     for row in table.rows:
         for cell in row.cells:
             assert f'data-count="{cell.count}"' in response.text
@@ -83,15 +96,25 @@ def test_retention_view_is_a_bookmarkable_get(http: TestClient, client: Bitmapis
 
 
 def test_segment_restricts_the_cohort(http: TestClient) -> None:
-    csv = http.get("/retention.csv?" + urlencode({**QUERY, "segment": "premium",
-                                                  "values": "count"}))
+    csv = http.get(
+        "/retention.csv?" + urlencode({**QUERY, "segment": "premium", "values": "count"})
+    )
     assert csv.text == "cohort,size,Week 0,Week 1,Week 2\n2026-W45,1,1,1,0\n2026-W46,0,0,0,0\n"
 
 
 def test_on_or_after_mode(http: TestClient, client: Bitmapist) -> None:
     csv = http.get("/retention.csv?" + urlencode({**QUERY, "mode": "on_or_after"}))
-    table = retention("signup", "active", period="week", start=datetime(2026, 11, 2),
-                      cohorts=2, periods=2, mode="on_or_after", system=client, now=NOW)
+    table = retention(
+        "signup",
+        "active",
+        period="week",
+        start=datetime(2026, 11, 2),
+        cohorts=2,
+        periods=2,
+        mode="on_or_after",
+        system=client,
+        now=NOW,
+    )
     assert csv.text == table.to_csv()
 
 
@@ -113,15 +136,23 @@ def test_cell_users_are_paginated(http: TestClient, client: Bitmapist) -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"cohort": "signup", "period": "year"},
-         "period &#39;year&#39; is unknown: expected one of week, day, month"),
+        (
+            {"cohort": "signup", "period": "year"},
+            "period &#39;year&#39; is unknown: expected one of week, day, month",
+        ),
         ({"cohort": "signup", "cohorts": "500"}, "cohorts 500 is out of range: expected [1, 60]"),
-        ({"cohort": "signup", "periods": "x"},
-         "periods &#39;x&#39; is not an integer: expected [0, 60]"),
-        ({"cohort": "signup", "start": "yesterday"},
-         "start &#39;yesterday&#39; is not a date: expected YYYY-MM-DD"),
-        ({"cohort": "signup", "mode": "sometimes"},
-         "mode &#39;sometimes&#39; is unknown: expected one of on, on_or_after"),
+        (
+            {"cohort": "signup", "periods": "x"},
+            "periods &#39;x&#39; is not an integer: expected [0, 60]",
+        ),
+        (
+            {"cohort": "signup", "start": "yesterday"},
+            "start &#39;yesterday&#39; is not a date: expected YYYY-MM-DD",
+        ),
+        (
+            {"cohort": "signup", "mode": "sometimes"},
+            "mode &#39;sometimes&#39; is unknown: expected one of on, on_or_after",
+        ),
     ],
 )
 def test_bad_parameters_are_clear_400s(http: TestClient, query: dict, message: str) -> None:
@@ -154,8 +185,9 @@ def test_html_in_event_names_is_escaped_everywhere(http: TestClient, client: Bit
 
 
 def test_activity_view(http: TestClient) -> None:
-    page = http.get("/activity?" + urlencode({"event": "active", "days": "14",
-                                              "end": "2026-11-14"})).text
+    page = http.get(
+        "/activity?" + urlencode({"event": "active", "days": "14", "end": "2026-11-14"})
+    ).text
     assert page.count("<polyline") == 3
     # Nov 11: users 1, 2, 5 active (also the 7 days to it); 30 days to it add 3 and 4 (Nov 3)
     assert "<tr><td>2026-11-11</td><td>3</td><td>3</td><td>5</td><td>60%</td></tr>" in page

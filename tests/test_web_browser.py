@@ -31,8 +31,14 @@ from .servers import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 NOW = datetime(2026, 11, 28, 15, 30, tzinfo=UTC)
 XSS = "<img src=x onerror=alert(1)>"
@@ -187,13 +193,17 @@ def test_activity_chart_equals_the_library(
 ) -> None:
     page.goto(served.url + "/activity?event=active&days=60")
     page.wait_for_selector("#activity-table")
-    expected = active_users("active", start=NOW.date().replace(day=1), end=NOW.date(),
-                            system=demo_client)
+    expected = active_users(
+        "active", start=NOW.date().replace(day=1), end=NOW.date(), system=demo_client
+    )
     rows = page.locator("#activity-table tbody tr")
     first = rows.nth(0).locator("td").all_inner_texts()
     last_day = expected[-1]
     assert first[:4] == [
-        last_day.day.isoformat(), f"{last_day.dau:,}", f"{last_day.wau:,}", f"{last_day.mau:,}"
+        last_day.day.isoformat(),
+        f"{last_day.dau:,}",
+        f"{last_day.wau:,}",
+        f"{last_day.mau:,}",
     ]
     assert rows.count() == 60
     assert page.locator("svg.chart polyline").count() == 3

@@ -31,7 +31,18 @@ def cli() -> None:
 
 
 for command in (
-    demo, mark, unmark, count, ids, events, retention, import_, export, copy, info, serve,
+    demo,
+    mark,
+    unmark,
+    count,
+    ids,
+    events,
+    retention,
+    import_,
+    export,
+    copy,
+    info,
+    serve,
     dashboard,
 ):
     cli.add_command(command)

@@ -29,18 +29,26 @@ _MAX_REPORTED = 20  # bad lines printed one by one; the rest are only counted
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
-    "--format", "fmt", type=click.Choice(["auto", "csv", "ndjson"]), default="auto",
-    show_default=True, help="auto: from the file name, else from the first character.",
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "csv", "ndjson"]),
+    default="auto",
+    show_default=True,
+    help="auto: from the file name, else from the first character.",
 )
 @click.option("--strict", is_flag=True, help="Stop at the first bad line (exit status 1).")
 @click.option("--hourly/--no-hourly", default=False, help="Also mark hour bitmaps.")
 @click.option("--unique", is_flag=True, help="Also mark the date-independent bitmaps.")
 @click.option(
-    "--batch-size", type=click.IntRange(min=1), default=100_000, show_default=True,
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
     help="Lines written per batch.",
 )
 @click.option(
-    "--progress/--no-progress", default=None,
+    "--progress/--no-progress",
+    default=None,
     help="Show a progress bar [default: when stderr is a terminal].",
 )
 @store_option
@@ -84,7 +92,11 @@ def import_(
         with _ProgressBar(show, total_bytes) as advance, _no_cyclic_gc():
             try:
                 imported, bad_count = _run(
-                    client, reader(stream, batch_size), strict, hourly, unique,
+                    client,
+                    reader(stream, batch_size),
+                    strict,
+                    hourly,
+                    unique,
                     lambda lines: advance(position(), lines),
                 )
             except UnicodeDecodeError as exc:
@@ -201,12 +213,18 @@ _HOUR_SUFFIX = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})-(\d{1,2})")
     "--format", "fmt", type=click.Choice(["csv", "ndjson"]), default="csv", show_default=True
 )
 @click.option(
-    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
+    "--output",
+    "-o",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
     help="File to write [default: stdout].",
 )
 @click.option("--event", "event_names", multiple=True, help="Only this event (repeatable).")
 @click.option(
-    "--granularity", type=click.Choice(["day", "hour"]), default="day", show_default=True,
+    "--granularity",
+    type=click.Choice(["day", "hour"]),
+    default="day",
+    show_default=True,
     help="Read day bitmaps (timestamps 2026-11-28) or hour bitmaps (2026-11-28T13:00:00Z).",
 )
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day.")

@@ -12,13 +12,16 @@ _UUID = click.IntRange(0, 2**32 - 1)
 
 def _marking_options(func):  # type: ignore[no-untyped-def]
     func = click.option(
-        "--at", metavar="TIME", default=None,
+        "--at",
+        metavar="TIME",
+        default=None,
         help="When it happened: 2026-11-28T13:05:00Z, 2026-11-28, yesterday [default: now].",
     )(func)
     func = click.option("--hourly/--no-hourly", default=False, help="Also the hour's bitmap.")(func)
     func = click.option("--unique", is_flag=True, help="Also the date-independent bitmap.")(func)
     func = click.option(
-        "--only-unique", is_flag=True,
+        "--only-unique",
+        is_flag=True,
         help="Only the date-independent bitmap (a flag such as premium: mark_unique).",
     )(func)
     return store_option(func)

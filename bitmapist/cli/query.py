@@ -28,7 +28,7 @@ at_option = click.option(
 @click.argument("expression")
 @period_option
 @at_option
-@click.option("--json", "as_json", is_flag=True, help="Print {\"expression\": ..., \"count\": N}.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"expression": ..., "count": N}.')
 @store_option
 def count(
     expression: str, period: str, at: str | None, as_json: bool, store_url: str | None

@@ -43,8 +43,10 @@ _ABSOLUTE = [
     ("day", re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")),
     ("hour", re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2})")),
 ]
-_TOKEN = re.compile(r"""\s*(?:(?P<op>[&|^~()])|"(?P<dq>[^"]*)"(?P<dqs>\S*?)(?=[\s&|^~()]|$)"""
-                    r"""|'(?P<sq>[^']*)'(?P<sqs>\S*?)(?=[\s&|^~()]|$)|(?P<bare>[^\s&|^~()]+))""")
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<op>[&|^~()])|"(?P<dq>[^"]*)"(?P<dqs>\S*?)(?=[\s&|^~()]|$)"""
+    r"""|'(?P<sq>[^']*)'(?P<sqs>\S*?)(?=[\s&|^~()]|$)|(?P<bare>[^\s&|^~()]+))"""
+)
 
 
 def parse_when(text: str | None) -> datetime:

@@ -20,7 +20,10 @@ from .query_language import event_for, operand, parse_expression, parse_when, to
 @click.option("--days", type=click.IntRange(1, 3660), default=90, show_default=True)
 @click.option("--seed", type=int, default=2012, show_default=True, help="Same seed, same data.")
 @click.option(
-    "--now", "now_text", metavar="TIME", default=None,
+    "--now",
+    "now_text",
+    metavar="TIME",
+    default=None,
     help="The demo's present moment, e.g. 2026-11-28T15:30:00Z [default: now].",
 )
 @store_option
@@ -63,7 +66,8 @@ def demo(users: int, days: int, seed: int, now_text: str | None, store_url: str 
         return
     out.print("Next, try:")
     for example in (
-        "count 'active:this-week & premium:u'", "retention signup active --period week",
+        "count 'active:this-week & premium:u'",
+        "retention signup active --period week",
         "dashboard",
     ):
         out.print(f"    bitmapist {example}{store_arg}", markup=False)
@@ -91,21 +95,30 @@ def _print_demo_retention(client: Any, now: datetime) -> None:
 @click.argument("cohort")
 @click.argument("returning")
 @click.option(
-    "--period", type=click.Choice(["hour", "day", "week", "month", "year"]), default="day",
+    "--period",
+    type=click.Choice(["hour", "day", "week", "month", "year"]),
+    default="day",
     show_default=True,
 )
 @click.option("--cohorts", type=click.IntRange(1, 10_000), default=12, show_default=True)
 @click.option("--periods", type=click.IntRange(0, 10_000), default=12, show_default=True)
 @click.option(
-    "--start", metavar="TIME", default=None,
+    "--start",
+    metavar="TIME",
+    default=None,
     help="A moment in the first cohort's period [default: the last cohort is now].",
 )
 @click.option(
-    "--mode", type=click.Choice(["on", "on_or_after"]), default="on", show_default=True,
+    "--mode",
+    type=click.Choice(["on", "on_or_after"]),
+    default="on",
+    show_default=True,
     help="on: returned in that period; on_or_after: in it or any later one.",
 )
 @click.option(
-    "--segment", metavar="FLAG", default=None,
+    "--segment",
+    metavar="FLAG",
+    default=None,
     help="Only cohort users with this unique flag (e.g. premium).",
 )
 @click.option("--counts", is_flag=True, help="Show user counts instead of percentages.")

@@ -17,7 +17,9 @@ from ..stores import default_store_url, open_store
 from .options import console, open_client, store_option
 
 host_option = click.option(
-    "--host", default="127.0.0.1", show_default=True,
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
     help="Address to listen on (loopback by default: use 0.0.0.0 to expose it).",
 )
 
@@ -42,7 +44,8 @@ def _optional(module: str, what: str) -> Any:
     "--prefix", default=DEFAULT_PREFIX, show_default=True, help="Key prefix of the events."
 )
 @click.option(
-    "--progress/--no-progress", default=None,
+    "--progress/--no-progress",
+    default=None,
     help="Show keys copied so far [default: when stderr is a terminal].",
 )
 def copy(
@@ -60,13 +63,17 @@ def copy(
     """
     transfer = _optional("bitmapist.transfer", "copy")
     show = sys.stderr.isatty() if progress is None else progress
-    with open_store(source) as src, open_store(destination) as dst, Progress(
-        TextColumn("copying {task.completed:,} keys"),
-        TextColumn("{task.description}"),
-        console=console(stderr=True),
-        transient=True,
-        disable=not show,
-    ) as bar:
+    with (
+        open_store(source) as src,
+        open_store(destination) as dst,
+        Progress(
+            TextColumn("copying {task.completed:,} keys"),
+            TextColumn("{task.description}"),
+            console=console(stderr=True),
+            transient=True,
+            disable=not show,
+        ) as bar,
+    ):
         task = bar.add_task("", total=None)
 
         def advance(copied: int, key: str) -> None:

@@ -27,9 +27,9 @@ class IntersectionCounter:
 
     def __init__(self, bitmaps: Sequence[BitMap]):
         self.sizes = [len(bitmap) for bitmap in bitmaps]
-        blocks = max((bitmap.max() >> 16) + 1 for bitmap in bitmaps if bitmap) if any(
-            self.sizes
-        ) else 0
+        blocks = (
+            max((bitmap.max() >> 16) + 1 for bitmap in bitmaps if bitmap) if any(self.sizes) else 0
+        )
         self.complemented = 0 < blocks <= _MAX_BLOCKS and _worth_complementing(bitmaps)
         if self.complemented:
             self.universe = blocks * _BLOCK

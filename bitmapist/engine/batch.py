@@ -131,8 +131,10 @@ class Batch:
         self._flush_keys()
         value = op.value
         bits = BitMap(value.bits)  # our own copy: the caller may keep changing theirs
-        if type(value.length) is not int or value.length < 0 or (
-            bits and bits.max() >= value.length * 8
+        if (
+            type(value.length) is not int
+            or value.length < 0
+            or (bits and bits.max() >= value.length * 8)
         ):
             raise InvalidInput(
                 f"value length {value.length!r} must be an int >= 0 covering every set bit"

@@ -186,7 +186,9 @@ class Engine:
 
     def _connect(self) -> None:
         self._conn = fmt.connect(
-            self.path, readonly=self.readonly, busy_timeout=self._busy_timeout,
+            self.path,
+            readonly=self.readonly,
+            busy_timeout=self._busy_timeout,
             durability=self._durability,
         )
         self._generation = forks.generation
@@ -212,7 +214,9 @@ class Engine:
                     if dropped:
                         logger.warning(
                             "%s: dropped %d bytes of damaged log entries (a power loss "
-                            "before they reached the disk?)", self._log.path, dropped,
+                            "before they reached the disk?)",
+                            self._log.path,
+                            dropped,
                         )
             # Files made by this version free pages incrementally (auto_vacuum=INCREMENTAL).
             vacuum_mode = self._conn.execute("PRAGMA auto_vacuum").fetchone()[0]
@@ -1239,10 +1243,14 @@ class Engine:
         """Bytes the cached bitmaps take serialized, measured (packed ones take that;
         decoded sparse ones up to ~2x that)."""
         with self._lock:
-            return self._cache.packed_used - ENTRY_OVERHEAD * self._cache.packed_count + sum(
-                len(entry.bits.serialize())
-                for entry in self._cache.hot_entries()
-                if entry.bits is not None
+            return (
+                self._cache.packed_used
+                - ENTRY_OVERHEAD * self._cache.packed_count
+                + sum(
+                    len(entry.bits.serialize())
+                    for entry in self._cache.hot_entries()
+                    if entry.bits is not None
+                )
             )
 
     def close(self) -> None:

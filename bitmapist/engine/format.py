@@ -115,8 +115,7 @@ def check_file(path: Path) -> None:
     # With a live WAL the main file may legitimately lag its header; only judge it alone.
     if not wal_in_use and change_counter == valid_for and size < pages * page_size:
         raise CorruptStore(
-            f"{path} is truncated: the header says {pages * page_size} bytes, "
-            f"the file has {size}"
+            f"{path} is truncated: the header says {pages * page_size} bytes, the file has {size}"
         )
 
 
@@ -137,7 +136,10 @@ def connect(
             target, uri = str(path), False
         try:
             conn = sqlite3.connect(
-                target, uri=uri, timeout=busy_timeout, isolation_level=None,
+                target,
+                uri=uri,
+                timeout=busy_timeout,
+                isolation_level=None,
                 check_same_thread=False,
             )
         except sqlite3.Error as exc:

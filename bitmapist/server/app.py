@@ -441,7 +441,9 @@ class BitmapistServer:
                 return
             log.info(
                 "imported %d keys from redis in %.1fs; skipped %d non-strings",
-                imported, time.monotonic() - started, skipped,
+                imported,
+                time.monotonic() - started,
+                skipped,
             )
 
         self._spawn(run())

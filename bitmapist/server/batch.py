@@ -92,9 +92,7 @@ class WriteBatcher:
         self._bit_count += 1
         return previous
 
-    def setbits(
-        self, db: int, keys: Sequence[bytes], offsets: Sequence[int], value: bool
-    ) -> bytes:
+    def setbits(self, db: int, keys: Sequence[bytes], offsets: Sequence[int], value: bool) -> bytes:
         """Queue SETBIT `keys[i]` `offsets[i]` `value` for every i, in order; returns
         their replies (each the previous bit) as one bytes object of this batch's own,
         which the server swaps for the errors if the batch fails to commit (see

@@ -59,18 +59,22 @@ _EXTRA_INFO: dict[str, list[Any]] = {
     "slurp": [b"slurp", -2, *_entry(INFO, "flushall")[2:]],
 }
 _EXTRA_DOCS: dict[str, Map] = {
-    "client|setinfo": Map({
-        b"summary": b"Set client or connection specific info",
-        b"since": b"7.2.0",
-        b"group": b"connection",
-        b"complexity": b"O(1)",
-    }),
-    "slurp": Map({
-        b"summary": b"Import every string key of a running Redis (bitmapist-server only)",
-        b"since": b"1.0.0",
-        b"group": b"server",
-        b"complexity": b"O(N) where N is the number of keys in the source database",
-    }),
+    "client|setinfo": Map(
+        {
+            b"summary": b"Set client or connection specific info",
+            b"since": b"7.2.0",
+            b"group": b"connection",
+            b"complexity": b"O(1)",
+        }
+    ),
+    "slurp": Map(
+        {
+            b"summary": b"Import every string key of a running Redis (bitmapist-server only)",
+            b"since": b"1.0.0",
+            b"group": b"server",
+            b"complexity": b"O(N) where N is the number of keys in the source database",
+        }
+    ),
 }
 
 

@@ -91,9 +91,7 @@ def unknown_command(args: list[bytes]) -> Error:
             break
         room = 128 - len(text.encode("utf-8", "surrogateescape"))
         text += f"'{_cstr(arg, room)}' "
-    return Error(
-        f"ERR unknown command '{_cstr(args[0], 128)}', with args beginning with: {text}"
-    )
+    return Error(f"ERR unknown command '{_cstr(args[0], 128)}', with args beginning with: {text}")
 
 
 def lookup(args: list[bytes]) -> Command | Error:
@@ -661,8 +659,11 @@ def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
             get_old = True
         elif lowered == b"keepttl" and unit_flag is None:
             keepttl = True
-        elif lowered in (b"ex", b"px", b"exat", b"pxat") and not keepttl and has_next and (
-            unit_flag is None or unit_flag == lowered
+        elif (
+            lowered in (b"ex", b"px", b"exat", b"pxat")
+            and not keepttl
+            and has_next
+            and (unit_flag is None or unit_flag == lowered)
         ):
             unit_flag = lowered
             expire_arg = args[position + 1]

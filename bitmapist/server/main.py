@@ -67,35 +67,86 @@ def build_parser() -> argparse.ArgumentParser:
         description="A Redis-protocol server for bitmapist, storing compressed bitmaps.",
         epilog="example: bitmapist-server -addr localhost:6379 -db bitmapist.db -bak backup.db",
     )
-    parser.add_argument("-addr", "--addr", default=DEFAULT_ADDR, metavar="host:port",
-                        help=f"listen on (default {DEFAULT_ADDR}; ':port': every interface)")
-    parser.add_argument("-db", "--db", default=DEFAULT_DB, metavar="path",
-                        help=f"database file (default {DEFAULT_DB}; ':memory:' keeps no file)")
-    parser.add_argument("-bak", "--bak", default="", metavar="path",
-                        help="file to write a consistent backup to on SIGUSR1")
-    parser.add_argument("--requirepass", default=os.environ.get("BITMAPIST_REQUIREPASS"),
-                        metavar="password", help="require AUTH with this password")
-    parser.add_argument("--maxclients", type=_positive, default=10_000,
-                        help="most simultaneous clients (default 10000)")
-    parser.add_argument("--max-bulk-len", type=_positive, default=512 * 1024 * 1024,
-                        help="longest argument in bytes (default 512 MB, as Redis)")
-    parser.add_argument("--max-args", type=_positive, default=1024 * 1024,
-                        help="most arguments in one command (default 1048576)")
-    parser.add_argument("--max-output-buffer", type=_positive, default=256 * 1024 * 1024,
-                        help="drop a client whose unread replies exceed this (bytes)")
-    parser.add_argument("--checkpoint-interval", type=float, default=60.0,
-                        help="seconds between background checkpoints (0: only when needed)")
-    parser.add_argument("--cache-bytes", type=_positive, default=512 << 20,
-                        help="memory for loaded bitmaps before the coldest are evicted")
-    parser.add_argument("--hot-bytes", type=_non_negative, default=64 << 20,
-                        help="of --cache-bytes, memory for the most recently used bitmaps "
-                             "kept decoded; colder ones stay packed (default 64 MB)")
-    parser.add_argument("--durability", choices=("normal", "full"), default="normal",
-                        help="normal: writes survive kill -9; full: also power loss (fsync)")
-    parser.add_argument("--loglevel", default="info",
-                        choices=("debug", "info", "warning", "error"))
-    parser.add_argument("-v", "-version", "--version", action="store_true",
-                        help="print the version and exit")
+    parser.add_argument(
+        "-addr",
+        "--addr",
+        default=DEFAULT_ADDR,
+        metavar="host:port",
+        help=f"listen on (default {DEFAULT_ADDR}; ':port': every interface)",
+    )
+    parser.add_argument(
+        "-db",
+        "--db",
+        default=DEFAULT_DB,
+        metavar="path",
+        help=f"database file (default {DEFAULT_DB}; ':memory:' keeps no file)",
+    )
+    parser.add_argument(
+        "-bak",
+        "--bak",
+        default="",
+        metavar="path",
+        help="file to write a consistent backup to on SIGUSR1",
+    )
+    parser.add_argument(
+        "--requirepass",
+        default=os.environ.get("BITMAPIST_REQUIREPASS"),
+        metavar="password",
+        help="require AUTH with this password",
+    )
+    parser.add_argument(
+        "--maxclients",
+        type=_positive,
+        default=10_000,
+        help="most simultaneous clients (default 10000)",
+    )
+    parser.add_argument(
+        "--max-bulk-len",
+        type=_positive,
+        default=512 * 1024 * 1024,
+        help="longest argument in bytes (default 512 MB, as Redis)",
+    )
+    parser.add_argument(
+        "--max-args",
+        type=_positive,
+        default=1024 * 1024,
+        help="most arguments in one command (default 1048576)",
+    )
+    parser.add_argument(
+        "--max-output-buffer",
+        type=_positive,
+        default=256 * 1024 * 1024,
+        help="drop a client whose unread replies exceed this (bytes)",
+    )
+    parser.add_argument(
+        "--checkpoint-interval",
+        type=float,
+        default=60.0,
+        help="seconds between background checkpoints (0: only when needed)",
+    )
+    parser.add_argument(
+        "--cache-bytes",
+        type=_positive,
+        default=512 << 20,
+        help="memory for loaded bitmaps before the coldest are evicted",
+    )
+    parser.add_argument(
+        "--hot-bytes",
+        type=_non_negative,
+        default=64 << 20,
+        help="of --cache-bytes, memory for the most recently used bitmaps "
+        "kept decoded; colder ones stay packed (default 64 MB)",
+    )
+    parser.add_argument(
+        "--durability",
+        choices=("normal", "full"),
+        default="normal",
+        help="normal: writes survive kill -9; full: also power loss (fsync)",
+    )
+    parser.add_argument("--loglevel", default="info", choices=("debug", "info", "warning", "error"))
+    parser.add_argument(
+        "-v", "-version", "--version", action="store_true", help="print the version and exit"
+    )
     return parser
 
 

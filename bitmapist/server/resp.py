@@ -289,9 +289,7 @@ class RequestParser:
         finally:
             self._consumed(self._pos)
 
-    def take_run(
-        self, limit: int, vary: int, names: Container[bytes]
-    ) -> list[list[bytes]] | None:
+    def take_run(self, limit: int, vary: int, names: Container[bytes]) -> list[list[bytes]] | None:
         """Consume up to `limit` complete commands at the front of the buffer that all
         have the same number (1 to 9) of arguments, each under 1000 bytes and without a
         CRLF inside, the first one's first argument (its name) in `names`, and return
@@ -572,8 +570,10 @@ class RequestParser:
             if self._bulk_len < 0:
                 pos = self._pos
                 match = bulk_header(buf, pos)  # fast path: a well-formed `$<n>\r\n`
-                if match is not None and int(match.group(1)) <= self.max_bulk_len and (
-                    self.authenticated or int(match.group(1)) <= _UNAUTH_MAX_BULK
+                if (
+                    match is not None
+                    and int(match.group(1)) <= self.max_bulk_len
+                    and (self.authenticated or int(match.group(1)) <= _UNAUTH_MAX_BULK)
                 ):
                     self._bulk_len = int(match.group(1))
                     self._pos = match.end()

@@ -51,9 +51,7 @@ def open_store(target: str | Store | Any | None = None, *, bitop_ttl: float | No
         from .cluster import RedisClusterStore
 
         return RedisClusterStore(target, bitop_ttl=bitop_ttl)
-    raise InvalidInput(
-        f"store {target!r} is not a URL, a redis-py client or a bitmapist Store"
-    )
+    raise InvalidInput(f"store {target!r} is not a URL, a redis-py client or a bitmapist Store")
 
 
 def _open_url(url: str, *, bitop_ttl: float | None) -> Store:

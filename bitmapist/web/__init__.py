@@ -33,9 +33,7 @@ def create_app(
     client (None: the default store). `now` pins the clock (tests, screenshots);
     `names_ttl` is how long the list of event names is reused (seconds)."""
     client = (
-        store_or_client
-        if isinstance(store_or_client, Bitmapist)
-        else Bitmapist(store_or_client)
+        store_or_client if isinstance(store_or_client, Bitmapist) else Bitmapist(store_or_client)
     )
     dashboard = Dashboard(client, title=title, now=now, names_ttl=names_ttl)
     app = Starlette(routes=dashboard.routes())

@@ -117,9 +117,7 @@ class Dashboard:
         search = request.query_params.get("q", "").strip()
         names = self.event_names()
         shown = [n for n in names if search.lower() in n.lower()] if search else names
-        return self.render(
-            request, "home.html", query=RetentionQuery(), search=search, shown=shown
-        )
+        return self.render(request, "home.html", query=RetentionQuery(), search=search, shown=shown)
 
     def retention_view(self, request: Request) -> Response:
         try:
