@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from click.testing import CliRunner
 
 from bitmapist import Bitmapist
+from bitmapist.analytics.retention import retention
 from bitmapist.demo import demo_answers
 from bitmapist.expressions import Key
-from bitmapist.retention import retention
 
 from . import test_cli
 from .test_cli import Run, ok

@@ -210,8 +210,8 @@ def _answers(client: Bitmapist) -> dict[str, object]:
 
 
 def _cohort_answers(system: Bitmapist) -> dict[str, object]:
+    from bitmapist.analytics.retention import retention
     from bitmapist.cohort import get_dates_data
-    from bitmapist.retention import retention
 
     answers: dict[str, object] = {}
     for group in ("days", "weeks", "months"):
@@ -236,7 +236,7 @@ def _cohort_answers(system: Bitmapist) -> dict[str, object]:
         now=START + timedelta(days=80),
     )
     answers["retention"] = [[(c.count, c.percent) for c in row.cells] for row in table.rows]
-    from bitmapist.ranges import DateRange, active_users
+    from bitmapist.analytics.ranges import DateRange, active_users
 
     span = DateRange(
         "active", START + timedelta(days=3, hours=5), START + timedelta(days=40), system=system
@@ -270,7 +270,7 @@ def test_the_api_answers_like_a_single_redis(redis_client, redis_cluster):
 
 
 def test_cohorts_retention_and_date_ranges_answer_like_a_single_redis(redis_client, redis_cluster):
-    pytest.importorskip("bitmapist.retention")
+    pytest.importorskip("bitmapist.analytics.retention")
     redis_cluster.flush()
     single = Bitmapist(RedisStore(redis_client))
     sharded = Bitmapist(RedisClusterStore(redis_cluster.client()))

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bitmapist import Bitmapist, DayEvents, InvalidInput, UniqueEvents
+from bitmapist.analytics.specs import CUSTOM_HANDLERS
 from bitmapist.cohort import (
     get_dates_data,
     render_csv_data,
@@ -16,7 +17,6 @@ from bitmapist.cohort import (
     render_html_form,
     set_custom_handler,
 )
-from bitmapist.cohort.specs import CUSTOM_HANDLERS
 
 START = date(2026, 5, 1)
 EVIL = '<script>alert(1)</script>" onmouseover="x'

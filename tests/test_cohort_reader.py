@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyroaring import BitMap
 
+from bitmapist.analytics.reader import BitmapReader
 from bitmapist.bitbytes import iter_offsets, to_bitmap, to_redis_string
-from bitmapist.cohort.reader import BitmapReader
 from bitmapist.expressions import Key, Op
 from bitmapist.stores.base import BitChange
 
@@ -138,7 +138,7 @@ def test_a_key_of_the_wrong_type_is_a_store_error(redis_client):
     ],
 )
 def test_intersection_counts_are_exact_in_either_representation(ids, per_bitmap, complemented):
-    from bitmapist.cohort.counting import IntersectionCounter
+    from bitmapist.analytics.counting import IntersectionCounter
 
     rng = random.Random(per_bitmap)
     bitmaps = [BitMap(rng.sample(range(ids), per_bitmap)) for _ in range(6)] + [BitMap()]
@@ -153,7 +153,7 @@ def test_intersection_counts_are_exact_in_either_representation(ids, per_bitmap,
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.sets(st.integers(0, 3 * CONTAINER_BITS)), min_size=1, max_size=5))
 def test_intersection_counts_match_sets(sets):
-    from bitmapist.cohort.counting import IntersectionCounter
+    from bitmapist.analytics.counting import IntersectionCounter
 
     counter = IntersectionCounter([BitMap(s) for s in sets])
     for i, a in enumerate(sets):

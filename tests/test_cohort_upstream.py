@@ -21,7 +21,7 @@ import pytest
 
 import bitmapist
 from bitmapist import cohort
-from bitmapist.cohort.specs import CUSTOM_HANDLERS
+from bitmapist.analytics.specs import CUSTOM_HANDLERS
 
 from .servers import RedisServer
 from .upstream import run_upstream

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bitmapist import Bitmapist, InvalidInput, UniqueEvents
-from bitmapist.ranges import DateRange, active_users, cover
+from bitmapist.analytics.ranges import DateRange, active_users, cover
 
 BASE = datetime(2026, 9, 20)
 

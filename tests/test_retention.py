@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bitmapist import Bitmapist, DayEvents, InvalidInput, UniqueEvents, WeekEvents
+from bitmapist.analytics.retention import MODES, MissingDependency, RetentionTable, retention
+from bitmapist.analytics.specs import CUSTOM_HANDLERS
 from bitmapist.cohort import set_custom_handler
-from bitmapist.cohort.specs import CUSTOM_HANDLERS
-from bitmapist.retention import MODES, MissingDependency, RetentionTable, retention
 
 START = date(2026, 10, 1)
 DAYS = 20

@@ -1,8 +1,4 @@
-"""The server process stays lean: what it does not use, it does not import or map.
-
-redis-py (~17 MB of RSS), ssl (libssl + libcrypto, ~4 MB) and hashlib (libcrypto) were
-each part of the idle server's memory before; these tests fail if any of them comes back.
-"""
+"""How the server process starts: its flags, its use of redis-py through systems, its data."""
 
 from __future__ import annotations
 
@@ -11,23 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from .bitmapist_server import BitmapistServerProcess
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
-UNWANTED = ("redis", "ssl", "_ssl", "hashlib", "_hashlib")
-# Modules behind bitmapist's public names (calendar and zoneinfo come only with them).
-PUBLIC_API_MODULES = (
-    "api",
-    "client",
-    "events",
-    "periods",
-    "ranges",
-    "retention",
-    "stores",
-    "systems",
-)
 
 
 def _module_names_after(code: str) -> set[str]:
@@ -41,40 +21,6 @@ def _module_names_after(code: str) -> set[str]:
         timeout=60,
     ).stdout
     return set(json.loads(out.splitlines()[-1]))
-
-
-def _modules_after(code: str) -> set[str]:
-    """Top-level modules loaded by a fresh interpreter (run from the repo root) after `code`."""
-    return {name.partition(".")[0] for name in _module_names_after(code)}
-
-
-def test_importing_the_server_entry_point_loads_no_redis_py():
-    loaded = _modules_after("import bitmapist.server.main")
-    assert "bitmapist" in loaded  # the probe itself works
-    assert not loaded & set(UNWANTED), sorted(loaded & set(UNWANTED))
-
-
-def test_the_server_imports_asyncio_without_ssl():
-    loaded = _modules_after(
-        "import bitmapist.server.main as m\n"
-        "m._import_asyncio_without_ssl()\n"
-        "import asyncio, bitmapist.server.app"
-    )
-    assert "asyncio" in loaded
-    assert not loaded & set(UNWANTED), sorted(loaded & set(UNWANTED))
-
-
-def test_the_server_loads_none_of_the_public_api():
-    """`bitmapist` imports its public names on first use: the server, which imports the
-    package only to reach `bitmapist.server`, does not pay for them (~1.2 MB of RSS)."""
-    loaded = _module_names_after(
-        "import bitmapist.server.main as m\n"
-        "m._import_asyncio_without_ssl()\n"
-        "import asyncio, bitmapist.server.app"
-    )
-    assert "bitmapist.engine" in loaded  # the probe itself works
-    unwanted = {f"bitmapist.{name}" for name in PUBLIC_API_MODULES} | {"calendar", "zoneinfo"}
-    assert not loaded & unwanted, sorted(loaded & unwanted)
 
 
 def test_argparse_is_unloaded_and_freed_once_the_flags_are_parsed():
@@ -92,22 +38,6 @@ def test_argparse_is_unloaded_and_freed_once_the_flags_are_parsed():
     )
     assert "bitmapist.server.main" in loaded
     assert not loaded & {"argparse", "gettext"}
-
-
-def test_asyncio_without_ssl_leaves_ssl_importable():
-    """Only asyncio's TLS is off: SLURP's redis-py client imports ssl later and works."""
-    loaded = _modules_after(
-        "import bitmapist.server.main as m\n"
-        "m._import_asyncio_without_ssl()\n"
-        "import asyncio, ssl\n"
-        "assert asyncio.base_events.ssl is None and ssl.PROTOCOL_TLS_CLIENT"
-    )
-    assert {"asyncio", "ssl"} <= loaded
-
-
-def test_the_bitmapist_package_alone_loads_no_redis_py():
-    loaded = _modules_after("import bitmapist")
-    assert "redis" not in loaded
 
 
 def test_a_redis_client_still_works_as_a_system():
@@ -131,23 +61,6 @@ def test_a_redis_client_still_works_as_a_system():
         check=True,
         timeout=60,
     )
-
-
-@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc (Linux)")
-def test_a_running_server_maps_no_openssl(tmp_path):
-    server = BitmapistServerProcess(tmp_path)
-    try:
-        client = server.client()
-        client.setbit("k", 7, 1)
-        client.scan(0)  # SCAN hashes keys with blake2b
-        assert client.bitcount("k") == 1
-        client.close()
-        assert server.process is not None
-        maps = Path(f"/proc/{server.process.pid}/maps").read_text()
-    finally:
-        server.stop()
-    assert "libpython" in maps or "python" in maps  # the probe reads the right process
-    assert "libssl" not in maps and "libcrypto" not in maps
 
 
 def test_command_docs_entries_decode_to_their_own_bytes():

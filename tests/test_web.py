@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from bitmapist import Bitmapist
-from bitmapist.retention import retention
+from bitmapist.analytics.retention import retention
 from bitmapist.web import create_app
 
 with warnings.catch_warnings():

@@ -22,9 +22,9 @@ import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from bitmapist import Bitmapist
+from bitmapist.analytics.ranges import active_users
+from bitmapist.analytics.retention import retention
 from bitmapist.demo import record_demo
-from bitmapist.ranges import active_users
-from bitmapist.retention import retention
 from bitmapist.web import create_app
 
 from .servers import free_port

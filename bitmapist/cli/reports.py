@@ -80,7 +80,7 @@ def _where(client: Any) -> str:
 
 def _print_demo_retention(client: Any, now: datetime) -> None:
     """Weekly sign-up cohorts and how many of them came back, as a heatmap."""
-    from ..retention import retention as build
+    from ..analytics.retention import retention as build
 
     table = build("signup", "active", period="week", cohorts=6, periods=6, system=client, now=now)
     console().print()
@@ -152,7 +152,7 @@ def retention(
       bitmapist retention signup active --period week --cohorts 8 --periods 8
       bitmapist retention signup active --period month --segment premium --csv
     """
-    from ..retention import retention as build
+    from ..analytics.retention import retention as build
 
     client = open_client(store_url)
     now = parse_when(now_text)

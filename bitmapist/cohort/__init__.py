@@ -35,14 +35,14 @@ from typing import Any, Literal
 
 from pyroaring import BitMap
 
+from ..analytics.counting import IntersectionCounter
+from ..analytics.reader import BitmapReader
+from ..analytics.rendering import render
+from ..analytics.specs import CUSTOM_HANDLERS, check_spec, period_expression, set_custom_handler
 from ..errors import InvalidInput
 from ..expressions import Expr, Op
 from ..periods import add_month, now_in
 from ..validation import check_int
-from .counting import IntersectionCounter
-from .reader import BitmapReader
-from .rendering import render
-from .specs import CUSTOM_HANDLERS, check_spec, period_expression, set_custom_handler
 
 TimeGroup = Literal["days", "weeks", "months", "years"]
 TIME_GROUPS: dict[str, str] = {"days": "day", "weeks": "week", "months": "month", "years": "year"}

@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from ..analytics.ranges import active_users
+from ..analytics.retention import retention
 from ..client import Bitmapist
 from ..errors import BitmapistError, InvalidInput
-from ..ranges import active_users
-from ..retention import retention
 from . import charts
 from .params import MODES, PERIODS, ActivityQuery, RetentionQuery, page_number
 

@@ -1,7 +1,7 @@
 """Retention tables: of the users who did X in a period, how many came back to do Y later?
 
 `retention(...)` builds a `RetentionTable` from bitmaps, reading each stored bitmap once and
-intersecting on roaring bitmaps (see `bitmapist.cohort.reader`). Rows are cohorts (the
+intersecting on roaring bitmaps (see `bitmapist.analytics.reader`). Rows are cohorts (the
 users of `cohort` in one period); columns are periods (or brackets of periods) after it.
 
 Example::
@@ -26,9 +26,14 @@ from typing import Any, Literal
 
 from pyroaring import BitMap
 
-from .errors import BitmapistError, InvalidInput
-from .periods import now_in
-from .validation import check_int
+from ..errors import BitmapistError, InvalidInput
+from ..periods import now_in
+from ..systems import get_client
+from ..validation import check_int
+from .reader import BitmapReader
+from .rendering import render
+from .specs import check_spec, period_expression
+from .timeline import check_kind, floor, label, shift, wall_clock
 
 Mode = Literal["on", "on_or_after"]
 Reference = Literal["cohort", "previous"]
@@ -206,7 +211,6 @@ class RetentionTable:
 
         `include_assets=False` leaves out the small inline `<style>` block.
         """
-        from .cohort.rendering import render
 
         return render(
             "retention.html",
@@ -246,10 +250,6 @@ def retention(
       ("previous"; the first column is relative to the cohort size).
     - `now`: the moment that decides which periods are complete (default: the clock).
     """
-    from .cohort.reader import BitmapReader
-    from .cohort.specs import check_spec, period_expression
-    from .cohort.timeline import check_kind, floor, label, shift, wall_clock
-    from .systems import get_client
 
     cohort = check_spec(cohort, "cohort")
     returning = check_spec(returning, "returning")

@@ -28,11 +28,14 @@ from typing import Any, NamedTuple
 
 from pyroaring import BitMap
 
-from .errors import InvalidInput
-from .events import DayEvents, EventsBase, GenericPeriodEvents, HourEvents, MonthEvents, WeekEvents
-from .expressions import Expr, Op
-from .periods import add_month, now_in
-from .validation import check_event_name, check_int, check_uuid
+from ..errors import InvalidInput
+from ..events import DayEvents, EventsBase, GenericPeriodEvents, HourEvents, MonthEvents, WeekEvents
+from ..expressions import Expr, Op
+from ..periods import add_month, now_in
+from ..systems import get_client
+from ..validation import check_event_name, check_int, check_uuid
+from .reader import BitmapReader
+from .timeline import wall_clock
 
 #: Longest range `active_users` reports on, in days (ten years).
 MAX_DAYS = 3660
@@ -55,7 +58,6 @@ class DateRange(EventsBase):
     ):
         self.event_name = check_event_name(event_name)
         self.system = self._resolve_system(system)
-        from .cohort.timeline import wall_clock
 
         tz = self.client.timezone
         self.start = wall_clock(start, tz)
@@ -81,7 +83,6 @@ class DateRange(EventsBase):
 
     def bitmap(self) -> BitMap:
         """The users in the range, as a roaring bitmap (computed locally, no BITOP)."""
-        from .cohort.reader import BitmapReader
 
         return BitmapReader(self.client.store).bitmap(self.expression).copy()
 
@@ -136,9 +137,6 @@ def active_users(
     the `mau_days` days (rolling windows, not calendar weeks or months). Defaults: the 30
     days ending today (in the client's time zone). Each day bitmap is read once.
     """
-    from .cohort.reader import BitmapReader
-    from .cohort.timeline import wall_clock
-    from .systems import get_client
 
     check_event_name(event_name)
     check_int("wau_days", wau_days, 1, 366)

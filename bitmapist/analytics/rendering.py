@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 def environment() -> Environment:
     """The template environment (autoescape on for every template, whatever its name)."""
     env = Environment(
-        loader=PackageLoader("bitmapist.cohort", "templates"),
+        loader=PackageLoader("bitmapist.analytics", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -27,7 +27,7 @@ def environment() -> Environment:
 
 
 def render(template: str, **context: Any) -> str:
-    """Render a template of `bitmapist/cohort/templates` with `context`."""
+    """Render a template of `bitmapist/analytics/templates` with `context`."""
     return environment().get_template(template).render(**context)
 
 
