@@ -636,9 +636,24 @@ def strlen(state: ServerState, session: Session, args: list[bytes]) -> Any:
     return state.keyspace.strlen(session.db, args[1])
 
 
-def _flag(option: bytes, letter: bytes) -> bool:
-    """Redis's SET option test: two letters, case-insensitive."""
-    return len(option) == 2 and option.lower() == letter
+def _getrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    """GETRANGE / SUBSTR: Redis 7.0's `getrangeCommand`, inclusive ends, negative from the end."""
+    start, end = _strict_int(args[2]), _strict_int(args[3])
+    if start is None or end is None:
+        return NOT_INTEGER
+    value = state.keyspace.value(session.db, args[1])
+    if value is None or (start < 0 and end < 0 and start > end):
+        return b""
+    length = value.length
+    start = max(0, start + length if start < 0 else start)
+    end = min(length - 1, max(0, end + length if end < 0 else end))
+    if start > end or length == 0:
+        return b""
+    return value.to_bytes()[start : end + 1]
+
+
+command("getrange", 4)(_getrange)
+command("substr", 4)(_getrange)
 
 
 @command("set", -3, batched=True)

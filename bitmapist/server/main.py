@@ -10,20 +10,17 @@ Example::
 
 from __future__ import annotations
 
-import gc
+import argparse
+import asyncio
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import TYPE_CHECKING
 
 from ..engine import Engine
 from ..errors import BitmapistError
+from .app import run_server
 from .session import Settings
-
-if TYPE_CHECKING:
-    import argparse
 
 DEFAULT_ADDR = "localhost:6379"
 DEFAULT_DB = "bitmapist.db"
@@ -41,8 +38,6 @@ def parse_addr(addr: str) -> tuple[str | None, int]:
 
 
 def _positive(text: str) -> int:
-    import argparse  # (loaded: only the parser calls this)
-
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be a positive integer")
@@ -50,8 +45,6 @@ def _positive(text: str) -> int:
 
 
 def _non_negative(text: str) -> int:
-    import argparse  # (loaded: only the parser calls this)
-
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} must be an integer >= 0")
@@ -59,9 +52,7 @@ def _non_negative(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line's parser (argparse is imported here only: see `parse_flags`)."""
-    import argparse
-
+    """The command line's parser."""
     parser = argparse.ArgumentParser(
         prog="bitmapist-server",
         description="A Redis-protocol server for bitmapist, storing compressed bitmaps.",
@@ -150,46 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_flags(argv: Sequence[str] | None = None) -> SimpleNamespace:
-    """The command line's flags (argparse's errors and --help exit, as usual).
-
-    argparse serves once, at start-up: if this call loaded it, it is unloaded again, so
-    that the ~0.35 MB of RSS it takes with gettext is reused by the modules and data
-    loaded next. The flags come back in a plain namespace for that (an argparse one would
-    keep the module alive, as would a local variable still holding the parser when
-    unloading); a later `build_parser()` imports it again.
-    """
-    unload = set() if "argparse" in sys.modules else {"argparse", "gettext"} - set(sys.modules)
-    flags = SimpleNamespace(**vars(build_parser().parse_args(argv)))
-    if unload:
-        for name in unload:
-            sys.modules.pop(name, None)
-        gc.collect()  # classes and their methods hold each other
-    return flags
-
-
-def _import_asyncio_without_ssl() -> None:
-    """Import asyncio with `ssl` hidden, so that it does not map libssl and libcrypto.
-
-    asyncio imports ssl eagerly, which costs ~4 MB of RSS; the server never speaks TLS.
-    Only asyncio's own TLS support is off afterwards: `ssl` itself stays importable (SLURP's
-    redis-py client imports it). Does nothing if asyncio is already imported (for example
-    when `main` is called inside a program that uses it).
-    """
-    if "asyncio" in sys.modules or "ssl" in sys.modules:
-        return
-    sys.modules["ssl"] = None  # type: ignore[assignment]  # makes `import ssl` fail
-    try:
-        import asyncio  # noqa: F401
-    finally:
-        del sys.modules["ssl"]
+def parse_flags(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line's flags (argparse's errors and --help exit, as usual)."""
+    return build_parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console script `bitmapist-server`: serve until SIGTERM/SIGINT; the exit status.
-
-    Run as the program, it imports asyncio without TLS support (the server has none).
-    """
+    """Console script `bitmapist-server`: serve until SIGTERM/SIGINT; the exit status."""
     args = parse_flags(argv)
     if args.version:
         from importlib.metadata import version
@@ -226,12 +184,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BitmapistError as exc:
         print(f"bitmapist-server: cannot open {args.db}: {exc}", file=sys.stderr)
         return 1
-    _import_asyncio_without_ssl()
-    import asyncio
-
-    from .app import run_server
-
-    _keep_the_c_heap_small()
     try:
         asyncio.run(run_server(engine, settings, host, port))
     except OSError as exc:
@@ -239,28 +191,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.close()
         return 1
     return 0
-
-
-_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
-
-
-def _keep_the_c_heap_small() -> None:
-    """glibc only: give back the freed import temporaries (~1.5 MB left inside the heap,
-    which glibc trims only from its top, when modules were compiled from source at
-    start-up; next to nothing with .pyc files), and keep every allocation of 128 KiB or
-    more in a mapping of its own (M_MMAP_THRESHOLD fixed at its default: glibc raises it
-    after the first such free otherwise). Large blobs read while loading bitmaps then go back to the
-    OS when freed instead of leaving holes: on the sparse benchmark dataset the loaded
-    data took 11.3 MB instead of 12.0."""
-    # (ctypes stays loaded: _ctypes caches its classes, so unloading it would free little)
-    import ctypes  # (+0.3 MB, paid back several times)
-
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        return  # not glibc: nothing to do
 
 
 if __name__ == "__main__":
