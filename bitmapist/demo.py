@@ -18,9 +18,14 @@ Example::
 from __future__ import annotations
 
 import math
+import os
 import random
+import shlex
+import shutil
+import sysconfig
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from .client import Bitmapist
@@ -230,3 +235,42 @@ def demo_answers(
             (classic, new),
         ),
     ]
+
+
+#: What `bitmapist demo` suggests next (arguments to the `bitmapist` command).
+NEXT_COMMANDS = (
+    "count 'active:this-week & premium:u'",
+    "retention signup active --period week",
+    "dashboard",
+)
+
+
+def next_commands(store_url: str | None = None) -> list[str]:
+    """The commands `bitmapist demo` suggests next, each runnable as printed in the shell that
+    ran the demo (see `shell_command`), on the same store (`store_url`, else the default)."""
+    program = shell_command("bitmapist")
+    store = f" --store {shlex.quote(store_url)}" if store_url else ""
+    return [f"{program} {command}{store}" for command in NEXT_COMMANDS]
+
+
+def shell_command(name: str) -> str:
+    """How a shell in the working directory runs `name` as installed with this Python.
+
+    The bare name when PATH finds this installation's script (an active virtual environment,
+    a system-wide install); else the script's path, relative when under the working directory
+    (`.venv/bin/bitmapist` after scripts/demo.sh), so it still runs without activating
+    anything. The bare name when this Python has no such script (run from a source tree).
+    """
+    scripts = Path(sysconfig.get_path("scripts")).resolve()
+    script = scripts / (f"{name}.exe" if os.name == "nt" else name)
+    if not script.is_file():
+        return name
+    found = shutil.which(name)
+    if found and os.path.samefile(found, script):
+        return name
+    try:
+        path = str(script.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return shlex.quote(str(script))
+    # "bitmapist" alone would be looked up on PATH again
+    return shlex.quote(path if os.sep in path else os.path.join(".", path))

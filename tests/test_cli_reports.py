@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import sysconfig
 from datetime import UTC, datetime
 
+import pytest
 from click.testing import CliRunner
 
 from bitmapist import Bitmapist
@@ -127,7 +130,11 @@ def cli_group():
 DEMO_NOW = "2026-11-28T15:30:00Z"
 
 
-def test_demo_prints_the_libraries_answers(run: Run, store_url: str) -> None:
+def test_demo_prints_the_libraries_answers(
+    run: Run, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # this Python's scripts on PATH, as in an activated virtual environment
+    monkeypatch.setenv("PATH", f"{sysconfig.get_path('scripts')}{os.pathsep}{os.environ['PATH']}")
     result = run("demo", "--users", "400", "--days", "30", "--now", DEMO_NOW)
     out = ok(result)
     lines = out.splitlines()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sysconfig
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from bitmapist import Bitmapist, InvalidInput
-from bitmapist.demo import DEMO_USER, demo_answers, record_demo
+from bitmapist.demo import DEMO_USER, demo_answers, next_commands, record_demo, shell_command
 from bitmapist.expressions import Key
 
 NOW = datetime(2026, 11, 28, 15, 30, tzinfo=UTC)
@@ -92,3 +95,30 @@ def test_bad_sizes(client: Bitmapist, kwargs: dict, message: str) -> None:
         record_demo(client, **kwargs)
     assert str(info.value) == message
     assert client.get_event_names() == []
+
+
+def test_next_commands_run_as_printed_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bitmapist demo`'s suggestions name this installation's `bitmapist` the way a shell
+    runs it: bare when PATH finds it, else by path (scripts/demo.sh leaves .venv inactive)."""
+    scripts = Path(sysconfig.get_path("scripts")).resolve()
+    assert (scripts / "bitmapist").is_file(), "the package is not installed with its scripts"
+    monkeypatch.setenv("PATH", f"{scripts}{os.pathsep}/usr/bin:/bin")
+    assert next_commands() == [
+        "bitmapist count 'active:this-week & premium:u'",
+        "bitmapist retention signup active --period week",
+        "bitmapist dashboard",
+    ]
+    assert next_commands("file:///tmp/a b.db?cache_mb=8")[2] == (
+        "bitmapist dashboard --store 'file:///tmp/a b.db?cache_mb=8'"
+    )
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.chdir(scripts.parent.parent)
+    assert shell_command("bitmapist") == f"{scripts.parent.name}/bin/bitmapist"
+    monkeypatch.chdir(scripts)
+    assert shell_command("bitmapist") == "./bitmapist"
+    monkeypatch.chdir(tmp_path)
+    assert shell_command("bitmapist") == str(scripts / "bitmapist")
+    # no such script with this Python (run from a source tree): the bare name
+    assert shell_command("no-such-bitmapist-command") == "no-such-bitmapist-command"

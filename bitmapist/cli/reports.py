@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from ..demo import demo_answers, record_demo
+from ..demo import demo_answers, next_commands, record_demo
 from .heatmap import heatmap_table
 from .options import console, open_client, print_wide, store_option
 from .query_language import event_for, operand, parse_expression, parse_when, tokenize
@@ -59,18 +59,13 @@ def demo(users: int, days: int, seed: int, now_text: str | None, store_url: str 
         out.print(f"{escape(answer.question)} [bold green]{escape(answer.answer)}[/]")
         out.print(f"    [dim]{escape(answer.code)}[/]")
     _print_demo_retention(client, now)
-    store_arg = f" --store {store_url}" if store_url else ""
     out.print()
     if store_url and store_url.startswith("memory:"):
         out.print("memory:// is gone now; to keep the data: --store file:///path/to/store.db")
         return
     out.print("Next, try:")
-    for example in (
-        "count 'active:this-week & premium:u'",
-        "retention signup active --period week",
-        "dashboard",
-    ):
-        out.print(f"    bitmapist {example}{store_arg}", markup=False)
+    for command in next_commands(store_url):
+        out.print(f"    {command}", markup=False)
 
 
 def _where(client: Any) -> str:
