@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from .analytics.ranges import ActiveUsers, DateRange, active_users
 from .analytics.retention import RetentionTable, retention
+from .analytics.trends import TrendsTable, trends
 from .api import (
     delete_all_events,
     delete_runtime_bitop_keys,
@@ -91,6 +92,7 @@ __all__ = [
     "MonthEvents",
     "RetentionTable",
     "StoreError",
+    "TrendsTable",
     "UniqueEvents",
     "UnknownSystem",
     "UnsupportedOperation",
@@ -115,6 +117,7 @@ __all__ = [
     "open_store",
     "retention",
     "setup_redis",
+    "trends",
     "unmark_event",
     "unmark_unique",
 ]

@@ -26,13 +26,14 @@ from typing import Any, Literal
 
 from pyroaring import BitMap
 
-from ..errors import BitmapistError, InvalidInput
+from ..errors import InvalidInput
 from ..periods import now_in
 from ..systems import get_client
 from ..validation import check_int
 from .reader import BitmapReader
 from .rendering import render
 from .specs import check_spec, period_expression
+from .tables import MissingDependency
 from .timeline import check_kind, floor, label, shift, wall_clock
 
 Mode = Literal["on", "on_or_after"]
@@ -43,10 +44,6 @@ MAX_PERIODS = 10_000  # a sanity bound: tables are read by people
 MAX_CELLS = 1_000_000
 
 _UNIT_NAMES = {"hour": "Hour", "day": "Day", "week": "Week", "month": "Month", "year": "Year"}
-
-
-class MissingDependency(BitmapistError, ImportError):
-    """An optional package a feature needs is not installed; the message says how to add it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,3 +90,39 @@ def label(kind: PeriodKind, start: datetime) -> str:
     if kind == "month":
         return start.strftime("%Y-%m")
     return f"{start.year:04d}"
+
+
+#: Periods a product question shows by default when no start is given (ending now).
+DEFAULT_SPANS: dict[str, int] = {"hour": 24, "day": 30, "week": 12, "month": 12, "year": 5}
+#: Most periods one product question reads over (a sanity bound: tables are read by people).
+MAX_SPAN = 10_000
+
+
+def span(
+    kind: PeriodKind,
+    start: date | datetime | None,
+    end: date | datetime | None,
+    now_wall: datetime,
+    tz: tzinfo,
+    default: int | None = None,
+) -> list[datetime]:
+    """The starts of the periods of `kind` from the one containing `start` to the one
+    containing `end`, both included. `end` defaults to the current period; `start` to
+    `default` periods (`DEFAULT_SPANS[kind]`) ending at `end`."""
+    last = floor(kind, wall_clock(end, tz) if end is not None else now_wall)
+    if start is None:
+        count = DEFAULT_SPANS[kind] if default is None else default
+        first = shift(kind, last, -(count - 1))
+    else:
+        first = floor(kind, wall_clock(start, tz))
+    if first > last:
+        raise InvalidInput(f"start {start!r} is after end {end!r}: expected start <= end")
+    starts = [first]
+    while starts[-1] < last:
+        if len(starts) >= MAX_SPAN:
+            raise InvalidInput(
+                f"{start!r} to {end!r} spans more than {MAX_SPAN:,} {kind}s: "
+                "expected a shorter range or a longer period"
+            )
+        starts.append(shift(kind, starts[-1], 1))
+    return starts
