@@ -3,6 +3,7 @@ clear 400 pages, output is escaped, and the app mounts under a prefix in another
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -60,11 +61,47 @@ QUERY = {
 
 def test_home_lists_events_and_filters_them(http: TestClient) -> None:
     page = http.get("/").text
-    for name in ("signup", "active", "premium"):
-        assert f'<span class="event-name">{name}</span>' in page
+    for name in ("signup", "active"):
+        assert f'class="event-name" href="/trends?events={name}">{name}</a>' in page
+    # a flag nobody "did" in the last 30 days is listed apart
+    assert '<span class="event-name">premium</span>' in page
     filtered = http.get("/?q=SIGN").text
-    assert '<span class="event-name">signup</span>' in filtered
-    assert '<span class="event-name">active</span>' not in filtered
+    assert ">signup</a>" in filtered
+    assert ">active</a>" not in filtered
+
+
+def _overview_row(page: str, name: str) -> list[str]:
+    """The texts of the cells of `name`'s overview row."""
+    row = re.search(rf'<tr data-name="{re.escape(name)}">(.*?)</tr>', page, re.S)
+    assert row, name
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]
+
+
+def test_overview_counts_and_changes(client: Bitmapist) -> None:
+    # Wednesday Nov 11: active 1, 2, 5 today, nobody yesterday; week 46 has 3 against 4 in
+    # week 45; November 5 against nobody in October
+    http = TestClient(create_app(client, now=lambda: datetime(2026, 11, 11, 12, tzinfo=UTC)))
+    page = http.get("/").text
+    active = _overview_row(page, "active")
+    assert active[:7] == ["active", "3", "▲ new", "3", "▼ 25.0%", "5", "▲ new"]
+    signup = _overview_row(page, "signup")
+    assert signup[:7] == ["signup", "0", "▼ 100.0%", "1", "▼ 75.0%", "5", "▲ new"]
+    assert 'aria-label="active, users per day: Oct 13 to Nov 11, lowest 0, highest 4, last 3"' in (
+        page
+    )
+    # Thursday Nov 12: nobody yet, against 3 yesterday
+    later = TestClient(create_app(client, now=lambda: datetime(2026, 11, 12, tzinfo=UTC)))
+    assert _overview_row(later.get("/").text, "active")[1:3] == ["0", "▼ 100.0%"]
+    quiet = TestClient(create_app(client, now=lambda: datetime(2027, 3, 1, tzinfo=UTC)))
+    page = quiet.get("/").text
+    assert 'id="overview"' not in page
+    assert '<span class="event-name">active</span>' in page
+
+
+def test_retention_without_a_cohort_shows_its_form(http: TestClient) -> None:
+    page = http.get("/retention").text
+    assert '<form class="report card" method="get" action="/retention">' in page
 
 
 def test_retention_view_is_a_bookmarkable_get(http: TestClient, client: Bitmapist) -> None:
@@ -199,7 +236,8 @@ def test_mounts_under_a_prefix_in_another_app(client: Bitmapist) -> None:
     http = TestClient(outer)
     page = http.get("/analytics/").text
     assert 'href="/analytics/activity"' in page
-    assert 'action="/analytics/retention"' in page
+    assert 'href="/analytics/retention"' in page
+    assert 'action="/analytics/retention"' in http.get("/analytics/retention").text
     table = http.get("/analytics/retention?" + urlencode(QUERY)).text
     assert 'href="/analytics/retention.csv?' in table
     assert http.get("/analytics/retention.csv?" + urlencode(QUERY)).status_code == 200
@@ -213,8 +251,8 @@ def test_create_app_takes_a_url(tmp_path) -> None:
 def test_event_names_are_listed_again_after_their_ttl(client: Bitmapist) -> None:
     http = TestClient(create_app(client, now=lambda: NOW, names_ttl=0))
     assert "fresh:event" not in http.get("/").text
-    client.mark_event("fresh:event", 1)
-    assert '<span class="event-name">fresh:event</span>' in http.get("/").text
+    client.mark_event("fresh:event", 1, now=NOW)
+    assert ">fresh:event</a>" in http.get("/").text
     cached = TestClient(create_app(client, now=lambda: NOW, names_ttl=3600))
     cached.get("/")
     client.mark_event("later:event", 1)

@@ -125,15 +125,16 @@ def test_pick_events_and_the_heatmap_equals_the_library(
     page: Page, served: ServedApp, demo_client: Bitmapist, tmp_path: Path
 ) -> None:
     page.goto(served.url + "/")
-    names = page.locator("#event-list .event-name").all_inner_texts()
-    assert names == sorted(demo_client.get_event_names())
+    names = page.locator(".filterable .event-name").all_inner_texts()
+    assert sorted(names) == sorted(demo_client.get_event_names())
 
     # live search narrows the list
     page.fill("#event-search", "song")
-    visible = [li.inner_text() for li in page.locator("#event-list li:visible").all()]
+    visible = [row.inner_text() for row in page.locator(".filterable [data-name]:visible").all()]
     assert len(visible) == 1 and visible[0].startswith("song:played")
 
-    # choose the report in the form
+    # choose the report in the retention page's form
+    page.click("header a:has-text('Retention')")
     page.fill("input[name=cohort]", "signup")
     page.fill("input[name=returning]", "active")
     page.select_option("select[name=period]", "week")
@@ -212,12 +213,30 @@ def test_activity_chart_equals_the_library(
 
 def test_an_event_name_with_html_is_shown_as_text(page: Page, served: ServedApp) -> None:
     page.goto(served.url + "/")
-    names = page.locator("#event-list .event-name").all_inner_texts()
+    names = page.locator(".filterable .event-name").all_inner_texts()
     assert XSS in names
-    assert page.locator("#event-list img").count() == 0
+    assert page.locator("main img").count() == 0
     query = urlencode({"cohort": XSS, "returning": "active", "cohorts": 2, "periods": 1})
     page.goto(f"{served.url}/retention?{query}")
     page.wait_for_selector("#retention-table")
     assert XSS in page.inner_text("h1")
     assert page.locator("main img").count() == 0
     assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_overview_numbers_equal_the_library(
+    page: Page, served: ServedApp, demo_client: Bitmapist, tmp_path: Path
+) -> None:
+    page.goto(served.url + "/")
+    c = demo_client
+    for name in ("active", "song:played"):
+        row = page.locator(f"#overview tr[data-name='{name}']")
+        cells = row.locator("td.count").all_inner_texts()
+        periods = (c.DayEvents, c.WeekEvents, c.MonthEvents)
+        assert cells == [f"{len(p.from_date(name, NOW)):,}" for p in periods]
+        assert row.locator("svg.sparkline polyline").count() == 1
+    # the event's name leads to its trends
+    page.locator("#overview tr[data-name='active'] a.event-name").click()
+    page.wait_for_url("**/trends?events=active")
+    page.goto(served.url + "/")
+    save_screenshot(page, "dashboard-overview.png", tmp_path)

@@ -1,5 +1,5 @@
-"""The dashboard's routes: home (event names and the report form), retention, its CSV,
-a cell's users, and DAU/WAU/MAU activity. Handlers are plain functions of the request:
+"""The dashboard's routes: the overview (home), retention, its CSV, a cell's users, and
+DAU/WAU/MAU activity. Handlers are plain functions of the request:
 Starlette runs them in a thread pool, so the synchronous library never blocks the loop.
 """
 
@@ -22,9 +22,20 @@ from ..analytics.retention import retention
 from ..client import Bitmapist
 from ..errors import BitmapistError, InvalidInput
 from . import charts
+from .overview import PERIODS as PERIODS_OVERVIEW
+from .overview import overview
 from .params import MODES, PERIODS, ActivityQuery, RetentionQuery, page_number
 
 PAGE_SIZE = 100
+#: The header's links after the overview: (path, label)
+NAV = (
+    ("trends", "Trends"),
+    ("funnel", "Funnels"),
+    ("lifecycle", "Lifecycle"),
+    ("stickiness", "Stickiness"),
+    ("retention", "Retention"),
+    ("activity", "Active users"),
+)
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -35,7 +46,15 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(shade=charts.shade, ink=charts.ink, PERIODS=PERIODS, MODES=MODES)
+    env.globals.update(
+        shade=charts.shade,
+        ink=charts.ink,
+        sparkline=charts.sparkline,
+        PERIODS=PERIODS,
+        MODES=MODES,
+        PERIODS_OVERVIEW=PERIODS_OVERVIEW,
+        NAV=NAV,
+    )
     return env
 
 
@@ -117,13 +136,23 @@ class Dashboard:
         search = request.query_params.get("q", "").strip()
         names = self.event_names()
         shown = [n for n in names if search.lower() in n.lower()] if search else names
-        return self.render(request, "home.html", query=RetentionQuery(), search=search, shown=shown)
+        rows, moment = overview(self.client, shown, self.now())
+        return self.render(
+            request,
+            "home.html",
+            search=search,
+            shown=shown,
+            active=[row for row in rows if row.active],
+            quiet=[row for row in rows if not row.active],
+            moment=moment,
+            tz=getattr(self.client.timezone, "key", None) or str(self.client.timezone),
+        )
 
     def retention_view(self, request: Request) -> Response:
         try:
             query = RetentionQuery.parse(request.query_params)
             if not query.ready:
-                return self.render(request, "home.html", query=query, search="", shown=[])
+                return self.render(request, "retention_form.html", query=query)
             table = self.build_table(query)
         except BitmapistError as exc:
             return self.error(request, exc, query=RetentionQuery())
