@@ -236,7 +236,7 @@ def test_overview_numbers_equal_the_library(
         assert cells == [f"{len(p.from_date(name, NOW)):,}" for p in periods]
         assert row.locator("svg.sparkline polyline").count() == 1
     # the event's name leads to its trends
-    page.locator("#overview tr[data-name='active'] a.event-name").click()
+    page.locator("#overview tr[data-name='active'] .event-name").click()
     page.wait_for_url("**/trends?events=active")
     page.goto(served.url + "/")
     save_screenshot(page, "dashboard-overview.png", tmp_path)
