@@ -109,7 +109,7 @@ def get_redis(system: Any = "default") -> Any:
     if redis is not None and isinstance(target, redis.Redis):
         return target
     client = get_client(target)
-    store_redis = getattr(client.store, "redis", None)
+    store_redis = client.store.redis_client()
     if store_redis is None:
         raise UnsupportedOperation(
             f"system {system!r} uses the {client.store.kind} store, which has no Redis client; "

@@ -1,14 +1,14 @@
 """Copy bitmaps between any two stores, e.g. a classic Redis onto a Redis Cluster.
 
-Store-agnostic: keys are listed with `scan_keys`, read with `bitmaps`, written with
+Store-agnostic: keys are listed with `scan_keys`, read with `sized_bitmaps`, written with
 `set_bits`, so every backend pair works (Redis -> cluster, cluster -> embedded, ...).
 The destination's own layout applies: copying `redis://` into `redis+cluster://` turns
 the classic 3.x keys into the sharded cluster layout.
 
 Copying merges: bits are OR-ed into existing destination keys, so a copy can be resumed
-or repeated. Where both stores can give a bitmap's exact byte length (Redis and the
-cluster: their `strings` method), it is kept too, because `BitOpNot` complements within
-that length. Expiry times are not copied; cached bit-operation results are skipped.
+or repeated. Each bitmap's byte length (trailing zero bytes included) is kept too, because
+`BitOpNot` complements within that length. Expiry times are not copied; cached
+bit-operation results are skipped.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from itertools import islice
 
-from pyroaring import BitMap
-
-from .bitbytes import to_bitmap
 from .errors import InvalidInput
 from .expressions import Key
 from .keys import DEFAULT_PREFIX, KeyScheme
@@ -66,7 +63,7 @@ def copy_store(
     copied = 0
     for batch in _batches(keys, batch_keys):
         changes: list[BitChange] = []
-        for key, (bits, length) in zip(batch, _read(src, batch)):
+        for key, (bits, length) in zip(batch, src.sized_bitmaps([Key(key) for key in batch])):
             if bits:
                 changes.append(BitChange(key, bits, True))
             top = length * 8 - 1  # keep the byte length: write the last bit as it is (clear)
@@ -79,15 +76,6 @@ def copy_store(
             if progress is not None:
                 progress(copied, key)
     return copied
-
-
-def _read(store: Store, keys: list[str]) -> list[tuple[BitMap, int]]:
-    """Each key's bits and byte length (0 where the store cannot tell), one call."""
-    exprs = [Key(key) for key in keys]
-    strings = getattr(store, "strings", None)  # Redis-like stores expose their raw strings
-    if strings is None:
-        return [(bits, 0) for bits in store.bitmaps(exprs)]
-    return [(to_bitmap(data), len(data) if data else 0) for data in strings(exprs)]
 
 
 def _batches(items: Iterator[str], size: int) -> Iterator[list[str]]:

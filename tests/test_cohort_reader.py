@@ -104,21 +104,6 @@ def test_each_key_is_fetched_once(store):
     assert list(store.scan_keys("*bitop*")) == []
 
 
-def test_redis_reads_are_batched_by_bytes(redis_client):
-    from bitmapist.stores.redis import RedisStore
-
-    store = RedisStore(redis_client)
-    offsets = {f"trackist_{i}": list(range(i, 8 * 3000, 7)) for i in range(5)}
-    store.set_bits([BitChange(key, bits) for key, bits in offsets.items()])
-    reader = BitmapReader(store, batch_bytes=1000)
-    reader.prefetch([Key(key) for key in offsets])
-    for key, bits in offsets.items():
-        assert reader.bitmap(Key(key)) == BitMap(bits)
-    total = sum(redis_client.strlen(key) for key in offsets)
-    assert reader.round_trips == 1 + -(-total // 1000)  # STRLENs, then 1000-byte batches
-    assert sorted(k.decode() for k in redis_client.keys("*")) == sorted(offsets)
-
-
 def test_a_key_of_the_wrong_type_is_a_store_error(redis_client):
     from bitmapist.errors import StoreError
     from bitmapist.stores.redis import RedisStore

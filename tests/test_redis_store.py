@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 import redis
+from pyroaring import BitMap
 
 import bitmapist
 from bitmapist import Bitmapist, StoreError, get_redis
@@ -143,3 +144,34 @@ def test_store_urls(redis_server, tmp_path):
 def test_unknown_url_scheme_is_rejected():
     with pytest.raises(bitmapist.InvalidInput, match="unknown scheme 'ftp'"):
         Bitmapist("ftp://example")
+
+
+def test_bulk_reads_are_batched_by_bytes(redis_client):
+    store = RedisStore(redis_client, read_batch_bytes=1000)
+    offsets = {f"trackist_{i}": list(range(i, 8 * 3000, 7)) for i in range(5)}
+    store.set_bits([BitChange(key, bits) for key, bits in offsets.items()])
+    redis_client.config_resetstat()
+    sized = store.sized_bitmaps([Key(key) for key in offsets])
+    stats = redis_client.info("commandstats")
+    for (bits, length), key in zip(sized, offsets):
+        assert bits == BitMap(offsets[key]) and length == redis_client.strlen(key)
+    total = sum(redis_client.strlen(key) for key in offsets)
+    assert stats["cmdstat_getrange"]["calls"] == -(-total // 1000)  # 1000-byte pieces
+    assert stats["cmdstat_strlen"]["calls"] == len(offsets)
+    assert sorted(k.decode() for k in redis_client.keys("*")) == sorted(offsets)
+
+
+@pytest.mark.parametrize("batch_bytes", [1, 7, 1000, 64 * 1024])
+def test_read_plan_bounds_each_round_trip(batch_bytes):
+    from bitmapist.stores.redis_common import plan_ranges
+
+    lengths = [0, 1, 999, 1000, 1001, 5000, 3]
+    data = [bytes(range(256)) * (n // 256 + 1) for n in lengths]
+    data = [d[:n] for d, n in zip(data, lengths)]
+    pieces: list[list[bytes]] = [[] for _ in lengths]
+    for batch in plan_ranges(lengths, batch_bytes):
+        sizes = [len(data[i][start : None if end == -1 else end + 1]) for i, start, end in batch]
+        assert 0 < sum(sizes) <= batch_bytes
+        for i, start, end in batch:
+            pieces[i].append(data[i][start : None if end == -1 else end + 1])
+    assert [b"".join(p) for p in pieces] == data

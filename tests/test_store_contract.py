@@ -2,11 +2,74 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
+
 import pytest
 from pyroaring import BitMap
 
-from bitmapist.expressions import Key, Op
+from bitmapist import bitops
+from bitmapist.bitbytes import to_redis_string
+from bitmapist.engine.glob import compile_glob
+from bitmapist.expressions import Expr, Key, Op
 from bitmapist.stores.base import BitChange, Store
+
+from .conftest import STORE_KINDS, make_store
+
+
+class PrimitivesOnlyStore(Store):
+    """A store of Redis-like strings in a dict implementing only the abstract primitives,
+    so that every derived operation runs its default from `Store`."""
+
+    kind = "primitives"
+    stores_bitop_results = False
+
+    def __init__(self) -> None:
+        self.data: dict[str, bitops.SizedBitmap] = {}
+
+    def _leaf(self, name: str) -> bitops.SizedBitmap:
+        return self.data.get(name, bitops.MISSING)
+
+    def set_bits(self, changes: Sequence[BitChange]) -> None:
+        for key, offsets, value in changes:
+            bits, length = self._leaf(key)
+            bits = BitMap(bits)
+            if value:
+                bits.update(offsets)
+            else:
+                bits.difference_update(BitMap(offsets))
+            length = max(length, max(offsets, default=-8) // 8 + 1)
+            self.data[key] = bitops.SizedBitmap(bits, length)
+
+    def get_bit(self, expr: Expr, offset: int) -> bool:
+        return offset in self.bitmap(expr)
+
+    def count(self, expr: Expr) -> int:
+        return bitops.count(expr, self._leaf)
+
+    def bitmap(self, expr: Expr) -> BitMap:
+        return BitMap(bitops.evaluate(expr, self._leaf)[0])
+
+    def scan_keys(self, pattern: str = "*") -> Iterator[str]:
+        matches = compile_glob(pattern.encode())
+        return iter([key for key in self.data if matches(key.encode())])
+
+    def delete(self, keys: Iterable[str]) -> int:
+        return sum(self.data.pop(key, None) is not None for key in keys)
+
+
+@pytest.fixture(params=[*STORE_KINDS, "memory", "primitives"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """Every backend, plus the in-memory embedded store and a store of primitives only."""
+    if request.param == "memory":
+        from bitmapist.stores.embedded import EmbeddedStore
+
+        store: Store = EmbeddedStore(None)
+    elif request.param == "primitives":
+        store = PrimitivesOnlyStore()
+    else:
+        store = make_store(request.param, request)
+    yield store
+    store.close()
 
 
 def op(name: str, *operands) -> Op:
@@ -116,3 +179,45 @@ def test_bitmap_is_a_copy(filled: Store):
 
 def test_info_names_the_kind(store: Store):
     assert store.info()["kind"] == store.kind
+
+
+def test_sized_bitmaps_give_bits_and_byte_lengths(filled: Store):
+    exprs = [A, MISSING, op("AND", A, B), op("NOT", B), B]
+    # AND is as long as its longest input; the default (shortest string) cannot know that
+    and_length = 1 if filled.kind == "primitives" else 13
+    assert filled.sized_bitmaps(exprs) == [
+        (BitMap([1, 2, 3, 100]), 13),
+        (BitMap(), 0),
+        (BitMap([2, 3]), and_length),
+        (BitMap([0, 1, 5, 6, 7]), 1),
+        (BitMap([2, 3, 4]), 1),
+    ]
+    sized = filled.sized_bitmaps([A])[0]
+    sized.bits.add(5000)  # a copy
+    assert filled.count(A) == 4
+
+
+def test_strings_are_byte_exact(filled: Store):
+    assert filled.strings([B, MISSING, A, op("OR", A, B)]) == [
+        b"\x38",
+        None,
+        to_redis_string([1, 2, 3, 100]),
+        to_redis_string([1, 2, 3, 4, 100]),
+    ]
+
+
+def test_trailing_zero_bytes_count(store: Store):
+    if store.kind == "primitives":
+        pytest.skip("the default sized_bitmaps gives the shortest string: it cannot know more")
+    store.set_bits([BitChange("k", [3, 20_000]), BitChange("k", [20_000], False)])
+    assert store.sized_bitmaps([Key("k")]) == [(BitMap([3]), 2501)]
+    assert store.strings([Key("k")]) == [b"\x10" + bytes(2500)]
+    assert store.count(op("NOT", Key("k"))) == 2501 * 8 - 1
+
+
+def test_redis_client_is_only_for_plain_redis_keys(filled: Store):
+    client = filled.redis_client()
+    if filled.kind == "redis":  # Redis, or any RESP server, without a layout of its own
+        assert client.getbit(A.name, 100) == 1
+    else:
+        assert client is None

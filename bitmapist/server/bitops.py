@@ -1,4 +1,5 @@
-"""BITCOUNT ranges, BITPOS and BITOP on roaring values, with Redis 7.0's exact rules.
+"""BITCOUNT ranges and BITPOS on roaring values with Redis 7.0's exact argument rules, and
+BITOP as the server calls it (its semantics live in `bitmapist.bitops`).
 
 A value is a Redis string: `Value(bits, length)`; bit 0 is the most significant bit of
 byte 0, so the bit range of bytes [a, b] is [8a, 8b + 8).
@@ -11,6 +12,8 @@ from typing import Any
 
 from pyroaring import BitMap
 
+from .. import bitops as shared_bitops
+from ..bitops import MISSING
 from ..engine import Value
 from .resp import Error, _strict_int
 
@@ -132,26 +135,10 @@ def bitpos(value: Value, bit: int, args: Sequence[bytes]) -> Any:
 def bitop(operation: bytes, values: Sequence[Value | None]) -> Value | None:
     """BITOP AND/OR/XOR/NOT over source values (None = missing); None if all are empty.
 
-    The result is as long as the longest source; shorter ones count as zero-padded,
-    and NOT complements within the source's length.
+    The rule itself is `bitmapist.bitops.bitop` (shared with the stores and analytics);
+    here a missing key is None, and an empty result means "no key" (Redis deletes it).
     """
-    length = max((value.length for value in values if value is not None), default=0)
-    if length == 0:
-        return None
-    if operation == b"not":
-        source = values[0]
-        assert source is not None
-        bits = source.bits.flip(0, length * 8)
-        return Value(bits, length)
-    present = [value.bits for value in values if value is not None]
-    if operation == b"and":
-        if len(present) < len(values):
-            return Value(BitMap(), length)  # a missing key is all zeros
-        bits = BitMap.intersection(*present) if len(present) > 1 else BitMap(present[0])
-    elif operation == b"or":
-        bits = BitMap.union(*present) if len(present) > 1 else BitMap(present[0])
-    else:
-        bits = BitMap(present[0])
-        for other in present[1:]:
-            bits ^= other
-    return Value(bits, length)
+    bits, length = shared_bitops.bitop(
+        operation.decode().upper(), [MISSING if value is None else value for value in values]
+    )
+    return Value(bits, length) if length else None

@@ -6,11 +6,19 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..bitops import SizedBitmap
 from ..errors import InvalidInput
 from .base import BitChange, Store
 from .embedded import default_embedded_path
 
-__all__ = ["BitChange", "Store", "open_store", "default_store_url", "DEFAULT_STORE_URL"]
+__all__ = [
+    "BitChange",
+    "SizedBitmap",
+    "Store",
+    "open_store",
+    "default_store_url",
+    "DEFAULT_STORE_URL",
+]
 
 #: The store used when none is configured (overridden by the BITMAPIST_URL variable): the
 #: embedded store at `default_embedded_path()` (`$BITMAPIST_HOME/bitmapist.db`, else

@@ -14,8 +14,19 @@ Primitives every backend implements:
 - `scan_keys(pattern)`: stored keys matching a Redis glob pattern, in no order.
 - `delete(keys)`: remove keys; returns how many existed.
 
-Derived operations (`ids`, `bitmaps`, `counts`, `any`) have defaults built from the
-primitives; a backend overrides one only when it can do it faster (one round trip).
+Derived operations have defaults built from the primitives; a backend overrides one only
+when it can do it atomically or faster (one round trip, no copy):
+
+- `ids`, `any`, `counts`, `bitmaps`: the obvious compositions.
+- `sized_bitmaps(exprs)`: bits *and* byte length of each expression as a Redis string
+  (what BITOP NOT complements within). The default gives the shortest string holding the
+  bits; a backend that keeps trailing zero bytes (all of ours do, like Redis) overrides it.
+- `strings(exprs)`: the raw Redis string of each expression, byte-exact, None where empty.
+- `redis_client()`: the redis-py client for code that speaks Redis itself (3.x
+  `get_redis`); None unless the store's keys are plain Redis keys on one server.
+
+Nothing outside `bitmapist/stores/` imports a concrete store or checks a store's type:
+a fast path a backend offers is one of these methods, never a probe for an attribute.
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ from typing import Any, NamedTuple
 
 from pyroaring import BitMap
 
+from ..bitbytes import redis_byte_length, to_redis_string
+from ..bitops import SizedBitmap
 from ..expressions import Expr
 
 
@@ -88,6 +101,23 @@ class Store(ABC):
         """`bitmap` of each expression, in order."""
         return [self.bitmap(expr) for expr in exprs]
 
+    def sized_bitmaps(self, exprs: Sequence[Expr]) -> list[SizedBitmap]:
+        """Each expression's bits and its length in bytes as a Redis string, in order.
+
+        A missing key is `(BitMap(), 0)`. Bitmaps are copies the caller may modify. Bulk
+        readers (the analytics reader, `copy`) use this: a backend should make it its
+        cheapest way to read many bitmaps, bounding what one round trip carries.
+        """
+        return [SizedBitmap(bits, redis_byte_length(bits)) for bits in self.bitmaps(exprs)]
+
+    def strings(self, exprs: Sequence[Expr]) -> list[bytes | None]:
+        """The Redis string each expression stands for, byte-exact; None where empty."""
+        return [_string(bits, length) for bits, length in self.sized_bitmaps(exprs)]
+
+    def redis_client(self) -> Any | None:
+        """The redis-py client holding this store's keys as plain Redis strings, else None."""
+        return None
+
     def info(self) -> dict[str, Any]:
         """Facts about the store for humans (kind, keys, memory); backends add their own."""
         return {"kind": self.kind}
@@ -101,3 +131,10 @@ class Store(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _string(bits: BitMap, length: int) -> bytes | None:
+    if not length:
+        return None
+    data = to_redis_string(bits) if bits else b""
+    return data + bytes(length - len(data))

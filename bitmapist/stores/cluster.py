@@ -32,10 +32,12 @@ from pyroaring import BitMap
 from redis.cluster import ClusterNode, RedisCluster
 
 from ..bitbytes import iter_offsets, to_bitmap, to_redis_string
+from ..bitops import SizedBitmap
 from ..errors import InvalidInput, StoreError
 from ..expressions import Expr, Op, leaf_keys, ops_bottom_up
 from .base import BitChange, Store
 from .cluster_runner import Command, ShardRunner
+from .redis_common import DELETE_CHUNK, binary_cluster, merge_commands, sized, worth_merging
 from .shards import ShardLayout, check_shards
 
 #: Where the layout (S and the shard tags) is stored, fixed at data-set creation.
@@ -43,10 +45,9 @@ LAYOUT_KEY = "bitmapist:cluster-layout"
 #: S for new data sets: a multiple of 1, 2, 3, 4, 6, 8, 12 and 24 masters.
 DEFAULT_SHARDS = 24
 
-_MERGE_MIN_BITS = 16
+# The cluster's own threshold: one merged string becomes S shard merges (three commands
+# each), so it pays off later than on a single Redis (256 there).
 _MERGE_MAX_BYTES_PER_BIT = 64
-_MERGE_SUFFIX = ":bitmapist-merge"  # lives only inside one MULTI/EXEC
-_DELETE_CHUNK = 1000
 
 
 # BITOP writes a new, exact-size string; it would drop a TTL, so the script puts it back.
@@ -86,7 +87,7 @@ class RedisClusterStore(Store):
             check_shards(shards)
         if type(wait_replicas) is not int or wait_replicas < 0:
             raise InvalidInput(f"wait_replicas {wait_replicas!r} must be an integer >= 0")
-        self.cluster: RedisCluster = _binary_cluster(client)
+        self.cluster: RedisCluster = binary_cluster(client)
         self.bitop_ttl_ms = None if bitop_ttl is None else max(1, int(bitop_ttl * 1000))
         # One layout per cluster: shard tags of two layouts could collide.
         self.layout_key = LAYOUT_KEY
@@ -163,7 +164,7 @@ class RedisClusterStore(Store):
         shards = layout.shards
         programs: dict[int, list[Command]] = {}
         for key, offsets, value in changes:
-            if value and _worth_merging(offsets):
+            if value and worth_merging(offsets, _MERGE_MAX_BYTES_PER_BIT):
                 # Dense: build the single-Redis string once; shard s's string is every S-th
                 # byte of it from byte s (a C-speed slice), trailing zero bytes dropped.
                 data = to_redis_string(offsets)
@@ -171,14 +172,7 @@ class RedisClusterStore(Store):
                     part = data[shard::shards].rstrip(b"\0")
                     if part:
                         physical = layout.physical(shard, key)
-                        merge_key = physical + _MERGE_SUFFIX
-                        programs.setdefault(shard, []).extend(
-                            (
-                                ("SET", merge_key, part),
-                                ("BITOP", "OR", physical, physical, merge_key),
-                                ("DEL", merge_key),
-                            )
-                        )
+                        programs.setdefault(shard, []).extend(merge_commands(physical, part))
                 continue
             bit = 1 if value else 0
             for shard, local in layout.split(offsets).items():
@@ -209,6 +203,9 @@ class RedisClusterStore(Store):
 
     def bitmaps(self, exprs: Sequence[Expr]) -> list[BitMap]:
         return [to_bitmap(data) for data in self.strings(exprs)]
+
+    def sized_bitmaps(self, exprs: Sequence[Expr]) -> list[SizedBitmap]:
+        return sized(self.strings(exprs))
 
     def strings(self, exprs: Sequence[Expr]) -> list[bytes | None]:
         """The string a single Redis would hold for each expression (None where empty)."""
@@ -312,8 +309,8 @@ class RedisClusterStore(Store):
         keys = list(dict.fromkeys(keys))
         layout = self.layout
         deleted = 0
-        for start in range(0, len(keys), _DELETE_CHUNK):
-            chunk = keys[start : start + _DELETE_CHUNK]
+        for start in range(0, len(keys), DELETE_CHUNK):
+            chunk = keys[start : start + DELETE_CHUNK]
             programs = {
                 shard: [("DEL", layout.physical(shard, key)) for key in chunk]
                 for shard in range(layout.shards)
@@ -333,8 +330,8 @@ class RedisClusterStore(Store):
         """
         layout = self.layout
         keys = list(dict.fromkeys(keys))
-        for start in range(0, len(keys), _DELETE_CHUNK):
-            chunk = keys[start : start + _DELETE_CHUNK]
+        for start in range(0, len(keys), DELETE_CHUNK):
+            chunk = keys[start : start + DELETE_CHUNK]
             programs = {
                 shard: [("EVAL", _COMPACT_SCRIPT, 1, layout.physical(shard, key)) for key in chunk]
                 for shard in range(layout.shards)
@@ -368,29 +365,6 @@ class RedisClusterStore(Store):
 
     def close(self) -> None:
         self.cluster.close()
-
-
-def _worth_merging(offsets: Any) -> bool:
-    """Merge a prebuilt string (SET + BITOP OR) rather than one SETBIT per bit, when the
-    string is small for the number of bits it carries."""
-    count = len(offsets)
-    if count < _MERGE_MIN_BITS:
-        return False
-    return max(offsets) // 8 + 1 <= count * _MERGE_MAX_BYTES_PER_BIT
-
-
-def _binary_cluster(client: RedisCluster) -> RedisCluster:
-    """`client` itself, or a twin on the same cluster when it decodes replies to str."""
-    if not isinstance(client, RedisCluster):
-        raise InvalidInput(f"client {client!r} is not a redis.cluster.RedisCluster")
-    if not client.get_encoder().decode_responses:
-        return client
-    kwargs = dict(client.nodes_manager.connection_kwargs)
-    for internal in ("redis_connect_func", "oss_cluster_maint_notifications_handler"):
-        kwargs.pop(internal, None)
-    kwargs["decode_responses"] = False
-    nodes = [ClusterNode(node.host, node.port) for node in client.get_nodes()]
-    return RedisCluster(startup_nodes=nodes, **kwargs)
 
 
 def _int_option(url: str, name: str, value: str) -> int:

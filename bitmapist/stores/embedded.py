@@ -1,9 +1,8 @@
 """`EmbeddedStore`: the zero-setup default store, on the roaring-bitmap engine (db 0).
 
 Writes are durable engine batches; expressions are evaluated on roaring bitmaps in memory
-(no temporary keys), with Redis BITOP semantics so that answers match `RedisStore`:
-AND/OR/XOR results are as long as their longest operand, NOT complements within its
-operand's length (`length * 8` bits), a missing key is an empty string.
+(no temporary keys) by `bitmapist.bitops`, with Redis BITOP semantics so that answers match
+`RedisStore`.
 
 URLs: `file:///abs/path.db`, a plain path, or `memory://` (a throwaway store). Options go
 in the query string: `?durability=full` (fsync every commit), `?readonly=1`,
@@ -23,8 +22,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from pyroaring import BitMap
 
+from .. import bitops
+from ..bitops import SizedBitmap
 from ..engine import Delete, Engine, SetBits, View
-from ..engine.value import EMPTY, Value
 from ..errors import InvalidInput
 from ..expressions import Expr, Key
 from .base import BitChange, Store
@@ -112,7 +112,7 @@ class EmbeddedStore(Store):
             if isinstance(expr, Key):
                 value = view.value(_encode(expr.name))
                 return value is not None and offset in value.bits
-            return offset in _evaluate(view, expr).bits
+            return offset in bitops.evaluate(expr, _leaf_reader(view))[0]
 
     def count(self, expr: Expr) -> int:
         with self.engine.view() as view:
@@ -132,6 +132,15 @@ class EmbeddedStore(Store):
     def bitmaps(self, exprs: Sequence[Expr]) -> list[BitMap]:
         with self.engine.view() as view:
             return [_owned_bitmap(view, expr) for expr in exprs]
+
+    def sized_bitmaps(self, exprs: Sequence[Expr]) -> list[SizedBitmap]:
+        with self.engine.view() as view:
+            leaf = _leaf_reader(view)
+            sized = [bitops.evaluate(expr, leaf) for expr in exprs]
+            return [
+                SizedBitmap(BitMap(bits) if isinstance(expr, Key) else bits, length)
+                for expr, (bits, length) in zip(exprs, sized)
+            ]
 
     # --- keys and housekeeping
 
@@ -196,46 +205,25 @@ def _options(url: str, query: dict[str, list[str]]) -> dict[str, Any]:
     return options
 
 
-# --- expression evaluation on roaring bitmaps (Redis BITOP semantics)
+# --- reading expressions (BITOP itself is `bitmapist.bitops`)
 
 
-def _leaf(view: View, key: Key) -> Value:
-    return view.value(_encode(key.name)) or EMPTY
+def _leaf_reader(view: View) -> bitops.LeafReader:
+    """Stored keys of `view` as `bitops` reads them: the engine's own bits, never modified."""
 
+    def leaf(name: str) -> tuple[BitMap, int]:
+        return view.value(_encode(name)) or bitops.MISSING
 
-def _evaluate(view: View, expr: Expr) -> Value:
-    """The value `expr` stands for. A `Key`'s bits are the engine's own: do not modify."""
-    if isinstance(expr, Key):
-        return _leaf(view, expr)
-    values = [_evaluate(view, operand) for operand in expr.operands]
-    length = max(value.length for value in values)
-    if expr.op == "NOT":
-        return Value(values[0].bits.flip(0, length * 8), length)
-    bitmaps = [value.bits for value in values]
-    if expr.op == "AND":
-        bits = bitmaps[0].intersection(*bitmaps[1:])
-    elif expr.op == "OR":
-        bits = bitmaps[0].union(*bitmaps[1:])
-    else:
-        bits = BitMap(bitmaps[0])
-        for other in bitmaps[1:]:
-            bits ^= other
-    return Value(bits, length)
+    return leaf
 
 
 def _count(view: View, expr: Expr) -> int:
     if isinstance(expr, Key):
         return view.count(_encode(expr.name))  # a cold bitmap stays packed
-    if expr.op == "AND" and len(expr.operands) == 2:
-        first, second = (_evaluate(view, operand).bits for operand in expr.operands)
-        return first.intersection_cardinality(second)
-    if expr.op == "NOT":
-        value = _evaluate(view, expr.operands[0])
-        return value.length * 8 - len(value.bits)
-    return len(_evaluate(view, expr).bits)
+    return bitops.count(expr, _leaf_reader(view))
 
 
 def _owned_bitmap(view: View, expr: Expr) -> BitMap:
-    if isinstance(expr, Key):
-        return BitMap(_leaf(view, expr).bits)
-    return _evaluate(view, expr).bits  # an operation's result is always a fresh bitmap
+    bits = bitops.evaluate(expr, _leaf_reader(view))[0]
+    # an operation's result is always a fresh bitmap; a stored key's is the engine's own
+    return BitMap(bits) if isinstance(expr, Key) else bits

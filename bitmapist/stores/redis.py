@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -19,37 +18,26 @@ from pyroaring import BitMap
 from redis.client import Pipeline
 
 from ..bitbytes import to_bitmap, to_redis_string
-from ..errors import StoreError
+from ..bitops import SizedBitmap
 from ..expressions import Expr, ops_bottom_up
 from .base import BitChange, Store
+from .redis_common import (
+    DELETE_CHUNK,
+    binary_client,
+    merge_commands,
+    plan_ranges,
+    redis_errors,
+    refused,
+    sized,
+    worth_merging,
+)
 
-# A batch sets bits of one key by merging a prebuilt string (SET + BITOP OR) instead of
-# one SETBIT per bit, when that string is small compared to the number of bits it carries.
-_MERGE_MIN_BITS = 16
-_MERGE_MAX_BYTES_PER_BIT = 256  # measured: sparse bulk 2.5x -> 3.6x upstream, dense unchanged
-_MERGE_SUFFIX = ":bitmapist-merge"  # lives only inside one MULTI/EXEC
-_DELETE_CHUNK = 1000
-
-
-@contextmanager
-def redis_errors() -> Iterator[None]:
-    """Turn redis-py's server errors into `StoreError` (connection errors pass through)."""
-    try:
-        yield
-    except redis.exceptions.ResponseError as exc:
-        raise StoreError(f"redis refused the operation: {exc}") from exc
-
-
-def _binary_client(client: redis.Redis) -> redis.Redis:
-    """`client` itself, or a twin on the same server when it decodes replies to str."""
-    pool = client.connection_pool
-    kwargs = dict(pool.connection_kwargs)
-    if not kwargs.get("decode_responses"):
-        return client
-    kwargs["decode_responses"] = False
-    return redis.Redis(
-        connection_pool=pool.__class__(connection_class=pool.connection_class, **kwargs)
-    )
+# measured: sparse bulk 2.5x -> 3.6x upstream with merging up to this, dense unchanged
+_MERGE_MAX_BYTES_PER_BIT = 256
+#: Bytes of bitmap data a bulk read (`strings`, `sized_bitmaps`, `bitmaps`) asks for per
+#: round trip. Replies wait in the server's client output buffer until read, so this bounds
+#: the memory a large read adds on the server.
+DEFAULT_READ_BATCH_BYTES = 64 * 1024
 
 
 class RedisStore(Store):
@@ -62,7 +50,13 @@ class RedisStore(Store):
 
     kind = "redis"
 
-    def __init__(self, client: redis.Redis | Pipeline, *, bitop_ttl: float | None = 60.0):
+    def __init__(
+        self,
+        client: redis.Redis | Pipeline,
+        *,
+        bitop_ttl: float | None = 60.0,
+        read_batch_bytes: int = DEFAULT_READ_BATCH_BYTES,
+    ):
         self._queue: Pipeline | None = client if isinstance(client, Pipeline) else None
         # a pipeline store (one per 3.x `system=pipe` call) builds its reading client only
         # when it reads: redis.Redis() costs ~100 us in redis-py 8, more than a mark
@@ -70,6 +64,7 @@ class RedisStore(Store):
         self._redis: redis.Redis | None = None
         self._local = threading.local()  # this thread's connection, see _connection()
         self.bitop_ttl_ms = None if bitop_ttl is None else max(1, int(bitop_ttl * 1000))
+        self.read_batch_bytes = max(1, read_batch_bytes)
 
     @property
     def redis(self) -> redis.Redis:
@@ -78,7 +73,7 @@ class RedisStore(Store):
             client = self._client
             if client is None:
                 client = redis.Redis(connection_pool=self._queue.connection_pool)
-            self._redis = _binary_client(client)
+            self._redis = binary_client(client)
         return self._redis
 
     @classmethod
@@ -91,11 +86,8 @@ class RedisStore(Store):
     def set_bits(self, changes: Sequence[BitChange]) -> None:
         commands: list[tuple[Any, ...]] = []
         for key, offsets, value in changes:
-            if value and _worth_merging(offsets):
-                merge_key = key + _MERGE_SUFFIX
-                commands.append(("SET", merge_key, to_redis_string(offsets)))
-                commands.append(("BITOP", "OR", key, key, merge_key))
-                commands.append(("DEL", merge_key))
+            if value and worth_merging(offsets, _MERGE_MAX_BYTES_PER_BIT):
+                commands.extend(merge_commands(key, to_redis_string(offsets)))
             else:
                 bit = 1 if value else 0
                 commands.extend(("SETBIT", key, offset, bit) for offset in offsets)
@@ -122,9 +114,22 @@ class RedisStore(Store):
     def bitmaps(self, exprs: Sequence[Expr]) -> list[BitMap]:
         return [to_bitmap(data) for data in self.strings(exprs)]
 
+    def sized_bitmaps(self, exprs: Sequence[Expr]) -> list[SizedBitmap]:
+        return sized(self.strings(exprs))
+
     def strings(self, exprs: Sequence[Expr]) -> list[bytes | None]:
-        """The raw Redis string of each expression (None where empty), one round trip."""
-        return self._evaluate(exprs, "GET")
+        """The raw Redis string of each expression (None where empty): the operations and
+        every length in one round trip, then GETRANGE pieces, `read_batch_bytes` per trip."""
+        lengths = self._evaluate(exprs, "STRLEN")
+        pieces: list[list[bytes]] = [[] for _ in exprs]
+        for batch in plan_ranges(lengths, self.read_batch_bytes):
+            commands = [("GETRANGE", exprs[i].name, start, end) for i, start, end in batch]
+            for (i, _, _), data in zip(batch, self._send(commands)):
+                pieces[i].append(data)
+        return [b"".join(parts) or None for parts in pieces]
+
+    def redis_client(self) -> redis.Redis:
+        return self.redis
 
     def ids(self, expr: Expr) -> Iterator[int]:
         return iter(to_bitmap(self._evaluate([expr], "GET")[0]))
@@ -173,7 +178,7 @@ class RedisStore(Store):
             replies = [exec_reply] if isinstance(exec_reply, Exception) else list(exec_reply)
         for reply in replies:
             if isinstance(reply, Exception):
-                raise StoreError(f"redis refused the operation: {reply}")
+                raise refused(reply)
         return replies
 
     def _connection(self) -> Any:
@@ -202,8 +207,8 @@ class RedisStore(Store):
         keys = list(keys)
         deleted = 0
         with redis_errors():
-            for start in range(0, len(keys), _DELETE_CHUNK):
-                deleted += self.redis.delete(*keys[start : start + _DELETE_CHUNK])
+            for start in range(0, len(keys), DELETE_CHUNK):
+                deleted += self.redis.delete(*keys[start : start + DELETE_CHUNK])
         return deleted
 
     def info(self) -> dict[str, Any]:
@@ -230,10 +235,3 @@ def _read_reply(connection: Any) -> Any:
         return connection.read_response()
     except redis.exceptions.ResponseError as exc:
         return exc
-
-
-def _worth_merging(offsets: Any) -> bool:
-    count = len(offsets)
-    if count < _MERGE_MIN_BITS:
-        return False
-    return max(offsets) // 8 + 1 <= count * _MERGE_MAX_BYTES_PER_BIT
