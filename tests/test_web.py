@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -268,3 +268,37 @@ def test_cell_users_as_csv(http: TestClient) -> None:
     whole = http.get("/users.csv?" + urlencode({**QUERY, "row": "1"}))
     assert whole.text == "user_id\n5\n"
     assert http.get("/users.csv?" + urlencode({**QUERY, "row": "x"})).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("period", "latest"),
+    [("day", "9999-12-14"), ("week", "9999-09-03"), ("month", "9998-07-31")],
+)
+def test_dates_at_the_end_of_the_calendar_are_clear_400s(
+    http: TestClient, period: str, latest: str
+) -> None:
+    # 8 cohorts + 8 periods + 1 read past the last column = 17 periods after `start`'s own
+    query = {"cohort": "signup", "period": period, "start": latest}
+    assert http.get("/retention?" + urlencode(query)).status_code == 200
+    after = (date.fromisoformat(latest) + timedelta(days=1)).isoformat()
+    message = (
+        f"start {after} is out of range: a table of 8 cohorts and 8 periods (by {period}) "
+        f"from it runs past 9999-12-31; expected a date from 0001-01-01 to {latest}"
+    )
+    for path in ("/retention", "/retention.csv", "/users"):
+        response = http.get(f"{path}?" + urlencode({**query, "start": after, "row": "0"}))
+        assert response.status_code == 400, path
+        assert message in response.text, path
+    assert http.get("/retention?" + urlencode({**query, "start": "0001-01-01"})).status_code == 200
+
+
+def test_activity_end_at_the_start_of_the_calendar_is_a_clear_400(http: TestClient) -> None:
+    # 14 days to `end` and the 30-day MAU window before the first: 0001-02-11 is the earliest
+    assert http.get("/activity?event=active&days=14&end=0001-02-12").status_code == 200
+    response = http.get("/activity?event=active&days=14&end=0001-02-11")
+    assert response.status_code == 400
+    assert (
+        "end 0001-02-11 is out of range: 14 days to it and the 30 days of MAU before them "
+        "start before 0001-01-01; expected a date from 0001-02-12 to 9999-12-31"
+    ) in response.text
+    assert http.get("/activity?event=active&days=14&end=9999-12-31").status_code == 200

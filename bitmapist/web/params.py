@@ -6,17 +6,20 @@ whole state. Bad values raise `InvalidInput` naming the value and what is allowe
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from ..errors import InvalidInput
+from ..periods import add_month
 
 PERIODS = ("day", "week", "month")
 MODES = ("on", "on_or_after")
 VALUES = ("percent", "count")
 MAX_CELLS = 60  # cohorts and periods: a table people read, and bounded work per request
+MAU_DAYS = 30  # the activity view's longest window: it reads this many days before `end`
 
 
 def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -73,7 +76,7 @@ class RetentionQuery:
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> RetentionQuery:
         cohort = _name(params, "cohort")
-        return cls(
+        query = cls(
             cohort=cohort,
             returning=_name(params, "returning", cohort),
             period=_choice(params, "period", ("week", "day", "month")),
@@ -84,6 +87,22 @@ class RetentionQuery:
             segment=_name(params, "segment"),
             values=_choice(params, "values", VALUES),
         )
+        query.check_calendar()
+        return query
+
+    def check_calendar(self) -> None:
+        """`InvalidInput` if the table would run past the last day Python dates reach
+        (9999-12-31): it reads the periods of every cohort and column after `start`."""
+        if self.start is None:
+            return
+        steps = self.cohorts + self.periods + 1  # the table reads one period past its last
+        latest = _latest_start(self.period, steps)
+        if self.start > latest:
+            raise InvalidInput(
+                f"start {self.start} is out of range: a table of {self.cohorts} cohorts and "
+                f"{self.periods} periods (by {self.period}) from it runs past {date.max}; "
+                f"expected a date from {date.min} to {latest}"
+            )
 
     @property
     def ready(self) -> bool:
@@ -118,11 +137,20 @@ class ActivityQuery:
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> ActivityQuery:
-        return cls(
+        query = cls(
             event=_name(params, "event"),
             days=_int(params, "days", 90, 7, 366),
             end=_date(params, "end"),
         )
+        # the chart reads `days` days to `end` and the MAU window before the first of them
+        earliest = date.min + timedelta(days=query.days - 1 + MAU_DAYS - 1)
+        if query.end is not None and query.end < earliest:
+            raise InvalidInput(
+                f"end {query.end} is out of range: {query.days} days to it and the "
+                f"{MAU_DAYS} days of MAU before them start before {date.min}; "
+                f"expected a date from {earliest} to {date.max}"
+            )
+        return query
 
     def url(self, path: str = "/activity") -> str:
         params = {"event": self.event}
@@ -131,6 +159,14 @@ class ActivityQuery:
         if self.end:
             params["end"] = self.end.isoformat()
         return f"{path}?{urlencode(params)}"
+
+
+def _latest_start(period: str, steps: int) -> date:
+    """The last day from whose period `steps` more periods still fit in the calendar."""
+    if period == "month":
+        year, month = add_month(date.max.year, date.max.month, -steps)
+        return date(year, month, calendar.monthrange(year, month)[1])
+    return date.max - timedelta(days=steps * (7 if period == "week" else 1))
 
 
 def page_number(params: Mapping[str, str]) -> int:
