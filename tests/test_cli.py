@@ -30,7 +30,9 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         client.close()
         yield server.url
     else:
-        yield f"file://{tmp_path}/store.db"
+        url = f"file://{tmp_path}/store.db"
+        Bitmapist(url).close()  # reading commands refuse to create a store; this one exists
+        yield url
 
 
 Run = Callable[..., Result]
@@ -201,3 +203,61 @@ def test_python_dash_m_runs_the_same_command() -> None:
         [sys.executable, "-m", "bitmapist", "--version"], capture_output=True, text=True, check=True
     )
     assert done.stdout == f"bitmapist, version {bitmapist.__version__}\n"
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, args, prog_name="bitmapist")
+
+
+@pytest.mark.parametrize("command", [("count", "active"), ("info",), ("mark", "active", "1")])
+def test_a_store_path_that_is_a_directory_is_one_clean_line(tmp_path, command) -> None:
+    for url in (str(tmp_path), f"file://{tmp_path}"):
+        result = invoke(*command, "--store", url)
+        assert result.exit_code == 1, result.output
+        assert result.stderr == (
+            f"Error: store {tmp_path} is a directory: give the store's file, "
+            f"e.g. {tmp_path}/bitmapist.db\n"
+        )
+
+
+@pytest.mark.parametrize(
+    "command", [("info",), ("count", "active"), ("ids", "active"), ("events",), ("export",)]
+)
+def test_reading_a_missing_store_creates_nothing(tmp_path, command) -> None:
+    path = tmp_path / "missing" / "sub" / "store.db"
+    result = invoke(*command, "--store", f"file://{path}")
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        f"Error: store {path} does not exist: nothing to read yet "
+        "(bitmapist mark, import or demo create it)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_copy_from_a_missing_store_creates_nothing(tmp_path) -> None:
+    result = invoke("copy", str(tmp_path / "old.db"), str(tmp_path / "new.db"))
+    assert result.exit_code == 1
+    assert "Error: store " + str(tmp_path / "old.db") + " does not exist" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writing_creates_the_store_and_its_folders(tmp_path) -> None:
+    path = tmp_path / "new" / "store.db"
+    assert invoke("mark", "active", "1", "--store", str(path)).exit_code == 0
+    assert invoke("count", "active", "--store", str(path)).stdout == "1\n"
+
+
+def test_export_into_a_missing_folder_is_one_clean_line(tmp_path) -> None:
+    target = tmp_path / "nope" / "out.csv"
+    result = invoke("export", "-o", str(target), "--store", "memory://")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: Could not open file '{target}': No such file or directory\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_os_errors_are_one_clean_line(tmp_path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    result = invoke("mark", "active", "1", "--store", f"{a_file}/store.db")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: Not a directory: {a_file}/store.db\n"

@@ -80,7 +80,7 @@ def import_(
       active,123,2026-11-28T13:05:00Z
       song:played,123,1795871100
     """
-    client = open_client(store_url)
+    client = open_client(store_url, create=True)
     stream, total_bytes, position = _open_input(file)
     with stream:
         peek = getattr(stream.buffer, "peek", None)

@@ -48,7 +48,7 @@ def mark(
       bitmapist mark song:played 123 --at 2026-11-28T13:05:00Z --hourly
       bitmapist mark premium 123 --only-unique
     """
-    client = open_client(store_url)
+    client = open_client(store_url, create=True)
     if only_unique:
         client.mark_unique(event, user_id)
     else:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import click
 import redis
@@ -13,6 +15,7 @@ from rich.console import Console
 
 from ..client import Bitmapist
 from ..errors import BitmapistError
+from ..stores import default_store_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,13 +37,45 @@ def store_option(func: F) -> F:
     )(func)
 
 
-def open_client(store_url: str | None, **kwargs: Any) -> Bitmapist:
-    """A client on `store_url` (None: the default store), closed when the command ends."""
+def open_client(store_url: str | None, *, create: bool = False, **kwargs: Any) -> Bitmapist:
+    """A client on `store_url` (None: the default store), closed when the command ends.
+
+    Only commands that write pass `create=True`: a read of a mistyped path must not leave
+    an empty store (and its folders) behind.
+    """
+    check_store_path(store_url or default_store_url(), create=create)
     client = Bitmapist(store_url, **kwargs)
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.call_on_close(client.close)
     return client
+
+
+def store_file(url: str) -> Path | None:
+    """The file of an embedded store URL (`file:///x.db` or a plain path), else None."""
+    if "://" not in url and not url.startswith("file:"):
+        return Path(url).expanduser()
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or not parts.path:
+        return None  # memory://, a server, or a URL the store itself will reject
+    return Path(unquote(parts.path)).expanduser()
+
+
+def check_store_path(url: str, *, create: bool) -> None:
+    """A one-line error if an embedded store's path is a directory, or does not exist and
+    the command only reads (opening would create an empty store and its folders)."""
+    path = store_file(url)
+    if path is None:
+        return
+    if path.is_dir():
+        raise click.ClickException(
+            f"store {path} is a directory: give the store's file, e.g. {path / 'bitmapist.db'}"
+        )
+    if not create and not path.exists():
+        raise click.ClickException(
+            f"store {path} does not exist: nothing to read yet "
+            "(bitmapist mark, import or demo create it)"
+        )
 
 
 def console(stderr: bool = False) -> Console:
@@ -74,3 +109,6 @@ class BitmapistGroup(click.Group):
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             # the Redis store lets these through so applications can retry; here they end
             raise click.ClickException(f"cannot reach the store: {exc}") from exc
+        except OSError as exc:  # a file the command needs: unreadable, a directory, disk full
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from exc

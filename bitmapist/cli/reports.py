@@ -40,7 +40,7 @@ def demo(users: int, days: int, seed: int, now_text: str | None, store_url: str 
       bitmapist demo
       bitmapist demo --store memory:// --users 5000 --days 30
     """
-    client = open_client(store_url)
+    client = open_client(store_url, create=True)
     now = parse_when(now_text).astimezone(UTC)
     started = time.perf_counter()
     summary = record_demo(client, users=users, days=days, seed=seed, now=now)

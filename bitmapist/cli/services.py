@@ -14,7 +14,7 @@ from rich.progress import Progress, TextColumn
 from ..errors import UnsupportedOperation
 from ..keys import DEFAULT_PREFIX
 from ..stores import default_store_url, open_store
-from .options import console, open_client, store_option
+from .options import check_store_path, console, open_client, store_option
 
 host_option = click.option(
     "--host",
@@ -63,6 +63,8 @@ def copy(
     """
     transfer = _optional("bitmapist.transfer", "copy")
     show = sys.stderr.isatty() if progress is None else progress
+    check_store_path(source, create=False)
+    check_store_path(destination, create=True)
     with (
         open_store(source) as src,
         open_store(destination) as dst,
@@ -97,6 +99,7 @@ def serve(host: str, port: int, store_url: str | None) -> None:
       redis-cli -p 6380 setbit trackist_active_2026-11 123 1
     """
     server = _optional("bitmapist.server.main", "serve")
+    check_store_path(store_url or default_store_url(), create=True)
     database = _server_database(store_url or default_store_url())
     click.echo(f"bitmapist server on {host}:{port}, database {database} (Ctrl-C stops it)")
     code = server.main(["--addr", f"{host}:{port}", "--db", database])
