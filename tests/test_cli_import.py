@@ -223,3 +223,27 @@ def test_ndjson_from_stdin_is_detected(run: Run, store_url: str) -> None:
     line = json.dumps({"event": "active", "user_id": 4, "timestamp": "2026-11-28"})
     assert ok(run("import", "-", input=line + "\n")) == "Imported 1 event.\n"
     assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [4]
+
+
+NAMES = ["a\rb", "a\nb", "c\r\nd", 'say "hi"', "x,y", " padded ", "=1+2", "-x", "+x", "@x"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_export_then_import_keeps_every_name(run: Run, tmp_path, store_url: str, fmt) -> None:
+    client = Bitmapist(store_url)
+    for uid, name in enumerate(NAMES):
+        client.mark_event(name, uid, now=datetime(2026, 11, 28, tzinfo=UTC))
+    path = tmp_path / f"events.{fmt}"  # a file: CliRunner's stdout turns \r\n into \n
+    ok(run("export", "--format", fmt, "-o", str(path)))
+    if fmt == "csv":  # formula-like names stay as they are: the file is data for `import`
+        assert "\n=1+2,6,2026-11-28\n" in path.read_bytes().decode()
+    other = f"file://{tmp_path}/copy.db" if store_url.startswith("file") else store_url[:-1] + "1"
+    result = CliRunner().invoke(cli, ["import", str(path), "--store", other])
+    assert result.stdout == f"Imported {len(NAMES)} events.\n", result.stderr
+    copy = Bitmapist(other)
+    try:
+        assert sorted(copy.get_event_names()) == sorted(NAMES)
+        for uid, name in enumerate(NAMES):
+            assert list(copy.DayEvents(name, 2026, 11, 28)) == [uid]
+    finally:
+        copy.delete_all_events()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import gc
 import io
 import json
@@ -268,16 +267,24 @@ def export(
         if first <= date(*fields[:3]) <= last:
             found.append((name, fields, key))
     found.sort()
-    writer = csv.writer(output, lineterminator="\n")
     for name, fields, key in found:
         stamp = _stamp(fields)
         ids = client.store.bitmap(Key(key))
         if fmt == "csv":
-            writer.writerows((name, uid, stamp) for uid in ids)
+            start, end = _csv_field(name) + ",", f",{stamp}\n"
+            output.writelines(f"{start}{uid}{end}" for uid in ids)
         else:
             for uid in ids:
                 output.write(json.dumps({"event": name, "user_id": uid, "timestamp": stamp}))
                 output.write("\n")
+
+
+def _csv_field(text: str) -> str:
+    """`text` as one CSV field, quoted if it holds a comma, a quote, `\r` or `\n`: csv's
+    writer with `\n` line ends leaves a lone `\r` bare, and reading it back ends the line."""
+    if not any(char in text for char in ',"\r\n'):
+        return text
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _stamp(fields: tuple[int, ...]) -> str:
