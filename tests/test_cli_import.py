@@ -201,22 +201,86 @@ def test_large_clean_batches_and_unix_seconds(run: Run, tmp_path, store_url: str
     assert len(client.MonthEvents("signup", 2026, 11)) == 100
 
 
-def test_unreadable_input_is_a_clean_error(run: Run, tmp_path) -> None:
+def test_a_missing_input_file_is_a_usage_error(run: Run, tmp_path) -> None:
     missing = run("import", str(tmp_path / "nope.csv"))
     assert missing.exit_code == 2
     assert "does not exist" in missing.stderr
-    latin = tmp_path / "latin.csv"
-    latin.write_bytes("caf\xe9,1,2026-11-28\n".encode("latin-1"))
-    result = run("import", str(latin))
-    assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {latin} is not UTF-8 text (invalid continuation")
-    huge = tmp_path / "huge.csv"
-    huge.write_text("active,1,2026-11-28\n" + "x" * 200_000 + ",2,2026-11-28\n")
-    result = run("import", str(huge))
-    assert result.exit_code == 1
-    assert result.stderr == (
-        "Error: line 2: not CSV (field larger than field limit (131072)); stopped there\n"
+
+
+HUGE = "x" * 200_000
+
+
+@pytest.mark.parametrize("batch_size", ["100000", "1"])
+def test_undecodable_and_oversized_lines_are_skipped_like_any_bad_line(
+    run: Run, tmp_path, store_url: str, batch_size: str
+) -> None:
+    path = tmp_path / "events.csv"
+    path.write_bytes(
+        b"event,user_id,timestamp\n"
+        b"active,1,2026-11-28\n"
+        b"caf\xe9,2,2026-11-28\n"  # Latin-1, not UTF-8
+        b"active,3,2026-11-28\n"
+        + HUGE.encode()
+        + b",4,2026-11-28\n"
+        b"active,5,2026-11-28\n"
+        b'"unclosed,6,2026-11-28\n' + (HUGE + "\n").encode() + b"active,8,bogus\n"
     )
+    result = run("import", str(path), "--batch-size", batch_size)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Imported 3 events; skipped 4 bad lines.\n"
+    assert result.stderr == (
+        "line 3: not UTF-8 text (byte 0xe9)\n"
+        "line 5: not CSV (field larger than field limit (131072))\n"
+        "line 7: not CSV (field larger than field limit (131072)), through line 8\n"
+        "line 9: timestamp 'bogus' is not ISO 8601 (2026-11-28T13:05:00Z) or Unix seconds\n"
+    )
+    assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [1, 3, 5]
+    assert Bitmapist(store_url).get_event_names() == ["active"]
+
+
+@pytest.mark.parametrize("bad", [b"caf\xe9,2,2026-11-28\n", HUGE.encode() + b",2,2026-11-28\n"])
+def test_strict_stops_at_an_unreadable_line_after_the_lines_before_it(
+    run: Run, tmp_path, store_url: str, bad: bytes
+) -> None:
+    path = tmp_path / "events.csv"
+    path.write_bytes(b"active,1,2026-11-28\n" + bad + b"active,3,2026-11-28\n")
+    result = run("import", str(path), "--strict")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: line 2: not ")
+    assert result.stderr.endswith("(--strict: stopped; 1 events before it were imported)\n")
+    assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [1]
+
+
+def test_undecodable_ndjson_lines_are_skipped(run: Run, tmp_path, store_url: str) -> None:
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(
+        b'{"event": "active", "user_id": 1, "timestamp": "2026-11-28"}\n'
+        b'{"event": "caf\xe9", "user_id": 2, "timestamp": "2026-11-28"}\n'
+        b'{"event": "active", "user_id": 3, "timestamp": "2026-11-28"}\n'
+    )
+    result = run("import", str(path))
+    assert result.stdout == "Imported 2 events; skipped 1 bad line.\n"
+    assert result.stderr == "line 2: not UTF-8 text (byte 0xe9)\n"
+    assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [1, 3]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("events.csv", "event,user_id,timestamp\nactive,1,2026-11-28\n"),
+        ("events.ndjson", '{"event": "active", "user_id": 1, "timestamp": "2026-11-28"}\n'),
+        ("-", '{"event": "active", "user_id": 1, "timestamp": "2026-11-28"}\n'),
+    ],
+)
+def test_a_utf8_byte_order_mark_is_skipped(run: Run, tmp_path, store_url, name, text) -> None:
+    data = "\ufeff" + text
+    if name == "-":
+        result = run("import", "-", input=data.encode())
+    else:
+        (tmp_path / name).write_text(data, encoding="utf-8")
+        result = run("import", str(tmp_path / name))
+    assert (result.stdout, result.stderr) == ("Imported 1 event.\n", "")
+    assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [1]
 
 
 def test_ndjson_from_stdin_is_detected(run: Run, store_url: str) -> None:

@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, NamedTuple
 
-from ..errors import InvalidInput
-
 MAX_UUID = 2**32
 _HEADER_NAMES = {"event", "event_name", "name"}
 _USER_KEYS = ("user_id", "uuid", "id", "user")
@@ -74,6 +72,26 @@ class _Bad(Exception):
     pass
 
 
+class _Unreadable(NamedTuple):
+    """A CSV record the csv module refused (e.g. a field over its size limit), standing in
+    the rows at its place; `last_line` is the physical line the reader stopped on."""
+
+    last_line: int
+    problem: str
+
+
+def undecodable(text: str) -> str | None:
+    """Why `text` (decoded with surrogateescape) is not UTF-8, or None if it is."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(text[exc.start]) - 0xDC00
+        return f"not UTF-8 text (byte 0x{byte:02x})"
+    return None
+
+
 def read_csv(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
     """Batches of `batch_size` CSV records (fewer for the last one)."""
     reader = csv.reader(lines)
@@ -92,11 +110,17 @@ def read_csv(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
         yield Batch(events, bad, line)
 
 
-def _next_rows(reader: Any, count: int) -> list[list[str]]:
-    try:
-        return list(islice(reader, count))
-    except csv.Error as exc:  # e.g. a NUL byte: the file is not CSV from here on
-        raise InvalidInput(f"line {reader.line_num}: not CSV ({exc}); stopped there") from exc
+def _next_rows(reader: Any, count: int) -> list[Any]:
+    """Up to `count` rows; a record the csv module refuses becomes an `_Unreadable` row
+    (the reader goes on with the next line, so one bad record costs only itself)."""
+    rows: list[Any] = []
+    while len(rows) < count:
+        try:
+            rows.extend(islice(reader, count - len(rows)))  # keeps the rows before an error
+            break
+        except csv.Error as exc:
+            rows.append(_Unreadable(reader.line_num, f"not CSV ({exc})"))
+    return rows
 
 
 def _is_header(row: list[str]) -> bool:
@@ -112,6 +136,8 @@ def _fast_rows(rows: list[list[str]]) -> list[tuple[str, int, datetime]] | None:
     names, uids, whens = zip(*rows)
     if "" in names or any(map(str.isdigit, whens)):  # Unix seconds take the slow path
         return None
+    if undecodable("".join(names)):  # bad bytes elsewhere fail int() or fromisoformat()
+        return None
     try:
         numbers = list(map(int, uids))
         moments = list(map(datetime.fromisoformat, whens))
@@ -123,14 +149,22 @@ def _fast_rows(rows: list[list[str]]) -> list[tuple[str, int, datetime]] | None:
 
 
 def _slow_rows(
-    rows: list[list[str]], line: int
+    rows: list[Any], line: int
 ) -> tuple[list[tuple[str, int, datetime]], list[BadLine]]:
     """Each row checked on its own; bad ones get the number of their first physical line."""
     events: list[tuple[str, int, datetime]] = []
     bad: list[BadLine] = []
     for row in rows:
         line += 1
-        if len(row) != 3:
+        if isinstance(row, _Unreadable):
+            through = f", through line {row.last_line}" if row.last_line > line else ""
+            bad.append(BadLine(line, row.problem + through, len(events)))
+            line = row.last_line
+            continue
+        problem = undecodable("".join(row))
+        if problem:
+            bad.append(BadLine(line, problem, len(events)))
+        elif len(row) != 3:
             if row:  # blank lines are not errors
                 problem = f"expected 3 fields (event, user id, timestamp), got {len(row)}"
                 bad.append(BadLine(line, problem, len(events)))
@@ -152,6 +186,9 @@ def read_ndjson(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
         if not text.strip():
             continue
         try:
+            problem = undecodable(text)
+            if problem:
+                raise _Bad(problem)
             events.append(_check(*_fields(json.loads(text))))
         except json.JSONDecodeError as exc:
             problem = f"not JSON: {exc.msg} at column {exc.colno}"

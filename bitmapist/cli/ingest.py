@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gc
 import io
 import json
@@ -63,9 +64,10 @@ def import_(
 ) -> None:
     """Mark events from FILE (CSV or NDJSON; - reads stdin): event, user id, timestamp.
 
-    Timestamps are ISO 8601 (naive means UTC) or Unix seconds. Bad lines are reported
-    with their numbers on stderr and skipped (--strict stops at the first, after writing
-    the lines before it). Marking is idempotent, so re-running an import is harmless.
+    Timestamps are ISO 8601 (naive means UTC) or Unix seconds. Bad lines (bad fields,
+    bytes that are not UTF-8, a CSV field over 131,072 characters) are reported with their
+    numbers on stderr and skipped (--strict stops at the first, after writing the lines
+    before it). Marking is idempotent, so re-running an import is harmless.
 
     \b
     Examples:
@@ -89,20 +91,14 @@ def import_(
         show = sys.stderr.isatty() if progress is None else progress
         started = time.perf_counter()
         with _ProgressBar(show, total_bytes) as advance, _no_cyclic_gc():
-            try:
-                imported, bad_count = _run(
-                    client,
-                    reader(stream, batch_size),
-                    strict,
-                    hourly,
-                    unique,
-                    lambda lines: advance(position(), lines),
-                )
-            except UnicodeDecodeError as exc:
-                raise click.ClickException(
-                    f"{file} is not UTF-8 text ({exc.reason} near byte {position()}): "
-                    "nothing after the last complete batch was imported"
-                ) from exc
+            imported, bad_count = _run(
+                client,
+                reader(stream, batch_size),
+                strict,
+                hourly,
+                unique,
+                lambda lines: advance(position(), lines),
+            )
         elapsed = time.perf_counter() - started
     skipped = f"; skipped {bad_count:,} bad line{'s' * (bad_count != 1)}" if bad_count else ""
     click.echo(f"Imported {imported:,} event{'s' * (imported != 1)}{skipped}.")
@@ -159,15 +155,23 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def _open_input(file: str) -> tuple[io.TextIOWrapper, int, Any]:
+    """The input as text, its size in bytes (0: unknown) and a function giving the position.
+
+    Bytes that are not UTF-8 become lone surrogates (surrogateescape), so that only their
+    lines are reported bad; a UTF-8 byte order mark before the first line is skipped.
+    """
     if file == "-":
         raw = sys.stdin.buffer
         if not hasattr(raw, "peek"):  # e.g. a BytesIO in tests: peeking needs a buffer
             raw = io.BufferedReader(raw)
-        stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        return stream, 0, lambda: 0
-    raw_file = open(file, "rb")  # noqa: SIM115 - closed through the wrapper
-    stream = io.TextIOWrapper(raw_file, encoding="utf-8", newline="")
-    return stream, os.fstat(raw_file.fileno()).st_size, raw_file.tell
+        size, position = 0, lambda: 0
+    else:
+        raw = open(file, "rb")  # noqa: SIM115 - closed through the wrapper
+        size, position = os.fstat(raw.fileno()).st_size, raw.tell
+    if raw.peek(3)[:3] == codecs.BOM_UTF8:
+        raw.read(3)
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+    return stream, size, position
 
 
 class _ProgressBar:
