@@ -251,7 +251,9 @@ def test_export_into_a_missing_folder_is_one_clean_line(tmp_path) -> None:
     target = tmp_path / "nope" / "out.csv"
     result = invoke("export", "-o", str(target), "--store", "memory://")
     assert result.exit_code == 1
-    assert result.stderr == f"Error: Could not open file '{target}': No such file or directory\n"
+    assert result.stderr == (
+        f"Error: cannot write {target}: the folder {target.parent} does not exist\n"
+    )
     assert list(tmp_path.iterdir()) == []
 
 

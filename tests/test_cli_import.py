@@ -219,9 +219,7 @@ def test_undecodable_and_oversized_lines_are_skipped_like_any_bad_line(
         b"event,user_id,timestamp\n"
         b"active,1,2026-11-28\n"
         b"caf\xe9,2,2026-11-28\n"  # Latin-1, not UTF-8
-        b"active,3,2026-11-28\n"
-        + HUGE.encode()
-        + b",4,2026-11-28\n"
+        b"active,3,2026-11-28\n" + HUGE.encode() + b",4,2026-11-28\n"
         b"active,5,2026-11-28\n"
         b'"unclosed,6,2026-11-28\n' + (HUGE + "\n").encode() + b"active,8,bogus\n"
     )

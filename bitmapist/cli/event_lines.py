@@ -148,9 +148,7 @@ def _fast_rows(rows: list[list[str]]) -> list[tuple[str, int, datetime]] | None:
     return list(zip(names, numbers, moments))
 
 
-def _slow_rows(
-    rows: list[Any], line: int
-) -> tuple[list[tuple[str, int, datetime]], list[BadLine]]:
+def _slow_rows(rows: list[Any], line: int) -> tuple[list[tuple[str, int, datetime]], list[BadLine]]:
     """Each row checked on its own; bad ones get the number of their first physical line."""
     events: list[tuple[str, int, datetime]] = []
     bad: list[BadLine] = []

@@ -218,7 +218,7 @@ _HOUR_SUFFIX = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})-(\d{1,2})")
 @click.option(
     "--output",
     "-o",
-    type=click.File("w", encoding="utf-8"),
+    type=click.Path(dir_okay=False, allow_dash=True),
     default="-",
     help="File to write [default: stdout].",
 )
@@ -235,7 +235,7 @@ _HOUR_SUFFIX = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})-(\d{1,2})")
 @store_option
 def export(
     fmt: str,
-    output: IO[str],
+    output: str,
     event_names: tuple[str, ...],
     granularity: str,
     since: Any,
@@ -253,6 +253,7 @@ def export(
       bitmapist export -o events.csv
       bitmapist export --event active --since 2026-11-01 --format ndjson
     """
+    _check_output_folder(output)  # before reading the store: a typo should fail fast
     client = open_client(store_url)
     wanted = set(event_names)
     pattern = _HOUR_SUFFIX if granularity == "hour" else _DAY_SUFFIX
@@ -271,16 +272,34 @@ def export(
         if first <= date(*fields[:3]) <= last:
             found.append((name, fields, key))
     found.sort()
-    for name, fields, key in found:
-        stamp = _stamp(fields)
-        ids = client.store.bitmap(Key(key))
-        if fmt == "csv":
-            start, end = _csv_field(name) + ",", f",{stamp}\n"
-            output.writelines(f"{start}{uid}{end}" for uid in ids)
-        else:
-            for uid in ids:
-                output.write(json.dumps({"event": name, "user_id": uid, "timestamp": stamp}))
-                output.write("\n")
+    with _open_output(output) as out:
+        for name, fields, key in found:
+            stamp = _stamp(fields)
+            ids = client.store.bitmap(Key(key))
+            if fmt == "csv":
+                start, end = _csv_field(name) + ",", f",{stamp}\n"
+                out.writelines(f"{start}{uid}{end}" for uid in ids)
+            else:
+                for uid in ids:
+                    out.write(json.dumps({"event": name, "user_id": uid, "timestamp": stamp}))
+                    out.write("\n")
+
+
+def _check_output_folder(path: str) -> None:
+    """A one-line error if `path`'s folder does not exist: export never creates folders."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if path != "-" and not os.path.isdir(folder):
+        raise click.ClickException(f"cannot write {path}: the folder {folder} does not exist")
+
+
+@contextmanager
+def _open_output(path: str) -> Iterator[IO[str]]:
+    """stdout for `-`, else the file (created, or emptied)."""
+    if path == "-":
+        yield sys.stdout
+        return
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        yield out
 
 
 def _csv_field(text: str) -> str:
