@@ -13,8 +13,11 @@ Example::
 
 from __future__ import annotations
 
+from .analytics.funnels import FunnelTable, funnel
+from .analytics.lifecycle import LifecycleTable, lifecycle
 from .analytics.ranges import ActiveUsers, DateRange, active_users
 from .analytics.retention import RetentionTable, retention
+from .analytics.stickiness import StickinessTable, stickiness
 from .analytics.trends import TrendsTable, trends
 from .api import (
     delete_all_events,
@@ -84,13 +87,16 @@ __all__ = [
     "DateRange",
     "DayEvent",
     "DayEvents",
+    "FunnelTable",
     "GenericPeriodEvents",
     "HourEvent",
     "HourEvents",
     "InvalidInput",
+    "LifecycleTable",
     "MonthEvent",
     "MonthEvents",
     "RetentionTable",
+    "StickinessTable",
     "StoreError",
     "TrendsTable",
     "UniqueEvents",
@@ -105,11 +111,13 @@ __all__ = [
     "delete_all_events",
     "delete_runtime_bitop_keys",
     "delete_temporary_bitop_keys",
+    "funnel",
     "get_client",
     "get_event_names",
     "get_redis",
     "iso_to_gregorian",
     "iso_year_start",
+    "lifecycle",
     "mark_event",
     "mark_events",
     "mark_unique",
@@ -117,6 +125,7 @@ __all__ = [
     "open_store",
     "retention",
     "setup_redis",
+    "stickiness",
     "trends",
     "unmark_event",
     "unmark_unique",

@@ -1,0 +1,295 @@
+"""Stickiness: of the users active in a week (or month), on how many days were they active?
+
+For each period (a day, week or month) the users who did `event` in some unit of it (an
+hour or a day) are split by how many units they were active on: exactly 1, 2, ... k.
+"Power users" are those active on at least `power_threshold` units; by default 5 of 7 of
+the period's nominal units, rounded up: 5 days a week, 22 days a month, 18 hours a day,
+120 hours a week, 515 hours a month. Each stored bitmap is read once, and the counting is
+done level by level on roaring bitmaps (`levels[j]`: active on more than j units so far).
+
+Example::
+
+    from bitmapist import stickiness
+
+    table = stickiness("active", period="week", unit="day")
+    for row in table.rows:
+        print(row.label, row.active, row.counts, row.power_percent)
+    daily = table.ids(-1, 7)  # active on all 7 days of the last week
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pyroaring import BitMap
+
+from ..errors import InvalidInput
+from ..validation import check_int
+from .tables import AnalyticsTable, Question, check_specs, percent, pick, segments, spec_name
+from .timeline import check_kind, label, shift, span
+
+#: Units per period a "power user" share is taken of (months count 30 days).
+NOMINAL_UNITS = {
+    ("day", "hour"): 24,
+    ("week", "hour"): 168,
+    ("month", "hour"): 720,
+    ("week", "day"): 7,
+    ("month", "day"): 30,
+}
+POWER_SHARE = 5 / 7
+
+
+def default_power_threshold(period: str, unit: str) -> int:
+    """5/7 of the period's nominal units, rounded up (5 days a week, 22 days a month)."""
+    return math.ceil(NOMINAL_UNITS[(period, unit)] * POWER_SHARE - 1e-9)
+
+
+@dataclass(frozen=True, slots=True)
+class StickinessRow:
+    """One period of one segment: `counts[j]` users were active on exactly j+1 units;
+    `active` is their sum; `units` is how many units the period has."""
+
+    start: datetime
+    label: str
+    segment: str | None
+    complete: bool
+    units: int
+    active: int
+    counts: tuple[int, ...]
+    power_users: int
+    power_percent: float | None
+
+
+class StickinessTable(AnalyticsTable):
+    """The result of `stickiness()`: one row per period (and segment), a distribution each."""
+
+    kind = "stickiness"
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        period: str,
+        unit: str,
+        power_threshold: int,
+        generated_at: datetime,
+        rows: Sequence[StickinessRow],
+        segments: Sequence[str | None],
+        levels: Sequence[Sequence[list[BitMap]]],
+    ):
+        self.title = title
+        self.period = period
+        self.unit = unit
+        self.power_threshold = power_threshold
+        self.generated_at = generated_at
+        self.rows = tuple(rows)
+        self.segments = tuple(segments)
+        #: Longest distribution of any row (columns of the CSV).
+        self.max_units = max((row.units for row in self.rows), default=0)
+        self._levels = levels  # [segment][period][j] -> active on more than j units
+
+    @property
+    def labels(self) -> list[str]:
+        """The period labels, in order."""
+        return [row.label for row in self.rows if row.segment == self.segments[0]]
+
+    def ids(
+        self, period: int | str, units: int | str = "power", segment: int | str | None = None
+    ) -> list[int]:
+        """The user ids active on exactly `units` units in one period (an index or label),
+        ascending; `units="power"` gives the power users, `"active"` everyone active."""
+        t = pick(period, self.labels, "period")
+        s = 0 if segment is None else pick(segment, self.segments, "segment")
+        levels = self._levels[s][t]
+        if units == "active":
+            return list(levels[0]) if levels else []
+        if units == "power":
+            index = self.power_threshold - 1
+            return list(levels[index]) if index < len(levels) else []
+        check_int("units", units, 1, max(1, self.max_units))
+        j = int(units) - 1
+        if j >= len(levels):
+            return []
+        return list(levels[j] - levels[j + 1]) if j + 1 < len(levels) else list(levels[j])
+
+    def header(self) -> list[str]:
+        name = self.unit
+        buckets = [f"{j} {name}{'' if j == 1 else 's'}" for j in range(1, self.max_units + 1)]
+        return ["segment", "period", "active", *buckets, "power users", "% power users"]
+
+    def records(self) -> list[list[Any]]:
+        return [
+            [
+                row.segment,
+                row.label,
+                row.active,
+                *row.counts,
+                *([None] * (self.max_units - len(row.counts))),
+                row.power_users,
+                row.power_percent,
+            ]
+            for row in self.rows
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "period": self.period,
+            "unit": self.unit,
+            "power_threshold": self.power_threshold,
+            "generated_at": self.generated_at.isoformat(),
+            "segments": list(self.segments),
+            "rows": [
+                {
+                    "segment": r.segment,
+                    "label": r.label,
+                    "start": r.start.isoformat(),
+                    "complete": r.complete,
+                    "units": r.units,
+                    "active": r.active,
+                    "counts": list(r.counts),
+                    "power_users": r.power_users,
+                    "power_percent": r.power_percent,
+                }
+                for r in self.rows
+            ],
+        }
+
+    def chart_series(self, segment: int | str | None = None) -> dict[str, Any]:
+        """Bars: x is "active on N units", one series per period of one segment (the share
+        of that period's active users, in %)."""
+        s = 0 if segment is None else pick(segment, self.segments, "segment")
+        rows = [row for row in self.rows if row.segment == self.segments[s]]
+        return {
+            "title": self.title,
+            "x": list(range(1, self.max_units + 1)),
+            "kind": "bar",
+            "unit": self.unit,
+            "series": [
+                {
+                    "name": row.label,
+                    "values": [percent(count, row.active) for count in row.counts],
+                    "counts": list(row.counts),
+                }
+                for row in rows
+            ],
+        }
+
+
+def stickiness(
+    event: Any,
+    period: str = "week",
+    unit: str = "day",
+    start: date | datetime | None = None,
+    end: date | datetime | None = None,
+    power_threshold: int | None = None,
+    breakdown: Any = None,
+    system: Any = "default",
+    now: date | datetime | None = None,
+) -> StickinessTable:
+    """How many of the users active in each period were active on exactly 1, 2, ... units.
+
+    - `period`: "day", "week" or "month"; `unit`: "hour" or "day", shorter than `period`
+      (hours need hourly bitmaps: `track_hourly=True` when marking).
+    - `start`, `end`: moments in the first and last periods (default: the last 12 weeks or
+      months, or 30 days, ending now).
+    - `power_threshold`: active on at least this many units makes a power user (default:
+      `default_power_threshold`, 5 days a week).
+    - `breakdown`: flags or event objects; one distribution per segment (the segment taken
+      in each period).
+    """
+    (spec,) = check_specs(event, "event", 1, 1)
+    kind = check_kind(period)
+    if (kind, unit) not in NOMINAL_UNITS:
+        raise InvalidInput(
+            f"period {period!r} with unit {unit!r} is not supported: expected one of "
+            f"{sorted(NOMINAL_UNITS)} (period, unit)"
+        )
+    threshold = default_power_threshold(kind, unit) if power_threshold is None else power_threshold
+    check_int("power_threshold", threshold, 1, 744)
+    q = Question(kind, system, now)
+    starts = span(kind, start, end, q.now_wall, q.tz)
+    segs = segments(breakdown, system)
+    unit_moments = [_units(kind, unit, moment) for moment in starts]
+    unit_exprs = [[q.expr(spec, m, unit) for m in moments] for moments in unit_moments]
+    segment_exprs = [
+        None if seg is None else [q.expr(seg, moment) for moment in starts] for _, seg in segs
+    ]
+    q.prefetch([e for row in unit_exprs for e in row] + [e for r in segment_exprs if r for e in r])
+
+    rows: list[StickinessRow] = []
+    all_levels: list[list[list[BitMap]]] = []
+    for (seg_label, _), seg_exprs in zip(segs, segment_exprs):
+        seg_levels = []
+        for i, exprs in enumerate(unit_exprs):
+            units = [q.bitmap(e) for e in exprs]
+            if seg_exprs is not None:
+                members = q.bitmap(seg_exprs[i])
+                units = [users & members for users in units]
+            levels = _levels(units)
+            seg_levels.append(levels)
+            sizes = [len(level) for level in levels] + [0] * (len(units) + 1 - len(levels))
+            counts = tuple(sizes[j] - sizes[j + 1] for j in range(len(units)))
+            power = sizes[threshold - 1] if threshold <= len(units) else 0
+            rows.append(
+                StickinessRow(
+                    q.aware(starts[i]),
+                    label(kind, starts[i]),
+                    seg_label,
+                    shift(kind, starts[i], 1) <= q.now_wall,
+                    len(units),
+                    sizes[0],
+                    counts,
+                    power,
+                    percent(power, sizes[0]),
+                )
+            )
+        all_levels.append(seg_levels)
+    return StickinessTable(
+        title=f"Stickiness of {spec_name(spec)}: {unit}s active per {kind}",
+        period=kind,
+        unit=unit,
+        power_threshold=threshold,
+        generated_at=q.aware(q.now_wall),
+        rows=rows,
+        segments=[seg_label for seg_label, _ in segs],
+        levels=all_levels,
+    )
+
+
+def _units(kind: str, unit: str, start: datetime) -> list[datetime]:
+    end = shift(kind, start, 1)  # type: ignore[arg-type]
+    moments = [start]
+    while (following := shift(unit, moments[-1], 1)) < end:  # type: ignore[arg-type]
+        moments.append(following)
+    return moments
+
+
+def _levels(units: list[BitMap]) -> list[BitMap]:
+    """`levels[j]`: the users in more than j of `units` (nested: each within the one before)."""
+    levels: list[BitMap] = []
+    for users in units:
+        if not users:
+            continue
+        # users in levels[j] and in this unit move up to levels[j+1]; levels are nested, so
+        # the first empty intersection ends the climb
+        climbed = []
+        for level in levels:
+            both = level & users
+            if not both:
+                break
+            climbed.append(both)
+        if levels:
+            levels[0] |= users
+        else:
+            levels.append(users.copy())
+        for j, both in enumerate(climbed, 1):
+            if j < len(levels):
+                levels[j] |= both
+            else:
+                levels.append(both)
+    return levels
