@@ -33,7 +33,17 @@ from .errors import InvalidInput
 
 #: The user whose own questions ("has user 123 been online today?") the demo answers.
 DEMO_USER = 123
-DEMO_EVENTS = ("active", "signup", "song:played", "task:complete")
+DEMO_EVENTS = (
+    "active",
+    "signup",
+    "song:played",
+    "task:complete",
+    "activate",
+    "invite",
+    "upgrade",
+)
+#: The product funnel after sign-up, one step per visit at most (`bitmapist funnel`).
+DEMO_FUNNEL = ("activate", "invite", "upgrade")
 DEMO_FLAGS = ("premium", "signup_form:classic", "signup_form:new")
 
 # Kinds of users: (share, chance of coming back on a given day once settled)
@@ -72,7 +82,9 @@ def record_demo(
     """Record synthetic activity for `users` users over the `days` days ending at `now`.
 
     Events: `signup` (once), `active` (every visit), `song:played` and `task:complete`
-    (on some visits); flags (`mark_unique`): `premium` and an A/B test
+    (on some visits), and a funnel with drop-off: `activate` (about half the users, in their
+    first days), then `invite`, then `upgrade` (loyal users more often); a few daily users
+    (stickiness power users). Flags (`mark_unique`): `premium` and an A/B test
     `signup_form:classic` / `signup_form:new`. Today's events also get hour bitmaps, up to
     the hour of `now`. The same seed and `now` always write the same bits, so running it
     twice changes nothing.
@@ -85,6 +97,8 @@ def record_demo(
     today = now.date()
     first_day = today - timedelta(days=days - 1)
     rng = random.Random(seed)
+    # a second stream for the funnel, so the other events are the same as without it
+    funnel_rng = random.Random(seed + 1)
     earlier: list[tuple[str, int, datetime]] = []
     today_events: list[tuple[str, int, datetime]] = []
     flags: dict[str, list[int]] = {flag: [] for flag in DEMO_FLAGS}
@@ -102,11 +116,18 @@ def record_demo(
         flags["signup_form:classic" if rng.random() < 0.5 else "signup_form:new"].append(uid)
         if premium:
             flags["premium"].append(uid)
+        stage = 0  # funnel steps done so far
+        # a quarter of the loyal users make a daily habit of it (stickiness power users)
+        habit = loyalty == _USER_KINDS[-1][1] and funnel_rng.random() < 0.25
         for day in range(signup, days):
             age = day - signup
             # new users come back often, then settle to their kind's habit
             chance = 1.0 if age == 0 else loyalty + (0.6 - loyalty) * math.exp(-age / 3)
             if rng.random() >= chance:
+                if habit and funnel_rng.random() < 0.8:  # daily users: power users
+                    when = day_starts[day] + timedelta(hours=int(funnel_rng.random() * 20))
+                    if when <= now:
+                        (today_events if day == days - 1 else earlier).append(("active", uid, when))
                 continue
             is_today = day == days - 1
             hour = int(rng.random() * (now.hour + 1 if is_today else 24))
@@ -119,6 +140,9 @@ def record_demo(
                 out.append(("song:played", uid, when))
             if rng.random() < 0.25:
                 out.append(("task:complete", uid, when))
+            if stage < len(DEMO_FUNNEL) and funnel_rng.random() < _step_chance(stage, age, loyalty):
+                out.append((DEMO_FUNNEL[stage], uid, when))
+                stage += 1
     with client.transaction():
         client.mark_events(earlier, track_hourly=False, track_unique=False)
         client.mark_events(today_events, track_hourly=True, track_unique=False)
@@ -126,6 +150,16 @@ def record_demo(
             for uid in ids:
                 client.mark_unique(flag, uid)
     return DemoSummary(users, days, first_day, now, len(earlier) + len(today_events))
+
+
+def _step_chance(stage: int, age: int, loyalty: float) -> float:
+    """The chance of taking the next funnel step on a visit: activation happens in the
+    first days or never; invites and upgrades come with loyalty."""
+    if stage == 0:
+        return 0.5 if age <= 3 else 0.0
+    if stage == 1:
+        return 0.05 + 0.3 * loyalty
+    return 0.04 + 0.2 * loyalty
 
 
 def _pick_kind(rng: random.Random) -> float:

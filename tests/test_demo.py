@@ -27,13 +27,16 @@ def test_summary_and_shape(client: Bitmapist) -> None:
     assert (summary.users, summary.days) == (1500, 45)
     assert summary.first_day == (NOW - timedelta(days=44)).date()
     assert sorted(client.get_event_names()) == [
+        "activate",
         "active",
+        "invite",
         "premium",
         "signup",
         "signup_form:classic",
         "signup_form:new",
         "song:played",
         "task:complete",
+        "upgrade",
     ]
     # every user signs up exactly once, in the window, and is flagged into one A/B arm
     first = NOW.date() - timedelta(days=44)

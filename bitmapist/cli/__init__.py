@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .analytics import funnel_command, lifecycle_command, stickiness_command, trend
 from .ingest import export, import_
 from .marking import mark, unmark
 from .options import BitmapistGroup
@@ -38,6 +39,10 @@ for command in (
     ids,
     events,
     retention,
+    trend,
+    funnel_command,
+    lifecycle_command,
+    stickiness_command,
     import_,
     export,
     copy,
