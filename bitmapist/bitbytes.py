@@ -31,7 +31,13 @@ def to_redis_string(offsets: Iterable[int]) -> bytes:
     offsets = (
         offsets if isinstance(offsets, (list, tuple, set, frozenset, BitMap)) else list(offsets)
     )
-    buf = bytearray(max(offsets) // 8 + 1)
+    return to_bytes(offsets, max(offsets) // 8 + 1)
+
+
+def to_bytes(offsets: Iterable[int], length: int) -> bytes:
+    """The Redis string `length` bytes long whose set bits are exactly `offsets` (each
+    below `length * 8`), zero bytes up to `length`."""
+    buf = bytearray(length)
     for offset in offsets:
         buf[offset >> 3] |= 0x80 >> (offset & 7)
     return bytes(buf)

@@ -30,7 +30,7 @@ window; `flush()` commits now). Errors are `StoreError` (`CorruptStore`,
 guarantees: docs/storage.md.
 """
 
-from .engine import DATABASES, MAX_OFFSET, Engine, View
+from .engine import DATABASES, MAX_OFFSET, Engine, View, now_ms
 from .format import FORMAT_VERSION, CorruptStore, NewerFormat, NotABitmapistStore
 from .glob import compile_glob, glob_match
 from .ops import Delete, Expire, FlushAll, FlushDb, Put, Rename, SetBits, WriteOp
@@ -56,4 +56,5 @@ __all__ = [
     "WriteOp",
     "compile_glob",
     "glob_match",
+    "now_ms",
 ]

@@ -1,33 +1,44 @@
 """`Batch`: applies the ops of one write batch to memory and queues their SQL rows.
 
-Runs inside the engine's write transaction (under its lock); `Engine.write` commits or,
-on any error, rolls back and rebuilds memory from the file.
+Runs inside the engine's write transaction (under its lock); the write path
+(`writes.FullWrite`, `group.GroupCommit`) commits or, on any error, rolls back and
+rebuilds memory from the file.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyroaring import BitMap
 
 from ..errors import InvalidInput
 from . import format as fmt
-from .keyspace import DATABASES, MAX_OFFSET, Entry, as_bitmap, check_db, check_key, now_ms
+from .bitmaps import Bitmaps
+from .journal import Journal
+from .keyspace import (
+    DATABASES,
+    MAX_OFFSET,
+    Entry,
+    KeyIndex,
+    as_bitmap,
+    check_db,
+    check_key,
+    now_ms,
+)
 from .ops import Delete, Expire, FlushAll, FlushDb, Put, Rename, SetBits, WriteOp
 from .value import Value
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 
 class Batch:
     """Applies the ops of one write batch to memory and queues their SQL rows."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
-        self.conn = engine._conn
+    def __init__(self, journal: Journal, index: KeyIndex, bitmaps: Bitmaps):
+        self.journal = journal
+        self.index = index
+        self.bitmaps = bitmaps
+        self.conn = journal.conn
         self.now = now_ms()
-        self.journal: list[tuple[int, int, bytes | None, int, bytes | None]] = []
+        self.rows_queued: list[tuple[int, int, bytes | None, int, bytes | None]] = []
         self.rows = 0
         self.nbytes = 0
         # SETBIT's `keys` rows, written in bulk before any other statement of the batch.
@@ -35,13 +46,12 @@ class Batch:
         self.grown_keys: list[tuple[int, int, bytes]] = []
 
     def _append(self, db: int, key: bytes | None, op: int, bits: bytes | None = None) -> int:
-        engine = self.engine
-        engine._seq += 1
-        self.journal.append((engine._seq, db, key, op, bits))
+        seq = self.journal.next_seq()
+        self.rows_queued.append((seq, db, key, op, bits))
         self.rows += 1
         if bits:
             self.nbytes += len(bits)
-        return engine._seq
+        return seq
 
     def _flush_keys(self) -> None:
         if self.new_keys:
@@ -58,11 +68,8 @@ class Batch:
 
     def flush(self) -> None:
         self._flush_keys()
-        if self.journal:
-            self.conn.executemany(
-                "INSERT INTO journal (seq, db, key, op, bits) VALUES (?, ?, ?, ?, ?)",
-                self.journal,
-            )
+        if self.rows_queued:
+            self.journal.insert_rows(self.rows_queued)
 
     def apply(self, op: WriteOp) -> Any:
         kind = type(op)
@@ -84,7 +91,7 @@ class Batch:
 
     def _live(self, db: int, key: bytes) -> Entry | None:
         """The key's entry; an expired key is deleted here, as Redis does on access."""
-        entry = self.engine._dbs[db].get(key)
+        entry = self.index.dbs[db].get(key)
         if entry is not None and entry.expire_at is not None and entry.expire_at < self.now:
             self.delete(key, db)
             return None
@@ -98,32 +105,32 @@ class Batch:
         top = offsets.max()
         if top > MAX_OFFSET:
             raise InvalidInput(f"bit offset {top} is out of range [0, {MAX_OFFSET}]")
-        engine = self.engine
+        bitmaps = self.bitmaps
         length = (top >> 3) + 1
         entry = self._live(db, key)
         if entry is None:
-            entry = engine._dbs[db][key] = Entry(length, None, BitMap())
-            engine._cache_new(db, key, entry)
-            self.new_keys.append((db, key, length, engine._seq))
+            entry = self.index.dbs[db][key] = Entry(length, None, BitMap())
+            bitmaps.add_new(db, key, entry)
+            self.new_keys.append((db, key, length, self.journal.seq))
         elif length > entry.length:
             entry.length = length
             self.grown_keys.append((length, db, key))
         previous = None
         if op.previous and entry.bits is None:
-            engine._bits(db, key, entry)
+            bitmaps.bits(db, key, entry)
         bits = entry.bits
         if bits is not None:
             if op.previous:
                 previous = offsets.intersection_cardinality(bits)
             if op.value:
                 bits |= offsets
-                engine._grow(entry, len(offsets))  # an upper bound, see _apply_fast_plan
+                bitmaps.grow(entry, len(offsets))  # an upper bound, see fastplan.apply
             else:
                 bits -= offsets
         else:
-            engine._unload(db, key, entry)  # a packed copy is stale: reloaded with this
+            bitmaps.unload(db, key, entry)  # a packed copy is stale: reloaded with this
         self._append(db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, offsets.serialize())
-        engine._journaled.add((db, key))
+        self.index.journaled.add((db, key))
         return previous
 
     def put(self, op: Put) -> None:
@@ -139,7 +146,7 @@ class Batch:
             raise InvalidInput(
                 f"value length {value.length!r} must be an int >= 0 covering every set bit"
             )
-        engine = self.engine
+        bitmaps = self.bitmaps
         old = self._live(db, key)
         expire_at = old.expire_at if (op.keep_ttl and old is not None) else op.expire_at
         seq = self._append(db, key, fmt.OP_PUT)
@@ -159,15 +166,14 @@ class Batch:
         elif old is not None:
             self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
         if old is not None:
-            engine._unload(db, key, old)
-        entry = engine._dbs[db][key] = Entry(value.length, expire_at, bits)
-        engine._cache_new(db, key, entry)
-        engine._grow(entry, stored // 4)
-        self._note_expiry(db, key, expire_at)
+            bitmaps.unload(db, key, old)
+        entry = self.index.dbs[db][key] = Entry(value.length, expire_at, bits)
+        bitmaps.add_new(db, key, entry)
+        bitmaps.grow(entry, stored // 4)
+        self.index.note_expiry(db, key, expire_at)
 
     def delete(self, key: bytes, db: int) -> bool:
-        engine = self.engine
-        entry = engine._dbs[db].get(key)
+        entry = self.index.dbs[db].get(key)
         if entry is None:
             return False
         self._flush_keys()
@@ -175,9 +181,8 @@ class Batch:
         self.conn.execute("DELETE FROM keys WHERE db = ? AND key = ?", (db, key))
         self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
         self._append(db, key, fmt.OP_DELETE)
-        engine._unload(db, key, entry)
-        del engine._dbs[db][key]
-        engine._expiring[db].discard(key)
+        self.bitmaps.unload(db, key, entry)
+        self.index.remove(db, key)
         return not expired
 
     def rename(self, op: Rename) -> bool | None:
@@ -189,7 +194,7 @@ class Batch:
             return not op.if_absent
         if op.if_absent and self._live(db, dst) is not None:
             return False
-        bits = self.engine._bits(db, src, entry)
+        bits = self.bitmaps.bits(db, src, entry)
         self.put(Put(dst, Value(bits, entry.length), expire_at=entry.expire_at, db=db))
         self.delete(src, db)
         return True
@@ -208,29 +213,21 @@ class Batch:
                 "UPDATE keys SET expire_at = ? WHERE db = ? AND key = ?", (op.at_ms, db, key)
             )
             entry.expire_at = op.at_ms
-            self._note_expiry(db, key, op.at_ms)
+            self.index.note_expiry(db, key, op.at_ms)
             self._append(db, key, fmt.OP_EXPIRE)
         return True
 
-    def _note_expiry(self, db: int, key: bytes, expire_at: int | None) -> None:
-        if expire_at is None:
-            self.engine._expiring[db].discard(key)
-        else:
-            self.engine._expiring[db].add(key)
-
     def flush_db(self, db: int) -> None:
         self._flush_keys()
-        engine = self.engine
         self.conn.execute("DELETE FROM keys WHERE db = ?", (db,))
         self.conn.execute("DELETE FROM bitmaps WHERE db = ?", (db,))
         self._append(db, None, fmt.OP_FLUSHDB)
-        for key, entry in list(engine._dbs[db].items()):
-            engine._unload(db, key, entry)
-        engine._dbs[db] = {}
-        engine._expiring[db] = set()
+        for key, entry in list(self.index.dbs[db].items()):
+            self.bitmaps.unload(db, key, entry)
+        self.index.clear_db(db)
 
     def flush_all(self) -> None:
         for db in range(DATABASES):
-            if self.engine._dbs[db]:
+            if self.index.dbs[db]:
                 self.flush_db(db)
         self._append(-1, None, fmt.OP_FLUSHALL)

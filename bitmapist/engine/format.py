@@ -143,25 +143,42 @@ def connect(
                 check_same_thread=False,
             )
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open store {path}: {exc}") from exc
+            raise store_error(path, exc) from exc
     try:
         _prepare(conn, path, readonly=readonly, durability=durability)
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.Error as exc:
         conn.close()
-        raise _database_error(path, exc) from exc
+        raise store_error(path, exc) from exc
     except BaseException:
         conn.close()
         raise
     return conn
 
 
-def _database_error(path: Path | None, exc: sqlite3.Error) -> StoreError:
+# SQLite's primary result codes that say something about the file (sqlite.org/rescode.html).
+_SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN = 8, 11, 13, 14
+_SQLITE_NOTADB = 26
+
+
+def store_error(path: Path | None, exc: sqlite3.Error) -> StoreError:
+    """The one translation of an SQLite error into ours, at opening and at any later use.
+
+    "not a database" (SQLITE_NOTADB) is `CorruptStore`: `check_file` has already refused
+    files that do not start as SQLite databases, so SQLite saying it later means a damaged
+    one (a header overwritten, a file truncated under an open store).
+    """
     text = str(exc)
-    if "not a database" in text:
-        return NotABitmapistStore(f"{path} is not a bitmapist store: {text}")
-    if "malformed" in text or "corrupt" in text:
-        return CorruptStore(f"{path} is corrupt: {text}")
-    return StoreError(f"store {path or ':memory:'}: {text}")
+    where = path or ":memory:"
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == _SQLITE_READONLY or "readonly" in text or "read-only" in text:
+        return StoreError(f"store {where} is read-only: {text}")
+    if code == _SQLITE_FULL or "full" in text:
+        return StoreError(f"store {where} is full (disk or max_bytes): {text}")
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or "malformed" in text or "not a database" in text:
+        return CorruptStore(f"store {where} is corrupt: {text}")
+    if code == _SQLITE_CANTOPEN:
+        return StoreError(f"cannot open store {where}: {text}")
+    return StoreError(f"store {where}: {text}")
 
 
 def _prepare(

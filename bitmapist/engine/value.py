@@ -3,20 +3,17 @@
 Redis keeps bitmaps as plain strings, so a value is more than its set bits: SETBIT grows
 the string to `offset // 8 + 1` bytes, clearing a bit never shrinks it, and SET stores any
 bytes. `Value(bits, length)` carries both; GET of a value is byte-exact (`to_bytes`).
+The bit layout (offset 0 = the most significant bit of byte 0) is `bitmapist.bitbytes`'s,
+the one conversion every layer uses.
 """
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
 from pyroaring import BitMap
 
-# For each byte value, the bit offsets (0 = most significant bit) it has set.
-_SET_BITS: tuple[tuple[int, ...], ...] = tuple(
-    tuple(bit for bit in range(8) if value & (0x80 >> bit)) for value in range(256)
-)
-_NONZERO_RUNS = re.compile(rb"[^\x00]+")
+from ..bitbytes import to_bitmap, to_bytes
 
 
 class Value(NamedTuple):
@@ -31,23 +28,11 @@ class Value(NamedTuple):
     @classmethod
     def from_bytes(cls, data: bytes) -> Value:
         """The value of a Redis string holding exactly `data`."""
-        bits = BitMap()
-        set_bits = _SET_BITS
-        for run in _NONZERO_RUNS.finditer(data):
-            base = run.start() * 8
-            offsets = []
-            for byte in run.group():
-                offsets.extend(base + bit for bit in set_bits[byte])
-                base += 8
-            bits.update(offsets)
-        return cls(bits, len(data))
+        return cls(to_bitmap(data), len(data))
 
     def to_bytes(self) -> bytes:
         """The Redis string, byte-exact (zero bytes up to `length`)."""
-        buf = bytearray(self.length)
-        for offset in self.bits:
-            buf[offset >> 3] |= 0x80 >> (offset & 7)
-        return bytes(buf)
+        return to_bytes(self.bits, self.length)
 
     def copy(self) -> Value:
         """A value whose bitmap the caller may modify."""
@@ -55,8 +40,3 @@ class Value(NamedTuple):
 
 
 EMPTY = Value(BitMap(), 0)
-
-
-def length_for(max_offset: int) -> int:
-    """The byte length SETBIT grows a string to for `max_offset`."""
-    return (max_offset >> 3) + 1

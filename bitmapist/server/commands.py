@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from ..engine import Delete, Expire, FlushAll, FlushDb, Put, Rename, Value
+from ..engine import Delete, Expire, FlushAll, FlushDb, Put, Rename, Value, now_ms
 from . import bitops, info, scan
 from .batch import Deferred
 from .resp import NULL_ARRAY, OK, Error, Map, Status, Verbatim, _strict_int
@@ -182,10 +182,6 @@ def sync(state: ServerState) -> None:
 
 
 # --- argument parsing
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _offset(state: ServerState, arg: bytes) -> int | None:

@@ -1,0 +1,273 @@
+"""`CatchUp`: learning of other processes' writes, and handing ours over through the log.
+
+Several processes share one store: their engines meet in the SQLite file and in its fast
+log (`fastlog`). This part owns the engine's view of the log (the `FastLog`, and the
+generation and end it has read up to) and keeps the rules that make them agree:
+
+- **Every SQLite write bumps the log's generation before it changes anything**
+  (`begin_file_write`, under the log's exclusive lock, after draining the log into
+  SQLite), and again when it ends. So a generation this process has not seen is the only
+  sign that SQLite may have changed, and a process killed in the middle of an SQLite write
+  still leaves it behind.
+- Hence `sync` (run before every read and write) makes no SQLite query when the log's
+  header still reads the (generation, end) it saw last: reading 16 bytes of a shared map
+  is the whole cost of a read that finds nothing new. When only `end` moved, the new log
+  rows are applied; when the generation moved, SQLite is asked (`data_version`) and its
+  new journal rows are applied.
+- A throwaway in-memory store has one connection and no other process: nothing to catch
+  up. A read-only engine opened before any writer made the log reads `data_version`
+  until the log exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import StoreError
+from . import format as fmt
+from .bitmaps import Bitmaps
+from .fastlog import HEADER_SIZE, FastLog, log_path
+from .journal import Journal
+from .keyspace import Entry, KeyIndex
+
+
+class CatchUp:
+    """Keeps one engine's index, cached bits and journal counters current with the file
+    and the log (see the module docstring)."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        index: KeyIndex,
+        bitmaps: Bitmaps,
+        log: FastLog | None,
+        *,
+        readonly: bool,
+        busy_timeout: float,
+    ):
+        self.journal = journal
+        self.index = index
+        self.bitmaps = bitmaps
+        self.log = log
+        self.readonly = readonly
+        self.busy_timeout = busy_timeout
+        self.log_gen, self.log_end = 0, HEADER_SIZE  # how far this process has read the log
+        self.reloads = 0  # bumped by every `reload`: state derived from the index is stale
+
+    # --- rebuilding and catching up
+
+    def reload(self) -> None:
+        """Rebuild the key index from the file and the log; no bitmap is loaded."""
+        with self.log_locked(exclusive=False):
+            self.reloads += 1
+            self.index.reset(*self.journal.read_index())
+            self.bitmaps.cache.clear()
+            if self.log is not None:
+                self.apply_log(HEADER_SIZE)
+
+    def sync(self) -> None:
+        """Catch up with the writes of other processes (cheap when there are none)."""
+        log = self.log
+        if log is None:
+            if self.journal.path is None:
+                return  # a private in-memory database: nobody else writes it
+            if self.readonly:
+                log = self._open_log_created_since()
+            if log is None:
+                self._sync_file()
+                return
+        # Without the lock, (generation, end) is a hint; equal to ours means nothing
+        # happened: an SQLite write bumps the generation first, and it never comes back.
+        if log.state() == (self.log_gen, self.log_end):
+            return
+        with log.locked(exclusive=False):  # no drain can run meanwhile
+            generation, end = log.state()
+            if generation != self.log_gen:
+                # The log was drained into SQLite (or SQLite written): read them there.
+                # (The changes kept per key are in SQLite now, maybe under newer ones.)
+                self.index.log_changes.clear()
+                self._sync_file()
+                self.apply_log(HEADER_SIZE)
+                return
+            if end != self.log_end:
+                self.apply_log(self.log_end)
+
+    def _open_log_created_since(self) -> FastLog | None:
+        """A read-only engine opened before any writer made the log: look again."""
+        assert self.journal.path is not None
+        path = log_path(self.journal.path)
+        if not path.exists():
+            return None
+        try:
+            self.log = FastLog(path, readonly=True, busy_timeout=self.busy_timeout)
+        except (OSError, StoreError):
+            return None  # being created right now: next time
+        self.log_gen, self.log_end = 0, HEADER_SIZE  # unseen: read it all
+        return self.log
+
+    def apply_log(self, start: int) -> None:
+        """Apply the log's rows from byte `start` that are newer than our state (under the
+        log's lock). Their changes are also kept per key, for bits loaded later."""
+        log = self.log
+        assert log is not None
+        journal, index, bitmaps = self.journal, self.index, self.bitmaps
+        generation, end = log.state()
+        for seq, db, key, op, bits in log.rows(start, end):
+            if seq <= journal.seq:
+                continue  # drained into SQLite already, and read from there
+            journal.seq = seq
+            journal.counted(1, len(bits))
+            changes = (
+                fmt.decode_sets(bits, f"{log.path} row {seq}")
+                if op == fmt.OP_SETS
+                else [(op, db, key, bits)]
+            )
+            for change_op, change_db, change_key, data in changes:
+                value = change_op == fmt.OP_SET
+                offsets = fmt.decode_bits(data, journal.where_key(change_db, change_key))
+                index.note_log_change(change_db, change_key, value, offsets)
+                entry = index.dbs[change_db].get(change_key)
+                if entry is not None:
+                    bitmaps.change(change_db, change_key, entry, value, offsets)
+        self.log_gen, self.log_end = generation, end
+
+    def _sync_file(self) -> None:
+        journal = self.journal
+        if not journal.changed():
+            return
+        with journal.read_txn():
+            if journal.meta_int("folded_seq") > journal.seq:
+                self.reload()  # rows we never saw were folded away: start afresh
+                return
+            touched: dict[tuple[int, bytes], None] = {}
+            for seq, db, key, op, bits in journal.rows_after(journal.seq):
+                if op in (fmt.OP_FLUSHDB, fmt.OP_FLUSHALL):
+                    self.reload()
+                    return
+                journal.seq = seq
+                journal.counted(1, len(bits) if bits else 0)
+                if op == fmt.OP_SETS:
+                    where = f"{journal.where} journal row {seq}"
+                    for change_op, change_db, change_key, data in fmt.decode_sets(bits, where):
+                        touched[(change_db, change_key)] = None
+                        self._apply_journaled(change_op, change_db, change_key, data)
+                    continue
+                touched[(db, key)] = None
+                if op in fmt.BIT_OPS:
+                    self._apply_journaled(op, db, key, bits)
+                elif op in (fmt.OP_PUT, fmt.OP_DELETE):
+                    entry = self.index.dbs[db].get(key)
+                    if entry is not None:
+                        self.bitmaps.unload(db, key, entry)
+            for db, key in touched:
+                self._refresh_entry(db, key)
+
+    def _apply_journaled(self, op: int, db: int, key: bytes, data: bytes) -> None:
+        """Apply another process's SET/CLEAR change to the key's bits, if loaded."""
+        self.index.journaled.add((db, key))
+        entry = self.index.dbs[db].get(key)
+        if entry is None:
+            return
+        if entry.bits is not None:
+            offsets = fmt.decode_bits(data, self.journal.where_key(db, key))
+            self.bitmaps.change(db, key, entry, op == fmt.OP_SET, offsets)
+        elif entry.packed is not None:
+            self.bitmaps.unload(db, key, entry)  # the next use reloads it, change included
+
+    def _refresh_entry(self, db: int, key: bytes) -> None:
+        row = self.journal.key_row(db, key)
+        index = self.index
+        entry = index.dbs[db].get(key)
+        if row is None:
+            if entry is not None:
+                self.bitmaps.unload(db, key, entry)
+                index.remove(db, key)
+            index.expiring[db].discard(key)
+            return
+        if entry is None:
+            index.dbs[db][key] = Entry(row[0], row[1])
+        else:
+            entry.length, entry.expire_at = row
+        index.note_expiry(db, key, row[1])
+
+    # --- SQLite writes under the log's exclusive lock
+
+    def log_locked(self, *, exclusive: bool) -> contextlib.AbstractContextManager[bool]:
+        if self.log is None:
+            return contextlib.nullcontext(False)
+        return self.log.locked(exclusive=exclusive)
+
+    def begin_file_write(self) -> bool:
+        """Take the log's exclusive lock for an SQLite write: catch up, move the log's rows
+        into SQLite (see fastlog), then bump the generation before SQLite changes. False
+        when there is nothing to do: no log, or an outer write holds the lock already."""
+        log = self.log
+        if log is None or self.readonly or log.held_exclusive:
+            return False
+        log.acquire(exclusive=True)
+        try:
+            self.sync()
+            self._drain()
+            self.log_gen, self.log_end = log.reset()
+        except BaseException:
+            log.release()
+            raise
+        return True
+
+    def end_file_write(self) -> None:
+        """After an SQLite write: bump the log's generation (other processes then read
+        SQLite again) and release its lock."""
+        log = self.log
+        assert log is not None
+        try:
+            self.log_gen, self.log_end = log.reset()
+        finally:
+            log.release()
+
+    @contextlib.contextmanager
+    def file_write(self) -> Iterator[None]:
+        """Hold the log for an SQLite write (`begin_file_write` ... `end_file_write`)."""
+        began = self.begin_file_write()
+        try:
+            yield
+        finally:
+            if began:
+                self.end_file_write()
+
+    def _drain(self) -> None:
+        """Move the log's rows into the SQLite journal (same sequence numbers), then empty
+        the log. Under its exclusive lock, caught up. Rows already there (a drain that
+        died before emptying the log) are skipped."""
+        log = self.log
+        assert log is not None
+        _, end = log.state()
+        if end == HEADER_SIZE:
+            return
+        rows = log.rows(HEADER_SIZE, end)
+        journal = self.journal
+        try:
+            journal.begin()
+            top = journal.top_seq()
+            journal.insert_rows([row for row in rows if row[0] > top])
+            journal.commit()
+        except BaseException as exc:
+            journal.rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise journal.error(exc) from exc
+            raise
+        self.index.log_changes.clear()  # SQLite holds them now: loads read them there
+        self.log_gen, self.log_end = log.reset()
+
+
+def open_log(path: Path, *, readonly: bool, busy_timeout: float) -> FastLog | None:
+    """The store's fast log: created by a writer, opened by a reader if it exists."""
+    log = log_path(path)
+    if readonly and not log.exists():
+        return None
+    try:
+        return FastLog(log, readonly=readonly, busy_timeout=busy_timeout)
+    except OSError as exc:
+        raise StoreError(f"cannot open the store's log {log}: {exc}") from exc

@@ -1,0 +1,206 @@
+"""`Checkpointer`: folds the journal into one checkpointed bitmap per key, a step at a time.
+
+A checkpoint writes each key with unfolded rows to `bitmaps` (its current bits, and
+`keys.base_seq` = the horizon), a few keys per short transaction, then raises
+`meta.folded_seq` and deletes the folded journal rows, a chunk at a time. Writers run
+between the steps. Automatic checkpoints take one step after each write once the journal
+is over `rows_limit` / `bytes_limit` (not while `Engine.checkpoint()` is taking them).
+
+Two rules here hold the fast paths up, and must change together with them:
+
+- **The newest journal row is never deleted** (`_DELETABLE`), so the journal's last
+  sequence number only grows. `GUARDED_INSERT` (the in-memory store's fast write) is
+  correct only because of this: it inserts a row only if the journal still ends at the
+  sequence number this process saw last, which then proves nobody else wrote meanwhile
+  and nothing it missed was folded away.
+- `meta.folded_seq` is raised before any row is deleted: a process that finds it above
+  the last row it saw rebuilds its index (`CatchUp`), since rows it never read are gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable
+
+from ..errors import StoreError
+from . import format as fmt
+from .bitmaps import Bitmaps
+from .catchup import CatchUp
+from .journal import Journal
+from .keyspace import KeyIndex
+
+# One checkpoint step folds keys until either budget is spent (a few ms of work).
+_FOLD_KEYS_PER_STEP = 512
+_FOLD_BYTES_PER_STEP = 256 << 10
+_DELETE_ROWS_PER_STEP = 500
+_DELETE_BYTES_PER_STEP = 64 << 10
+
+# Insert one journal row only if the journal still ends at sequence ?6 (see the module
+# docstring: correct only because checkpoints keep the newest row).
+GUARDED_INSERT = (
+    "INSERT INTO journal (seq, db, key, op, bits) SELECT ?1, ?2, ?3, ?4, ?5 "
+    "WHERE (SELECT max(seq) FROM journal) = ?6"
+)
+# The folded rows a step may delete: up to the horizon, and never the newest row.
+_DELETABLE = (
+    "SELECT seq, length(bits) FROM journal WHERE seq <= ? "
+    "AND seq < (SELECT max(seq) FROM journal) ORDER BY seq LIMIT ?"
+)
+
+
+class _Progress:
+    """A checkpoint in progress: fold `pending` keys, then delete rows up to `horizon`."""
+
+    __slots__ = ("horizon", "pending", "reloads")
+
+    def __init__(self, horizon: int, pending: list[tuple[int, bytes]], reloads: int):
+        self.horizon = horizon
+        self.pending = pending
+        self.reloads = reloads  # made from this index: a reload makes it stale
+
+
+class Checkpointer:
+    """The checkpoint state of one engine (see the module docstring)."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        index: KeyIndex,
+        bitmaps: Bitmaps,
+        catchup: CatchUp,
+        recover: Callable[[], None],
+        *,
+        rows_limit: int,
+        bytes_limit: int,
+    ):
+        self.journal = journal
+        self.index = index
+        self.bitmaps = bitmaps
+        self.catchup = catchup
+        self.recover = recover  # after a failed step: make memory match the file again
+        self.rows_limit = rows_limit
+        self.bytes_limit = bytes_limit
+        self.running = 0  # threads inside Engine.checkpoint(), taking every step
+        self._progress: _Progress | None = None
+
+    @property
+    def progress(self) -> _Progress | None:
+        """The checkpoint in progress, if any."""
+        progress = self._progress
+        if progress is not None and progress.reloads != self.catchup.reloads:
+            self._progress = progress = None  # the index was rebuilt: start again
+        return progress
+
+    def due(self) -> bool:
+        """Whether a write should take a step (cheap: the fast paths ask every time)."""
+        journal = self.journal
+        return (
+            self._progress is not None
+            or journal.rows > self.rows_limit
+            or journal.nbytes > self.bytes_limit
+        )
+
+    def maybe_step(self) -> None:
+        """After a write: one step of checkpoint work, if one is due."""
+        if self.journal.in_transaction:
+            return  # a group window is open; its commit checks again
+        if self.running:
+            return  # checkpoint() is taking the steps: writers only wait for one
+        if not self.due():
+            return
+        # The write itself succeeded; a failed step is retried after the next write.
+        with contextlib.suppress(StoreError, sqlite3.Error):
+            self.step()
+
+    def restart(self) -> None:
+        """Forget the checkpoint in progress, so that everything written so far folds."""
+        self._progress = None
+
+    def step(self) -> bool:
+        """One short transaction of checkpoint work; True when the checkpoint is done."""
+        journal = self.journal
+        with self.catchup.file_write():
+            try:
+                journal.begin()
+                self.catchup.sync()
+                done = self._work()
+                journal.commit()
+            except BaseException as exc:
+                self.recover()
+                if isinstance(exc, sqlite3.Error):
+                    raise journal.error(exc) from exc
+                raise
+        if done:
+            # Sequence numbers are dense: what is left is what came after the horizon
+            # (its size in bytes is not tracked again until new rows arrive).
+            assert self._progress is not None
+            journal.rows = journal.seq - self._progress.horizon
+            journal.nbytes = 0
+            self._progress = None
+        return done
+
+    def _work(self) -> bool:
+        progress = self.progress
+        if progress is None:
+            # Caught up under the write lock: the keys with unfolded rows are known.
+            progress = self._progress = _Progress(
+                self.journal.seq, sorted(self.index.journaled), self.catchup.reloads
+            )
+            if progress.pending:
+                self._fold_some(progress.pending)
+            return False
+        if progress.pending:
+            self._fold_some(progress.pending)
+            return False
+        return self._delete_some(progress.horizon)
+
+    def _delete_some(self, horizon: int) -> bool:
+        """Every key with rows up to the horizon is folded: drop those rows, a chunk at a
+        time (freeing a large row's pages is the slow part). True when none are left."""
+        conn = self.journal.conn
+        conn.execute("UPDATE meta SET value = max(value, ?) WHERE name = 'folded_seq'", (horizon,))
+        cut, budget = None, _DELETE_BYTES_PER_STEP
+        for seq, size in conn.execute(_DELETABLE, (horizon, _DELETE_ROWS_PER_STEP)):
+            if cut is not None and budget < (size or 0):
+                break
+            cut, budget = seq, budget - (size or 0)
+        if cut is not None:
+            conn.execute("DELETE FROM journal WHERE seq <= ?", (cut,))
+            return False
+        return True
+
+    def _fold_some(self, pending: list[tuple[int, bytes]]) -> None:
+        """Store the current bits of some pending keys as their checkpointed bitmaps
+        (inside a write transaction), until a step's budget is spent."""
+        stored: list[tuple[int, bytes, int, bytes]] = []
+        emptied: list[tuple[int, bytes]] = []
+        folded_bytes = 0
+        index, bitmaps = self.index, self.bitmaps
+        while pending and len(stored) + len(emptied) < _FOLD_KEYS_PER_STEP:
+            db, key = pending.pop()
+            entry = index.dbs[db].get(key)
+            if entry is None:
+                continue  # deleted since: its rows go with the rest
+            bits = bitmaps.current(db, key, entry)
+            crc, data = fmt.encode_bitmap(bits)
+            if bits:
+                stored.append((db, key, crc, data))
+            else:
+                emptied.append((db, key))
+            index.journaled.discard((db, key))
+            if entry.bits is not None:  # measure it exactly while we have the bytes
+                bitmaps.cache.resize(entry, len(data))
+            folded_bytes += len(data)
+            if folded_bytes >= _FOLD_BYTES_PER_STEP:
+                break
+        conn = self.journal.conn
+        seq = self.journal.seq
+        conn.executemany(
+            "INSERT OR REPLACE INTO bitmaps (db, key, crc, data) VALUES (?, ?, ?, ?)", stored
+        )
+        conn.executemany("DELETE FROM bitmaps WHERE db = ? AND key = ?", emptied)
+        conn.executemany(
+            "UPDATE keys SET base_seq = ? WHERE db = ? AND key = ?",
+            [(seq, db, key) for db, key, _, _ in stored] + [(seq, db, key) for db, key in emptied],
+        )

@@ -1,0 +1,144 @@
+"""`GroupCommit`: the optional write path that commits every batch of a window together.
+
+`Engine(path, group_commit_ms=10)`: the first write of a window takes the log's
+exclusive lock and SQLite's write lock (`BEGIN IMMEDIATE`), and starts a timer; every
+batch until the timer fires is applied to memory and written into that one transaction
+(the common batch only queued as a journal row); the timer, `flush()`, `checkpoint()`,
+`backup()` and `close()` commit it. A crash loses at most the open window. A batch that
+fails inside a window is undone alone (a SAVEPOINT) and the window's earlier batches are
+committed; a failed commit is raised by the next write.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import StoreError
+from . import fastplan
+from .batch import Batch
+from .journal import Row
+from .ops import WriteOp
+from .writes import Parts
+
+
+class GroupCommit:
+    """Group commit (see the module docstring)."""
+
+    name = "group commit"
+
+    def __init__(
+        self,
+        parts: Parts,
+        window_ms: float,
+        lock: threading.RLock,
+        usable: Callable[[], bool],
+    ):
+        self.parts = parts
+        self.window_ms = window_ms
+        self._lock = lock  # the engine's: the timer thread takes it to commit
+        self._usable = usable  # False once the engine is closed or inherited by a fork
+        self._timer: threading.Timer | None = None
+        self._error: BaseException | None = None  # a failed commit, for the next write
+        self._rows: list[Row] = []  # common batches' rows, written at the commit
+        self._holds_log = False  # the window holds the log's exclusive lock
+
+    def write(self, ops: Sequence[WriteOp]) -> list[Any]:
+        """Apply a batch inside the open window (opening one if needed)."""
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise StoreError(f"an earlier group commit failed, its writes are lost: {error}")
+        parts = self.parts
+        journal = parts.journal
+        try:
+            if not journal.in_transaction:
+                self._open_window()
+            plan = fastplan.plan(ops, parts.index, journal.seq + 1)
+            if plan is not None:  # queued: written in one go when the window commits
+                self._rows.append(plan.row)
+                return fastplan.apply(plan, journal, parts.index, parts.bitmaps)
+            self._write_rows()
+            journal.conn.execute("SAVEPOINT batch")
+        except sqlite3.Error as exc:
+            self._recover()
+            raise journal.error(exc) from exc
+        try:
+            batch = Batch(journal, parts.index, parts.bitmaps)
+            results = [batch.apply(op) for op in ops]
+            batch.flush()
+            journal.conn.execute("RELEASE batch")
+        except BaseException as exc:
+            self._undo_batch()
+            if isinstance(exc, sqlite3.Error):
+                raise journal.error(exc) from exc
+            raise
+        journal.counted(batch.rows, batch.nbytes)
+        parts.bitmaps.evict()
+        return results
+
+    def _open_window(self) -> None:
+        self._holds_log = self.parts.catchup.begin_file_write()
+        self.parts.journal.begin()
+        self.parts.catchup.sync()
+        self._timer = threading.Timer(self.window_ms / 1000, self._due)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _undo_batch(self) -> None:
+        """Keep the window's earlier batches: undo this one, commit them, and rebuild
+        memory (which this batch may have changed) from the file."""
+        conn = self.parts.journal.conn
+        try:
+            conn.execute("ROLLBACK TO batch")
+            conn.execute("RELEASE batch")
+            self.flush()
+            self.parts.catchup.reload()
+        except sqlite3.Error:
+            self._recover()
+
+    def _due(self) -> None:
+        """Timer thread: commit the window that is due."""
+        with self._lock:
+            if not self._usable():
+                return
+            try:
+                self.flush()
+            except StoreError as exc:
+                self._error = exc
+
+    def flush(self) -> None:
+        """Commit the open window, if any."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        journal = self.parts.journal
+        if not journal.in_transaction:
+            return
+        try:
+            self._write_rows()
+            journal.commit()
+        except sqlite3.Error as exc:
+            self._recover()  # memory held writes the file does not: start again from it
+            raise journal.error(exc) from exc
+        finally:
+            self._release_log()
+        self.parts.checkpointer.maybe_step()
+
+    def _write_rows(self) -> None:
+        if self._rows:
+            rows, self._rows = self._rows, []
+            self.parts.journal.insert_rows(rows)
+
+    def _release_log(self) -> None:
+        if self._holds_log:
+            self._holds_log = False
+            self.parts.catchup.end_file_write()
+
+    def _recover(self) -> None:
+        """After a failure: roll the window back, release the log, rebuild memory."""
+        self.parts.journal.rollback()
+        self._rows = []
+        self._release_log()  # a rolled-back window is over
+        self.parts.recover()

@@ -1,0 +1,253 @@
+"""`Journal`: the engine's SQLite file: its connection, transactions and row I/O.
+
+Everything the engine reads from or writes to SQLite goes through here, and every
+`sqlite3.Error` becomes a `StoreError` in one place (`format.store_error`, used by
+`errors()` and `error()`). The journal also keeps the counters that describe it: the last
+sequence number this process knows (`seq`), and the rows and bytes not yet checkpointed.
+Table layout: `format` and docs/storage.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from pyroaring import BitMap
+
+from ..errors import StoreError
+from . import format as fmt
+from .keyspace import DATABASES, Entry
+
+# SQLite copies the WAL back into the database (and fsyncs both) inside the commit that
+# crosses this many pages: every 4,000 instead of SQLite's 1,000 spreads those fsyncs over
+# 4x more writes (mark_event -4 us on average; each such commit takes ~15 ms, not ~5).
+# A background thread doing it instead measured worse: it contends for SQLite's locks.
+_WAL_CHECKPOINT_PAGES = 4000
+
+Row = tuple[int, int, "bytes | None", int, "bytes | None"]  # seq, db, key, op, bits
+_INSERT_ROWS = "INSERT INTO journal (seq, db, key, op, bits) VALUES (?, ?, ?, ?, ?)"
+
+
+class Journal:
+    """One SQLite connection to a store (`path` None: a throwaway one in memory)."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        readonly: bool,
+        busy_timeout: float,
+        durability: str,
+        max_bytes: int | None,
+    ):
+        self.path = path
+        self.where = str(path or ":memory:")
+        self.conn = fmt.connect(
+            path, readonly=readonly, busy_timeout=busy_timeout, durability=durability
+        )
+        self.cursor = self.conn.cursor()  # reused by the guarded insert (saves making one)
+        self.seq = 0  # the newest sequence number this process has seen or written
+        self.rows = 0  # journal rows not checkpointed yet (an estimate between checkpoints)
+        self.nbytes = 0  # and their bytes
+        self.data_version = 0
+        try:
+            with self.errors():
+                # Files made by this version free pages incrementally (auto_vacuum=INCREMENTAL).
+                self.incremental_vacuum = self._pragma("auto_vacuum") == 2
+                if max_bytes is not None:
+                    pages = max(1, max_bytes // self._pragma("page_size"))
+                    self.conn.execute(f"PRAGMA max_page_count = {pages}")
+                if path is not None and not readonly:
+                    self.conn.execute(f"PRAGMA wal_autocheckpoint = {_WAL_CHECKPOINT_PAGES}")
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _pragma(self, name: str) -> int:
+        return self.conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+    # --- errors and transactions
+
+    def error(self, exc: sqlite3.Error) -> StoreError:
+        """The `StoreError` for an SQLite error on this store."""
+        return fmt.store_error(self.path, exc)
+
+    @contextlib.contextmanager
+    def errors(self) -> Iterator[None]:
+        """Turn SQLite errors raised inside into `StoreError`s."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self.error(exc) from exc
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    def begin(self) -> None:
+        """BEGIN IMMEDIATE: take SQLite's write lock (waiting up to `busy_timeout`)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Roll back an open transaction, if any; errors doing so are ignored (the caller
+        rebuilds its state from the file next)."""
+        with contextlib.suppress(sqlite3.Error):
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+
+    @contextlib.contextmanager
+    def read_txn(self) -> Iterator[None]:
+        """One consistent snapshot for several SELECTs (a no-op inside a transaction)."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def changed(self) -> bool:
+        """Whether another connection committed since the last call (`data_version`)."""
+        version = self._pragma("data_version")
+        if version == self.data_version:
+            return False
+        self.data_version = version
+        return True
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- reading
+
+    def meta_int(self, name: str) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def top_seq(self) -> int:
+        """The newest sequence number in the file (folded away or still a row)."""
+        last = self.conn.execute("SELECT max(seq) FROM journal").fetchone()[0]
+        return max(self.meta_int("folded_seq"), last or 0)
+
+    def read_index(
+        self,
+    ) -> tuple[list[dict[bytes, Entry]], list[set[bytes]], set[tuple[int, bytes]]]:
+        """Every key's entry, the keys with an expiry, and the keys with journal rows, in
+        one snapshot; sets `seq`, `rows`, `nbytes` and `data_version` to match it."""
+        self.data_version = self._pragma("data_version")
+        conn = self.conn
+        with self.read_txn():
+            dbs: list[dict[bytes, Entry]] = [{} for _ in range(DATABASES)]
+            expiring: list[set[bytes]] = [set() for _ in range(DATABASES)]
+            for db, key, length, expire_at in conn.execute(
+                "SELECT db, key, length, expire_at FROM keys"
+            ):
+                if not 0 <= db < DATABASES:
+                    raise fmt.CorruptStore(f"{self.where}: key {key!r} in db {db}")
+                dbs[db][key] = Entry(length, expire_at)
+                if expire_at is not None:
+                    expiring[db].add(key)
+            folded = self.meta_int("folded_seq")
+            max_seq, rows, nbytes = conn.execute(
+                "SELECT max(seq), count(*), total(length(bits)) FROM journal"
+            ).fetchone()
+            journaled = set(
+                conn.execute("SELECT DISTINCT db, key FROM journal WHERE op IN (?, ?)", fmt.BIT_OPS)
+            )
+            for seq, blob in conn.execute(
+                "SELECT seq, bits FROM journal WHERE op = ?", (fmt.OP_SETS,)
+            ):
+                where = f"{self.where} journal row {seq}"
+                journaled.update((db, key) for _, db, key, _ in fmt.decode_sets(blob, where))
+        self.seq = max(folded, max_seq or 0)
+        self.rows = rows
+        self.nbytes = int(nbytes)
+        return dbs, expiring, journaled
+
+    def rows_after(self, seq: int) -> list[Row]:
+        """Every journal row newer than `seq`, in order."""
+        return self.conn.execute(
+            "SELECT seq, db, key, op, bits FROM journal WHERE seq > ? ORDER BY seq", (seq,)
+        ).fetchall()
+
+    def key_row(self, db: int, key: bytes) -> tuple[int, int | None] | None:
+        """(length, expire_at) of a stored key, or None."""
+        return self.conn.execute(
+            "SELECT length, expire_at FROM keys WHERE db = ? AND key = ?", (db, key)
+        ).fetchone()
+
+    def where_key(self, db: int, key: bytes) -> str:
+        return f"{self.where} db {db} key {key!r}"
+
+    def load_bits(self, db: int, key: bytes, journaled: bool) -> tuple[BitMap, int]:
+        """A key's bits in the file: its checkpointed bitmap, plus (when `journaled`) its
+        newer journal rows; and the bytes they were stored in (a memory estimate)."""
+        where = self.where_key(db, key)
+        conn = self.conn
+        with self.read_txn():
+            row = conn.execute(
+                "SELECT base_seq FROM keys WHERE db = ? AND key = ?", (db, key)
+            ).fetchone()
+            if row is None:
+                return BitMap(), 0
+            base = conn.execute(
+                "SELECT crc, data FROM bitmaps WHERE db = ? AND key = ?", (db, key)
+            ).fetchone()
+            bits = BitMap() if base is None else fmt.decode_bitmap(base[0], base[1], where)
+            stored = 0 if base is None else len(base[1])
+            if not journaled:
+                return bits, stored
+            for op, data in self._changes(db, key, row[0], where):
+                if op == fmt.OP_SET:
+                    bits |= fmt.decode_bits(data, where)
+                    stored += len(data)
+                elif op == fmt.OP_CLEAR:
+                    bits -= fmt.decode_bits(data, where)
+        return bits, stored
+
+    def _changes(self, db: int, key: bytes, after: int, where: str) -> Iterator[tuple[int, bytes]]:
+        """(op, data) of the key's journal rows after sequence `after`, in order: its own
+        rows, and its changes in OP_SETS rows (found by SQL's instr, then decoded)."""
+        for op, data in self.conn.execute(
+            "SELECT op, bits FROM journal WHERE seq > ? AND "
+            "((db = ? AND key = ?) OR (op = ? AND instr(bits, ?) > 0)) ORDER BY seq",
+            (after, db, key, fmt.OP_SETS, fmt.sets_needle(db, key)),
+        ).fetchall():
+            if op != fmt.OP_SETS:
+                yield op, data
+                continue
+            for change_op, change_db, change_key, change_data in fmt.decode_sets(data, where):
+                if change_db == db and change_key == key:
+                    yield change_op, change_data
+
+    def stored_bitmap(self, db: int, key: bytes) -> tuple[bytes, int] | None:
+        """(data, bits set) of the key's checkpointed bitmap, checksum checked, or None."""
+        with self.read_txn():
+            base = self.conn.execute(
+                "SELECT crc, data FROM bitmaps WHERE db = ? AND key = ?", (db, key)
+            ).fetchone()
+        if base is None:
+            return None
+        where = self.where_key(db, key)
+        data = fmt.checked_bitmap(base[0], base[1], where)
+        return data, fmt.serialized_cardinality(data, where)
+
+    # --- writing (inside a transaction)
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def insert_rows(self, rows: list[Row]) -> None:
+        """Append journal rows (their sequence numbers already given)."""
+        self.conn.executemany(_INSERT_ROWS, rows)
+
+    def counted(self, rows: int, nbytes: int) -> None:
+        """Count rows that were written (for the checkpoint's thresholds)."""
+        self.rows += rows
+        self.nbytes += nbytes
