@@ -52,6 +52,15 @@ from .events import (
     WeekEvents,
     YearEvents,
 )
+from .mixins import (
+    MixinBitOperations,
+    MixinContains,
+    MixinCounts,
+    MixinEventsMarked,
+    MixinEventsMisc,
+    MixinIter,
+    _prefix_key,  # noqa: F401 - 3.x's private helper, imported by 3.x code; not in __all__
+)
 from .periods import add_month, iso_to_gregorian, iso_year_start, not_none
 from .stores import open_store
 from .systems import SYSTEMS, get_client, get_redis, setup_redis
@@ -93,6 +102,12 @@ __all__ = [
     "HourEvents",
     "InvalidInput",
     "LifecycleTable",
+    "MixinBitOperations",
+    "MixinContains",
+    "MixinCounts",
+    "MixinEventsMarked",
+    "MixinEventsMisc",
+    "MixinIter",
     "MonthEvent",
     "MonthEvents",
     "RetentionTable",

@@ -8,39 +8,33 @@ from __future__ import annotations
 
 import calendar
 import types
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput
 from .expressions import OP_NAMES, Expr, Key, Op
+from .mixins import (
+    MixinBitOperations,
+    MixinContains,
+    MixinCounts,
+    MixinEventsMisc,
+    MixinIter,
+    _client_of,
+)
 from .periods import (
     PeriodBound,
     add_month,
-    check_day,
-    check_hour,
-    check_iso_week,
-    check_month,
-    check_year,
+    calendar_math,
     iso_to_gregorian,
     not_none,
     now_in,
+    period_field,
     to_calendar,
 )
-from .validation import check_event_name, check_uuid
+from .validation import check_event_name
 
 if TYPE_CHECKING:
     from .client import Bitmapist
-
-
-def _client_of(system: Any) -> Bitmapist:
-    global _get_client
-    if _get_client is None:  # systems imports the client, which imports us
-        from .systems import get_client as _get_client
-    return _get_client(system)
-
-
-_get_client: Any = None  # bound on first use: an import per query costs ~0.5 us
 
 
 class _FromDate:
@@ -67,8 +61,12 @@ class _FromDate:
         return from_date
 
 
-class EventsBase:
-    """What every event and bit operation can answer. Subclasses provide `expression`."""
+class EventsBase(MixinIter, MixinCounts, MixinContains, MixinEventsMisc, MixinBitOperations):
+    """What every event and bit operation can answer. Subclasses provide `expression`.
+
+    A subclass written for 3.x may instead set `self.redis_key` in its `__init__` (3.x's
+    `GenericPeriodEvents` asked for that): it then reads the bitmap stored there.
+    """
 
     #: Set on classes bound to a `Bitmapist` client (`client.MonthEvents`).
     _bound_system: Any = None
@@ -87,62 +85,29 @@ class EventsBase:
 
     @property
     def expression(self) -> Expr:
-        raise NotImplementedError
+        key = self.__dict__.get("_redis_key")
+        if key is None:
+            raise NotImplementedError(f"{type(self).__name__} sets no redis_key")
+        return Key(key)
 
     @property
     def redis_key(self) -> str:
         """The key bitmapist 3.x stores (or, for bit operations, caches) this bitmap under."""
         return self.expression.name
 
-    def get_count(self) -> int:
-        """How many ids are marked."""
-        return self.client.count(self.expression)
+    @redis_key.setter
+    def redis_key(self, key: str) -> None:
+        self.__dict__["_redis_key"] = key
 
-    def __len__(self) -> int:
-        return self.get_count()
+    def _query(self) -> Expr:
+        return self.expression
 
-    def __contains__(self, uuid: Any) -> bool:
-        return self.client.contains(self.expression, check_uuid(uuid))
-
-    def get_uuids(self) -> Iterator[int]:
-        """The marked ids, ascending."""
-        return self.client.ids(self.expression)
-
-    def __iter__(self) -> Iterator[int]:
-        return self.get_uuids()
+    def _client(self) -> Bitmapist:
+        return _client_of(self.system)
 
     def bitmap(self) -> Any:
         """The marked ids as a `pyroaring.BitMap`."""
-        return self.client.bitmap(self.expression)
-
-    def has_events_marked(self) -> bool:
-        """True if at least one id is marked."""
-        return self.client.any(self.expression)
-
-    def delete(self) -> None:
-        """Delete the stored bitmap (for bit operations: their cached result, if any)."""
-        self.client.delete_keys([self.redis_key])
-
-    def __eq__(self, other: object) -> bool:
-        other_key = getattr(other, "redis_key", None)
-        if other_key is None:
-            return NotImplemented
-        return self.redis_key == other_key
-
-    def __hash__(self) -> int:
-        return hash(self.redis_key)
-
-    def __invert__(self) -> BitOpNot:
-        return BitOpNot(self)
-
-    def __or__(self, other: EventsBase) -> BitOpOr:
-        return BitOpOr(self, other)
-
-    def __and__(self, other: EventsBase) -> BitOpAnd:
-        return BitOpAnd(self, other)
-
-    def __xor__(self, other: EventsBase) -> BitOpXor:
-        return BitOpXor(self, other)
+        return self._client().bitmap(self.expression)
 
 
 class UniqueEvents(EventsBase):
@@ -237,7 +202,7 @@ class YearEvents(GenericPeriodEvents):
         super().__init__(event_name, system=system)
         if isinstance(year, date):  # YearEvents("active", dt), like the README's MonthEvent slip
             year = _date_of(type(self), system, year).year
-        self.year = check_year(year) if year is not None else self._now().year
+        self.year = period_field("year", year) if year is not None else self._now().year
 
     def _from_date(
         cls, event_name: str | None, dt: Any = None, system: Any = "default"
@@ -255,10 +220,15 @@ class YearEvents(GenericPeriodEvents):
         return type(self)(self.event_name, self.year + value, self.system)
 
     def period_start(self) -> datetime:
-        return PeriodBound(self.year, 1, 1, tzinfo=self._tz())
+        return calendar_math(
+            f"the start of {self!r}", lambda: PeriodBound(self.year, 1, 1, tzinfo=self._tz())
+        )
 
     def period_end(self) -> datetime:
-        return PeriodBound(self.year, 12, 31, 23, 59, 59, 999999, tzinfo=self._tz())
+        return calendar_math(
+            f"the end of {self!r}",
+            lambda: PeriodBound(self.year, 12, 31, 23, 59, 59, 999999, tzinfo=self._tz()),
+        )
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.year,)
@@ -279,8 +249,8 @@ class MonthEvents(GenericPeriodEvents):
             dt = _date_of(type(self), system, year)
             year, month = dt.year, dt.month
         now = self._now() if year is None or month is None else None
-        self.year = check_year(not_none(year, now and now.year))
-        self.month = check_month(not_none(month, now and now.month))
+        self.year = period_field("year", not_none(year, now and now.year))
+        self.month = period_field("month", not_none(month, now and now.month))
 
     def _from_date(
         cls, event_name: str | None, dt: Any = None, system: Any = "default"
@@ -299,11 +269,19 @@ class MonthEvents(GenericPeriodEvents):
         return type(self)(self.event_name, year, month, self.system)
 
     def period_start(self) -> datetime:
-        return PeriodBound(self.year, self.month, 1, tzinfo=self._tz())
+        return calendar_math(
+            f"the start of {self!r}",
+            lambda: PeriodBound(self.year, self.month, 1, tzinfo=self._tz()),
+        )
 
     def period_end(self) -> datetime:
-        last_day = calendar.monthrange(self.year, self.month)[1]
-        return PeriodBound(self.year, self.month, last_day, 23, 59, 59, 999999, tzinfo=self._tz())
+        def end() -> datetime:
+            last_day = calendar.monthrange(self.year, self.month)[1]
+            return PeriodBound(
+                self.year, self.month, last_day, 23, 59, 59, 999999, tzinfo=self._tz()
+            )
+
+        return calendar_math(f"the end of {self!r}", end)
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.year, self.month)
@@ -325,8 +303,8 @@ class WeekEvents(GenericPeriodEvents):
         if year is None or week is None:
             now_year, now_week, _ = self._now().isocalendar()
             year, week = not_none(year, now_year), not_none(week, now_week)
-        self.year = check_year(year)
-        self.week = check_iso_week(self.year, week)
+        self.year = period_field("year", year)
+        self.week = period_field("week", week)
 
     def _from_date(
         cls, event_name: str | None, dt: Any = None, system: Any = "default"
@@ -341,15 +319,23 @@ class WeekEvents(GenericPeriodEvents):
         return Key(self.client.keys.week(self._event(), self.year, self.week))
 
     def delta(self, value: int) -> WeekEvents:
-        iso_year, iso_week, _ = iso_to_gregorian(self.year, self.week + value, 1).isocalendar()
+        # 3.x's arithmetic: week 53 of a 52-week year is week 1 of the next, and so on
+        monday = calendar_math(
+            f"{self!r} + {value} weeks", lambda: iso_to_gregorian(self.year, self.week + value, 1)
+        )
+        iso_year, iso_week, _ = monday.isocalendar()
         return type(self)(self.event_name, iso_year, iso_week, self.system)
 
     def period_start(self) -> datetime:
-        start = iso_to_gregorian(self.year, self.week, 1)
+        start = calendar_math(
+            f"the start of {self!r}", lambda: iso_to_gregorian(self.year, self.week, 1)
+        )
         return PeriodBound(start.year, start.month, start.day, tzinfo=self._tz())
 
     def period_end(self) -> datetime:
-        end = iso_to_gregorian(self.year, self.week, 7)
+        end = calendar_math(
+            f"the end of {self!r}", lambda: iso_to_gregorian(self.year, self.week, 7)
+        )
         return PeriodBound(end.year, end.month, end.day, 23, 59, 59, 999999, tzinfo=self._tz())
 
     def _fields(self) -> tuple[Any, ...]:
@@ -372,9 +358,9 @@ class DayEvents(GenericPeriodEvents):
             dt = _date_of(type(self), system, year)
             year, month, day = dt.year, dt.month, dt.day
         now = self._now() if None in (year, month, day) else None
-        self.year = check_year(not_none(year, now and now.year))
-        self.month = check_month(not_none(month, now and now.month))
-        self.day = check_day(self.year, self.month, not_none(day, now and now.day))
+        self.year = period_field("year", not_none(year, now and now.year))
+        self.month = period_field("month", not_none(month, now and now.month))
+        self.day = period_field("day", not_none(day, now and now.day))
 
     def _from_date(
         cls, event_name: str | None, dt: Any = None, system: Any = "default"
@@ -389,14 +375,25 @@ class DayEvents(GenericPeriodEvents):
         return Key(self.client.keys.day(self._event(), self.year, self.month, self.day))
 
     def delta(self, value: int) -> DayEvents:
-        dt = date(self.year, self.month, self.day) + timedelta(days=value)
+        dt = calendar_math(
+            f"{self!r} + {value} days",
+            lambda: date(self.year, self.month, self.day) + timedelta(days=value),
+        )
         return type(self)(self.event_name, dt.year, dt.month, dt.day, self.system)
 
     def period_start(self) -> datetime:
-        return PeriodBound(self.year, self.month, self.day, tzinfo=self._tz())
+        return calendar_math(
+            f"the start of {self!r}",
+            lambda: PeriodBound(self.year, self.month, self.day, tzinfo=self._tz()),
+        )
 
     def period_end(self) -> datetime:
-        return PeriodBound(self.year, self.month, self.day, 23, 59, 59, 999999, tzinfo=self._tz())
+        return calendar_math(
+            f"the end of {self!r}",
+            lambda: PeriodBound(
+                self.year, self.month, self.day, 23, 59, 59, 999999, tzinfo=self._tz()
+            ),
+        )
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.year, self.month, self.day)
@@ -419,10 +416,10 @@ class HourEvents(GenericPeriodEvents):
             dt = _date_of(type(self), system, year)
             year, month, day, hour = dt.year, dt.month, dt.day, getattr(dt, "hour", 0)
         now = self._now() if None in (year, month, day, hour) else None
-        self.year = check_year(not_none(year, now and now.year))
-        self.month = check_month(not_none(month, now and now.month))
-        self.day = check_day(self.year, self.month, not_none(day, now and now.day))
-        self.hour = check_hour(not_none(hour, now and now.hour))
+        self.year = period_field("year", not_none(year, now and now.year))
+        self.month = period_field("month", not_none(month, now and now.month))
+        self.day = period_field("day", not_none(day, now and now.day))
+        self.hour = period_field("hour", not_none(hour, now and now.hour))
 
     def _from_date(
         cls, event_name: str | None, dt: Any = None, system: Any = "default"
@@ -438,15 +435,24 @@ class HourEvents(GenericPeriodEvents):
         return Key(keys.hour(self._event(), self.year, self.month, self.day, self.hour))
 
     def delta(self, value: int) -> HourEvents:
-        dt = datetime(self.year, self.month, self.day, self.hour) + timedelta(hours=value)
+        dt = calendar_math(
+            f"{self!r} + {value} hours",
+            lambda: datetime(self.year, self.month, self.day, self.hour) + timedelta(hours=value),
+        )
         return type(self)(self.event_name, dt.year, dt.month, dt.day, dt.hour, self.system)
 
     def period_start(self) -> datetime:
-        return PeriodBound(self.year, self.month, self.day, self.hour, tzinfo=self._tz())
+        return calendar_math(
+            f"the start of {self!r}",
+            lambda: PeriodBound(self.year, self.month, self.day, self.hour, tzinfo=self._tz()),
+        )
 
     def period_end(self) -> datetime:
-        return PeriodBound(
-            self.year, self.month, self.day, self.hour, 59, 59, 999999, tzinfo=self._tz()
+        return calendar_math(
+            f"the end of {self!r}",
+            lambda: PeriodBound(
+                self.year, self.month, self.day, self.hour, 59, 59, 999999, tzinfo=self._tz()
+            ),
         )
 
     def _fields(self) -> tuple[Any, ...]:

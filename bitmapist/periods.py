@@ -7,10 +7,20 @@ and behaviour they had in bitmapist 3.x.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from numbers import Integral
+from typing import Any, TypeVar
 
-from .validation import check_int
+from .errors import InvalidInput
+from .validation import check_int, shown
+
+T = TypeVar("T")
+
+
+class OutOfCalendar(InvalidInput, OverflowError):
+    """A moment or period beyond the calendar (years 1 to 9999). It is an `OverflowError`
+    too, the error bitmapist 3.x raised there."""
 
 
 def add_month(year: int, month: int, delta: int) -> tuple[int, int]:
@@ -46,6 +56,33 @@ def iso_weeks_in_year(iso_year: int) -> int:
     return date(iso_year, 12, 28).isocalendar()[1]
 
 
+def period_field(name: str, value: Any) -> int:
+    """`value` as an int if it is an integer (any `numbers.Integral` but bool), else
+    `InvalidInput`. Its range is not checked: reads follow 3.x's key arithmetic, and a
+    period that cannot exist (ISO week 53 of a 52-week year, hour -1) reads an empty key."""
+    if type(value) is int:
+        return value
+    if isinstance(value, Integral) and not isinstance(value, bool):
+        return int(value)
+    raise InvalidInput(f"{name} {shown(value)} is a {type(value).__name__}: expected an integer")
+
+
+def calendar_math(what: str, compute: Callable[[], T]) -> T:
+    """`compute()`, with the calendar's errors turned into `InvalidInput` naming `what`.
+
+    `datetime` raises ValueError for a day that does not exist and OverflowError past
+    year 9999 or before year 1; 3.x let both through.
+    """
+    try:
+        return compute()
+    except OverflowError as exc:
+        raise OutOfCalendar(f"{what} is outside the calendar (years 1 to 9999): {exc}") from None
+    except ValueError as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput(f"{what}: no such date ({exc})") from None
+
+
 def check_year(year: Any) -> int:
     return check_int("year", year, 1, 9999)
 
@@ -75,10 +112,18 @@ def to_calendar(dt: date | datetime, tz: tzinfo) -> date | datetime:
     if not isinstance(dt, datetime):
         if isinstance(dt, date):
             return dt
-        raise TypeError(f"expected a datetime or date, got {type(dt).__name__}: {dt!r}")
+        raise InvalidInput(
+            f"moment {shown(dt)} is a {type(dt).__name__}: expected a datetime or a date "
+            "(parse text first, e.g. datetime.fromisoformat('2026-11-28'))"
+        )
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(tz)
+    try:
+        return dt.astimezone(tz)
+    except OverflowError:  # an aware moment near year 1 or 9999, moved into tz
+        raise OutOfCalendar(
+            f"moment {dt!r} is outside the calendar (years 1 to 9999) in time zone {tz}"
+        ) from None
 
 
 def now_in(tz: tzinfo) -> datetime:

@@ -38,6 +38,11 @@ UPSTREAM_3X_NAMES = {
     "iso_year_start",
     "iso_to_gregorian",
     "not_none",
+    "MixinIter",
+    "MixinCounts",
+    "MixinContains",
+    "MixinEventsMisc",
+    "MixinBitOperations",
 }
 
 

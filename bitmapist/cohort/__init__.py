@@ -40,6 +40,7 @@ from ..analytics.reader import BitmapReader
 from ..analytics.rendering import render
 from ..analytics.specs import CUSTOM_HANDLERS, check_spec, period_expression, set_custom_handler
 from ..errors import InvalidInput
+from ..events import DayEvents, MonthEvents, WeekEvents, YearEvents
 from ..expressions import Expr, Op
 from ..periods import add_month, now_in
 from ..validation import check_int
@@ -340,3 +341,29 @@ def _html_cell(value: Cell, as_percent: bool) -> dict[str, str] | None:
         "style": f"background-color: hsla(200, 80%, 50%, {background}); "
         f"color: hsla(200, 100%, 0%, {color});",
     }
+
+
+# --- 3.x's private helpers, kept because code written for 3.x (and 3.x's own tests) calls
+# them: the event object of `key` for the period containing `date`, on `system`.
+
+
+def _dispatch(key: str, cls: type, cls_args: tuple[Any, ...]) -> Any:
+    handler = CUSTOM_HANDLERS.get(key)
+    return handler(key, cls, cls_args) if handler is not None else cls(key, *cls_args)
+
+
+def _day_events_fn(key: str, date: Any, system: Any) -> Any:
+    return _dispatch(key, DayEvents, (date.year, date.month, date.day, system))
+
+
+def _weeks_events_fn(key: str, date: Any, system: Any) -> Any:
+    iso_year, iso_week, _ = date.isocalendar()  # the ISO year, as the week keys use
+    return _dispatch(key, WeekEvents, (iso_year, iso_week, system))
+
+
+def _month_events_fn(key: str, date: Any, system: Any) -> Any:
+    return _dispatch(key, MonthEvents, (date.year, date.month, system))
+
+
+def _year_events_fn(key: str, date: Any, system: Any) -> Any:
+    return _dispatch(key, YearEvents, (date.year, system))
