@@ -104,6 +104,22 @@ def check_iso_week(iso_year: int, week: Any) -> int:
     return check_int("ISO week", week, 1, iso_weeks_in_year(iso_year), f"in ISO year {iso_year}")
 
 
+def check_period(kind: str, fields: list[int]) -> None:
+    """Raise `InvalidInput` unless `fields` name a real period of `kind` ("year", "month",
+    "week" (ISO year, week), "day" or "hour"): for input that must name one, such as the
+    CLI's `active:2026-11`. Event objects accept any integers, as 3.x did."""
+    check_year(fields[0])
+    if kind == "week":
+        check_iso_week(fields[0], fields[1])
+        return
+    if len(fields) > 1:
+        check_month(fields[1])
+    if len(fields) > 2:
+        check_day(fields[0], fields[1], fields[2])
+    if len(fields) > 3:
+        check_hour(fields[3])
+
+
 def to_calendar(dt: date | datetime, tz: tzinfo) -> date | datetime:
     """Express `dt` in the calendar of `tz`; a naive datetime is taken as UTC.
 

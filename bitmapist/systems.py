@@ -1,8 +1,9 @@
 """Named systems, as in bitmapist 3.x: `SYSTEMS`, `setup_redis`, `get_redis`.
 
 A system is what a `system=` argument names: a configured name ("default" unless told
-otherwise), a redis-py client or pipeline, or a `Bitmapist` client. `get_client` turns
-any of them into a `Bitmapist`. "default" is created on first use from
+otherwise), a redis-py client or pipeline, a `Bitmapist` client, or (as in 3.x) any object
+with the Redis methods bitmapist calls, such as a proxy or a wrapper around a client.
+`get_client` turns any of them into a `Bitmapist`. "default" is created on first use from
 `BITMAPIST_URL` or the default store.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from .client import Bitmapist
 from .errors import UnknownSystem, UnsupportedOperation
+from .stores import REDIS_METHODS, is_redis_like
 
 
 class _Systems(dict):
@@ -38,6 +40,8 @@ class _Systems(dict):
 SYSTEMS: dict[str, Any] = _Systems()
 
 _wrappers: weakref.WeakKeyDictionary[Any, Bitmapist] = weakref.WeakKeyDictionary()
+# Redis-like objects that cannot be weakly referenced (__slots__): id -> (object, client).
+_pinned_wrappers: dict[int, tuple[Any, Bitmapist]] = {}
 
 
 def _loaded_redis() -> Any:
@@ -80,8 +84,11 @@ def get_client(system: Any = "default") -> Bitmapist:
         return client
     redis = _loaded_redis()
     if redis is None or not isinstance(target, (redis.Redis, redis.RedisCluster)):
+        if is_redis_like(target):
+            return _redis_like_client(target)
         raise UnknownSystem(
-            f"system {system!r} is not a system name, a redis-py client or a Bitmapist client"
+            f"system {system!r} is not a system name, a Bitmapist client, a redis-py client, "
+            f"or an object with the Redis methods bitmapist calls ({', '.join(REDIS_METHODS)})"
         )
     if isinstance(target, redis.client.Pipeline):
         # One client per pipeline, kept on the pipeline: 3.x bulk code passes the same one
@@ -95,6 +102,20 @@ def get_client(system: Any = "default") -> Bitmapist:
     if client is None:
         client = _wrappers[target] = Bitmapist(target)
     return client
+
+
+def _redis_like_client(target: Any) -> Bitmapist:
+    """One client per Redis-like object, made on first use (as for redis-py clients)."""
+    try:
+        client = _wrappers.get(target)
+        if client is None:
+            client = _wrappers[target] = Bitmapist(target)
+        return client
+    except TypeError:  # not weak-referenceable
+        pinned = _pinned_wrappers.get(id(target))
+        if pinned is None:
+            pinned = _pinned_wrappers[id(target)] = (target, Bitmapist(target))
+        return pinned[1]
 
 
 def get_redis(system: Any = "default") -> Any:

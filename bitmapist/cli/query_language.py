@@ -22,6 +22,7 @@ from typing import Any
 from ..client import Bitmapist
 from ..errors import InvalidInput
 from ..events import BitOpAnd, BitOpNot, BitOpOr, BitOpXor
+from ..periods import check_period
 
 PERIOD_NAMES = ("hour", "day", "week", "month", "year", "unique")
 RELATIVE_PERIODS = {
@@ -107,6 +108,7 @@ def _with_period(client: Bitmapist, name: str, suffix: str, at: datetime) -> Any
         if match is None:
             continue
         fields = [int(group) for group in match.groups()]
+        check_period(period, fields)  # a typed period must exist (event objects read any)
         classes = {
             "year": client.YearEvents,
             "month": client.MonthEvents,

@@ -17,8 +17,14 @@ __all__ = [
     "Store",
     "open_store",
     "default_store_url",
+    "is_redis_like",
     "DEFAULT_STORE_URL",
+    "REDIS_METHODS",
 ]
+
+#: The redis-py methods bitmapist 3.x called on a system. An object that has them (a proxy
+#: forwarding to a master and a replica, a wrapper class) is used through them only.
+REDIS_METHODS = ("pipeline", "setbit", "getbit", "bitcount", "bitop", "get", "delete")
 
 #: The store used when none is configured (overridden by the BITMAPIST_URL variable): the
 #: embedded store at `default_embedded_path()` (`$BITMAPIST_HOME/bitmapist.db`, else
@@ -34,6 +40,11 @@ _CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 def default_store_url() -> str:
     """`BITMAPIST_URL` if set, else the embedded store at `default_embedded_path()`."""
     return os.environ.get("BITMAPIST_URL") or "file://" + str(default_embedded_path())
+
+
+def is_redis_like(target: Any) -> bool:
+    """Whether `target` has the Redis client methods bitmapist calls (duck typing, as 3.x)."""
+    return all(callable(getattr(target, name, None)) for name in REDIS_METHODS)
 
 
 def open_store(target: str | Store | Any | None = None, *, bitop_ttl: float | None = 60.0) -> Store:
@@ -59,7 +70,14 @@ def open_store(target: str | Store | Any | None = None, *, bitop_ttl: float | No
         from .cluster import RedisClusterStore
 
         return RedisClusterStore(target, bitop_ttl=bitop_ttl)
-    raise InvalidInput(f"store {target!r} is not a URL, a redis-py client or a bitmapist Store")
+    if is_redis_like(target):
+        from .redis import RedisStore
+
+        return RedisStore(target, bitop_ttl=bitop_ttl)
+    raise InvalidInput(
+        f"store {target!r} is not a URL, a bitmapist Store, or a Redis client "
+        f"(a redis-py client, or any object with the methods {', '.join(REDIS_METHODS)})"
+    )
 
 
 def _open_url(url: str, *, bitop_ttl: float | None) -> Store:

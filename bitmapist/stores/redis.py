@@ -38,6 +38,8 @@ _MERGE_MAX_BYTES_PER_BIT = 256
 #: round trip. Replies wait in the server's client output buffer until read, so this bounds
 #: the memory a large read adds on the server.
 DEFAULT_READ_BATCH_BYTES = 64 * 1024
+# Command -> the method of a redis-py-like pipeline that sends it (for duck-typed clients).
+_METHODS = {"DEL": "delete"}
 
 
 class RedisStore(Store):
@@ -58,6 +60,9 @@ class RedisStore(Store):
         read_batch_bytes: int = DEFAULT_READ_BATCH_BYTES,
     ):
         self._queue: Pipeline | None = client if isinstance(client, Pipeline) else None
+        # any other object with redis-py's methods (a proxy, a wrapper class: see
+        # stores.REDIS_METHODS) is used only through them, as 3.x did
+        self._duck: Any = None if isinstance(client, (redis.Redis, Pipeline)) else client
         # a pipeline store (one per 3.x `system=pipe` call) builds its reading client only
         # when it reads: redis.Redis() costs ~100 us in redis-py 8, more than a mark
         self._client: redis.Redis | None = None if self._queue is not None else client
@@ -69,6 +74,8 @@ class RedisStore(Store):
     @property
     def redis(self) -> redis.Redis:
         """The redis-py client reads and housekeeping go through (never decoding)."""
+        if self._duck is not None:
+            return self._duck
         if self._redis is None:
             client = self._client
             if client is None:
@@ -86,7 +93,7 @@ class RedisStore(Store):
     def set_bits(self, changes: Sequence[BitChange]) -> None:
         commands: list[tuple[Any, ...]] = []
         for key, offsets, value in changes:
-            if value and worth_merging(offsets, _MERGE_MAX_BYTES_PER_BIT):
+            if value and self._duck is None and worth_merging(offsets, _MERGE_MAX_BYTES_PER_BIT):
                 commands.extend(merge_commands(key, to_redis_string(offsets)))
             else:
                 bit = 1 if value else 0
@@ -120,6 +127,8 @@ class RedisStore(Store):
     def strings(self, exprs: Sequence[Expr]) -> list[bytes | None]:
         """The raw Redis string of each expression (None where empty): the operations and
         every length in one round trip, then GETRANGE pieces, `read_batch_bytes` per trip."""
+        if self._duck is not None:
+            return self._evaluate(exprs, "GET")  # GET is what a 3.x-style client offers
         lengths = self._evaluate(exprs, "STRLEN")
         pieces: list[list[bytes]] = [[] for _ in exprs]
         for batch in plan_ranges(lengths, self.read_batch_bytes):
@@ -158,6 +167,8 @@ class RedisStore(Store):
         command we send is idempotent (SETBIT, BITOP, reads), so a batch that met a
         dropped connection is sent once more. With `transaction`, it runs in MULTI/EXEC.
         """
+        if self._duck is not None:
+            return self._send_through_methods(commands)
         if transaction:
             commands = [("MULTI",), *commands, ("EXEC",)]
         for attempt in (1, 2):
@@ -180,6 +191,22 @@ class RedisStore(Store):
             if isinstance(reply, Exception):
                 raise refused(reply)
         return replies
+
+    def _send_through_methods(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """`_send` for a duck-typed client: one `pipeline()` of its own, one method call per
+        command (3.x's calls), executed at once. A TTL it cannot set is skipped."""
+        pipe = self._duck.pipeline()
+        sent: list[bool] = []
+        for name, *args in commands:
+            method = getattr(pipe, _METHODS.get(name, name.lower()), None)
+            if method is None and name == "PEXPIRE":
+                sent.append(False)
+                continue
+            method(*args)
+            sent.append(True)
+        with redis_errors():
+            replies = iter(pipe.execute())
+        return [next(replies) if was_sent else None for was_sent in sent]
 
     def _connection(self) -> Any:
         """This thread's own connection to the server, made on first use (and after a fork).
@@ -212,6 +239,8 @@ class RedisStore(Store):
         return deleted
 
     def info(self) -> dict[str, Any]:
+        if self._duck is not None and not callable(getattr(self._duck, "info", None)):
+            return {"kind": self.kind}
         with redis_errors():
             memory = self.redis.info("memory")
             return {
@@ -222,6 +251,8 @@ class RedisStore(Store):
             }
 
     def close(self) -> None:
+        if self._duck is not None:
+            return  # the caller's object: theirs to close
         connection = getattr(self._local, "connection", None)
         if connection is not None:
             connection.disconnect()
