@@ -77,10 +77,14 @@ HourEvent = HourEvents
 TRACK_HOURLY = False
 #: Track the date-independent unique bitmap by default?
 TRACK_UNIQUE = False
+#: Bit operations as 3.x snapshots (computed when built, kept under their 3.x key until
+#: deleted) instead of lazy live expressions? For clients whose `snapshot_bitops` is None.
+SNAPSHOT_BITOPS = False
 
 __version__ = "4.0.0.dev0"
 
 __all__ = [
+    "SNAPSHOT_BITOPS",
     "SYSTEMS",
     "TRACK_HOURLY",
     "TRACK_UNIQUE",

@@ -7,6 +7,7 @@ the client of the `system` it is given, "default" unless told otherwise.
 
 from __future__ import annotations
 
+import sys
 import threading
 from array import array
 from collections import defaultdict
@@ -45,6 +46,11 @@ class Bitmapist:
     in; naive datetimes are taken as UTC. `bitop_ttl` is how long Redis keeps the cached
     result of a bit operation (seconds; None keeps it until deleted).
 
+    `snapshot_bitops=True` gives bit operations 3.x's semantics: each `BitOp*` (and
+    `YearEvents`) is computed when it is built and kept under its 3.x key until deleted;
+    queries read that snapshot and `delete()` empties it. False (the default) keeps them
+    lazy: computed when queried, always current. None follows `bitmapist.SNAPSHOT_BITOPS`.
+
     Example::
 
         b = Bitmapist("memory://")
@@ -61,6 +67,7 @@ class Bitmapist:
         track_unique: bool = False,
         timezone: tzinfo | str | None = None,
         bitop_ttl: float | None = 60.0,
+        snapshot_bitops: bool | None = None,
     ):
         if not isinstance(key_prefix, str):
             raise InvalidInput(f"key_prefix {key_prefix!r} must be a string")
@@ -69,6 +76,7 @@ class Bitmapist:
         self.track_hourly = track_hourly
         self.track_unique = track_unique
         self.timezone: tzinfo = _as_tzinfo(timezone)
+        self.snapshot_bitops = snapshot_bitops
         self._local = threading.local()
         self._bound: dict[str, type] = {}
         # (event, year, month, day, hour or None, unique) -> its keys: formatting them
@@ -289,6 +297,24 @@ class Bitmapist:
         """Whether `expr` holds at least one id."""
         self._note_bitops(expr)
         return self.store.any(expr)
+
+    # --- 3.x snapshot bit operations (opt-in)
+
+    def takes_snapshots(self) -> bool:
+        """Whether bit operations built on this client are 3.x snapshots (see the class)."""
+        own = self.snapshot_bitops
+        if own is not None:
+            return own
+        return bool(getattr(sys.modules.get("bitmapist"), "SNAPSHOT_BITOPS", False))
+
+    def store_snapshot(self, op: Op) -> None:
+        """Compute `op` now and keep the result under its 3.x key `op.name` (no TTL), as
+        3.x's BITOP did; `delete_runtime_bitop_keys()` and `delete()` remove it."""
+        bits = self.store.bitmap(op)
+        self.store.delete([op.name])  # a stale snapshot, or a cached result with a TTL
+        if bits:
+            self.store.set_bits([BitChange(op.name, bits, True)])
+        _runtime_bitop_keys()[self].add(op.name)
 
     def _note_bitops(self, expr: Expr) -> None:
         # Remembered per thread, like 3.x, for delete_runtime_bitop_keys(); stores that

@@ -194,7 +194,11 @@ def _date_of(cls: type, system: Any, dt: Any) -> Any:
 
 
 class YearEvents(GenericPeriodEvents):
-    """Events for a year: the union of its twelve months (3.x key: their BITOP OR)."""
+    """Events for a year: the union of its twelve months (3.x key: their BITOP OR).
+
+    With snapshot bit operations (`Bitmapist(snapshot_bitops=True)`), it is computed when
+    built and kept under that key, as 3.x did.
+    """
 
     def __init__(
         self, event_name: str | None = None, year: int | None = None, system: Any = "default"
@@ -203,6 +207,7 @@ class YearEvents(GenericPeriodEvents):
         if isinstance(year, date):  # YearEvents("active", dt), like the README's MonthEvent slip
             year = _date_of(type(self), system, year).year
         self.year = period_field("year", year) if year is not None else self._now().year
+        self._snapshot = self.event_name is not None and _snapshot_taken(self._client(), self)
 
     def _from_date(
         cls, event_name: str | None, dt: Any = None, system: Any = "default"
@@ -213,8 +218,12 @@ class YearEvents(GenericPeriodEvents):
 
     @property
     def expression(self) -> Expr:
+        op = self._months_or()
+        return Key(op.name) if self._snapshot else op
+
+    def _months_or(self) -> Op:
         months = [MonthEvents(self._event(), self.year, m, self.system) for m in range(1, 13)]
-        return _op_expression(self.client, "OR", months)
+        return _op_expression(self._client(), "OR", months)
 
     def delta(self, value: int) -> YearEvents:
         return type(self)(self.event_name, self.year + value, self.system)
@@ -474,13 +483,24 @@ def _op_expression(client: Bitmapist, op_name: str, events: Any) -> Op:
     return Op(op_name, operands, client.keys.bitop(op_name, (o.name for o in operands)))
 
 
+def _snapshot_taken(client: Bitmapist, event: YearEvents | BitOperation) -> bool:
+    """In snapshot mode, compute `event`'s bit operation now and store it under its key
+    (3.x's semantics); returns whether it did. Otherwise nothing is computed yet."""
+    if not client.takes_snapshots():
+        return False
+    client.store_snapshot(event._months_or() if isinstance(event, YearEvents) else event._op())
+    return True
+
+
 class BitOperation(EventsBase):
     """A bit operation over events or other operations: `BitOperation("AND", a, b)`.
 
     As in 3.x, the first argument may be a system (name, client) instead of an event;
     otherwise the operation runs on the first event's system. Nothing is computed until
     the operation is queried; on Redis its result is cached under `redis_key` for
-    `bitop_ttl` seconds.
+    `bitop_ttl` seconds. With snapshot bit operations (`Bitmapist(snapshot_bitops=True)` or
+    `bitmapist.SNAPSHOT_BITOPS = True`) it is computed when built and kept under
+    `redis_key`, as in 3.x: queries read that snapshot, `delete()` empties it.
     """
 
     def __init__(self, op_name: str, system_or_event: Any, *events: Any):
@@ -498,12 +518,17 @@ class BitOperation(EventsBase):
         self.op_name = op_name
         self.events = events
         self.system = self._resolve_system(system)
-        self._expression: Op | None = None
+        self._expression: Expr | None = None
+        if _snapshot_taken(self._client(), self):
+            self._expression = Key(self._op().name)
+
+    def _op(self) -> Op:
+        return _op_expression(self._client(), self.op_name, self.events)
 
     @property
     def expression(self) -> Expr:
         if self._expression is None:
-            self._expression = _op_expression(self.client, self.op_name, self.events)
+            self._expression = self._op()
         return self._expression
 
     def __repr__(self) -> str:

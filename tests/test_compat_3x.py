@@ -213,3 +213,79 @@ def test_bit_operations_still_compose_with_every_mixin_class():
     mark_event("a", 1, now=datetime(2026, 5, 5, tzinfo=UTC))
     both = BitOpAnd(DayEvents("a", 2026, 5, 5), CountryUsers("XX"))
     assert len(both) == 0 and len(~CountryUsers("XX") & DayEvents("a", 2026, 5, 5)) == 0
+
+
+# --- 3.x snapshot bit operations (opt-in); the default stays lazy
+
+
+@pytest.fixture
+def snapshot_mode():
+    bitmapist.SNAPSHOT_BITOPS = True
+    yield
+    bitmapist.SNAPSHOT_BITOPS = False
+
+
+def _mark_tasks(*uuids: int) -> tuple[DayEvents, DayEvents]:
+    now = datetime(2026, 5, 5, tzinfo=UTC)
+    for uuid in uuids:
+        mark_event("task1", uuid, now=now)
+        mark_event("task2", uuid, now=now)
+    return DayEvents("task1", 2026, 5, 5), DayEvents("task2", 2026, 5, 5)
+
+
+@pytest.mark.usefixtures("snapshot_mode")
+def test_snapshot_bit_operations_share_their_3x_key(default_system):
+    both = BitOpAnd(*_mark_tasks(111, 222))  # upstream's test_bitop_key_sharing
+    again = BitOpAnd(*_mark_tasks())
+    assert both.redis_key == again.redis_key and len(both) == len(again) == 2
+    _mark_tasks(333)
+    assert len(both) == 2 and list(both) == [111, 222]  # computed when built
+    assert len(BitOpAnd(*_mark_tasks())) == 3  # a new one sees the new marks
+    both.delete()
+    assert len(both) == len(again) == 0  # delete() empties every object of that key
+    stored = list(default_system.store.scan_keys("trackist_bitop_*"))
+    assert stored == [] or stored == [both.redis_key]
+    bitmapist.delete_runtime_bitop_keys()
+    assert list(default_system.store.scan_keys("trackist_bitop_*")) == []
+
+
+@pytest.mark.usefixtures("snapshot_mode")
+def test_snapshots_nest_and_year_events_are_snapshots_too(default_system):
+    task1, task2 = _mark_tasks(1, 2)
+    inner = task1 & task2
+    outer = BitOpAnd(inner, task1)
+    inner.delete()
+    assert list(outer) == [1, 2]  # built from the inner snapshot, before it was deleted
+    assert list(BitOpAnd(inner, task1)) == []  # 3.x: reads the (now empty) inner key
+    year = YearEvents("task1", 2026)
+    mark_event("task1", 9, now=datetime(2026, 6, 1, tzinfo=UTC))
+    assert list(year) == [1, 2] and list(YearEvents("task1", 2026)) == [1, 2, 9]
+    year.delete()
+    assert len(year) == 0
+    bitmapist.delete_runtime_bitop_keys()
+
+
+def test_bit_operations_stay_lazy_by_default(default_system):
+    both = BitOpAnd(*_mark_tasks(111, 222))
+    assert list(default_system.store.scan_keys("trackist_bitop_*")) in ([], [both.redis_key])
+    _mark_tasks(333)
+    assert len(both) == 3  # always current
+    both.delete()  # only a cached result: the operation still answers
+    assert len(both) == 3
+
+
+def test_the_client_option_overrides_the_module_setting(store):
+    snapshots = bitmapist.Bitmapist(store, snapshot_bitops=True)
+    lazy = bitmapist.Bitmapist(store, snapshot_bitops=False)
+    now = datetime(2026, 5, 5, tzinfo=UTC)
+    snapshots.mark_event("a", 1, now=now)
+    frozen = snapshots.BitOpOr(snapshots.DayEvents("a", 2026, 5, 5))
+    live = lazy.BitOpOr(lazy.DayEvents("a", 2026, 5, 5))
+    snapshots.mark_event("a", 2, now=now)
+    assert list(frozen) == [1] and list(live) == [1, 2]
+    bitmapist.SNAPSHOT_BITOPS = True
+    try:
+        assert lazy.takes_snapshots() is False and bitmapist.Bitmapist(store).takes_snapshots()
+    finally:
+        bitmapist.SNAPSHOT_BITOPS = False
+    snapshots.delete_runtime_bitop_keys()
