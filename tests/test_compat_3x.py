@@ -32,7 +32,21 @@ from bitmapist import (
     mark_unique,
 )
 
+from .conftest import STORE_KINDS, make_store
+
 pytestmark = pytest.mark.usefixtures("default_system")
+
+
+@pytest.fixture(params=[*STORE_KINDS, "memory"])
+def store(request):
+    """Every store kind of the suite, and the in-memory one (`memory://`)."""
+    if request.param == "memory":
+        store = bitmapist.open_store("memory://")
+    else:
+        store = make_store(request.param, request)
+    yield store
+    store.close()
+
 
 # 1-10 January 2027 follow 2026, a 53-week ISO year: now.isocalendar()[1] is 53 there.
 JAN_2027 = datetime(2027, 1, 4, 0, 30, tzinfo=UTC)
