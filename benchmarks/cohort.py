@@ -149,7 +149,7 @@ def run(config: dict, *, rounds: int) -> tuple[list[Row], dict]:
             version = redis_server_version(loader)
             client = Bitmapist(loader.client())
             client.mark_events(marks)
-            client.store.redis.save()  # type: ignore[attr-defined]
+            client.store.redis_client().save()
         finally:
             loader.stop()
         store_url = f"file://{tmp / 'embedded.db'}"
