@@ -6,19 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bitmapist.server.request import ProtocolError, RequestParser, split_args
 from bitmapist.server.resp import (
     NULL_ARRAY,
     Ack,
     Error,
     Later,
     Map,
-    ProtocolError,
-    RequestParser,
     Set,
     Status,
     Verbatim,
     encode,
-    split_args,
 )
 
 from .resp_client import command
@@ -168,12 +166,12 @@ def test_unknown_reply_types_are_refused():
 
 
 class _ExactParser(RequestParser):
-    """The parser without its hiredis fast path: the reference the fast path must match."""
+    """The parser without its fast paths: the reference the fast paths must match."""
 
     __slots__ = ()
 
-    def _fast_fill(self) -> bool:
-        return False
+    def __init__(self, **limits) -> None:
+        super().__init__(fast=False, **limits)
 
 
 # Pieces a stream is made of: commands, other RESP types hiredis parses too (which Redis
@@ -300,8 +298,7 @@ _RUN_PIECES = [
 
 def _parse_runs(parser: RequestParser, data: bytes, cuts: list[int], limit: int, vary: int) -> list:
     """`_parse_split` one command at a time (those before a protocol error are kept, as
-    the server runs them), taking runs first whenever nothing waits in `ready` (as the
-    server does) unless `limit` is 0."""
+    the server runs them), taking runs first (as the server does) unless `limit` is 0."""
     parsed: list = []
     position = 0
     try:
@@ -310,7 +307,7 @@ def _parse_runs(parser: RequestParser, data: bytes, cuts: list[int], limit: int,
             position = max(position, cut)
             while True:
                 columns = None
-                if limit and not parser.ready:
+                if limit:
                     columns = parser.take_run(limit, vary, _NAMES)
                 if columns is not None:
                     assert 2 <= len(columns[0]) <= limit

@@ -10,7 +10,8 @@ before it.
 SETBIT, the hot path, does better: while only SETBITs are queued, their previous bits
 are known from the engine plus an overlay of the queued ones, so a SETBIT never forces
 a commit; every SETBIT of a batch replies with one of two shared placeholders (no
-object per command), and `flush()` merges them into one engine op per key and value.
+object per command; a run of them gets one `Acks`), and `flush()` merges them into one
+engine op per key and value. If that commit fails, those very replies become the error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, NamedTuple
 
 from ..engine import SetBits
 from .keyspace import Keyspace
-from .resp import Ack, Error, Later
+from .resp import Ack, Acks, Error, Later
 
 log = logging.getLogger("bitmapist.server")
 
@@ -37,9 +38,10 @@ class WriteBatcher:
     """Queues deferred writes and commits them together (see the module docstring).
 
     SETBITs live in their own compact queue: the final value of every queued bit per
-    key (`_bits`), their count, and two shared replies (0 and 1, see `acks` and `wire`)
-    that every SETBIT of the batch gets; other writes in `_ops`/`_pending`. The two never mix:
-    queuing one kind commits the other first, so the order of writes is kept.
+    key (`_bits`), their count, two shared replies (0 and 1, `acks`) that every single
+    SETBIT of the batch gets, and one `Acks` per run; other writes in `_ops`/`_pending`.
+    The two never mix: queuing one kind commits the other first, so the order of writes
+    is kept.
     """
 
     def __init__(
@@ -58,15 +60,10 @@ class WriteBatcher:
         self._pending: list[tuple[Later, Callable[[list[Any]], Any], int, int]] = []
         self._bits: dict[tuple[int, bytes], dict[int, bool]] = {}  # queued SETBITs
         self._bit_count = 0
-        #: The current batch's SETBIT replies for a previous bit of 0 and 1: `Ack`s, and
-        #: the same as bytes objects of this batch only (see `failed_wire`).
-        self.acks, self.wire = _bit_replies()
-        #: Replies of the current batch's `setbits` runs: (the bytes object, its count).
-        self._runs: list[tuple[bytes, int]] = []
-        #: For each SETBIT batch whose commit failed: its reply bytes objects (`wire`
-        #: and the runs') and what each becomes. The server replaces those very objects
-        #: in its queued replies before sending.
-        self.failed_wire: list[dict[int, tuple[bytes, bytes]]] = []
+        #: The current batch's replies of one SETBIT whose previous bit was 0 or 1.
+        self.acks = (Ack(0), Ack(1))
+        #: The replies of the current batch's runs of SETBITs.
+        self._runs: list[Acks] = []
         #: Whether any write is queued (a plain attribute: read on every command).
         self.queued = False
         self.commits = 0
@@ -74,29 +71,13 @@ class WriteBatcher:
     def __bool__(self) -> bool:
         return self.queued
 
-    def setbit(self, db: int, key: bytes, offset: int, value: bool) -> int:
-        """Queue one SETBIT and return the previous bit (the keyspace as of the queued
-        writes). Its reply is the batch's `acks[previous]`, or as bytes `wire[previous]`:
-        read it right after this call, before anything else is queued."""
-        if self._pending or self._bit_count >= self.max_ops:
-            self.flush()
-        queued = self._bits.get((db, key))
-        if queued is None:
-            previous = self.keyspace.getbit(db, key, offset)
-            queued = self._bits[(db, key)] = {}
-        else:
-            known = queued.get(offset)
-            previous = self.keyspace.getbit(db, key, offset) if known is None else known
-        queued[offset] = value
-        self.queued = True
-        self._bit_count += 1
-        return previous
-
-    def setbits(self, db: int, keys: Sequence[bytes], offsets: Sequence[int], value: bool) -> bytes:
-        """Queue SETBIT `keys[i]` `offsets[i]` `value` for every i, in order; returns
-        their replies (each the previous bit) as one bytes object of this batch's own,
-        which the server swaps for the errors if the batch fails to commit (see
-        `failed_wire`). Queues nothing if it raises."""
+    def setbits(
+        self, db: int, keys: Sequence[bytes], offsets: Sequence[int], value: bool
+    ) -> Ack | Acks:
+        """Queue SETBIT `keys[i]` `offsets[i]` `value` for every i, in order, and return
+        their replies (each the previous bit, as of the queued writes): for one SETBIT the
+        batch's shared `Ack`, for more an `Acks` of their wire bytes. Either becomes the
+        error if the batch fails to commit. Queues nothing if it raises (a failed read)."""
         if self._pending or self._bit_count + len(offsets) > self.max_ops:
             self.flush()
         previous: list[bool] = []
@@ -124,17 +105,18 @@ class WriteBatcher:
                 append(offset in bits[key] if before is None else before)
                 queued[offset] = value
         self.queued = True
-        self._bit_count += len(offsets)
-        wire, count = self.wire, len(previous)
+        count = len(previous)
+        self._bit_count += count
         if count == 1:
-            return wire[previous[0]]
-        # a new object (2 or more): all new bits (or all set already) is the usual run
+            return self.acks[previous[0]]
+        # all new bits (or all set already) is the usual run
         if previous.count(previous[0]) == count:
-            data = wire[previous[0]] * count
+            data = _WIRE[previous[0]] * count
         else:
-            data = b"".join([wire[bit] for bit in previous])
-        self._runs.append((data, count))
-        return data
+            data = b"".join([_WIRE[bit] for bit in previous])
+        acks = Acks(data, count)
+        self._runs.append(acks)
+        return acks
 
     def add(self, deferred: Deferred) -> Later:
         """Queue a write; its reply is filled in by the next `flush()`."""
@@ -168,19 +150,15 @@ class WriteBatcher:
             later.value = finish(results[start:stop])
 
     def _flush_bits(self) -> None:
-        bits, acks, wire, count = self._bits, self.acks, self.wire, self._bit_count
-        runs = self._runs
+        bits, acks, runs, count = self._bits, self.acks, self._runs, self._bit_count
         self._bits, self._bit_count, self._runs = {}, 0, []
-        self.acks, self.wire = _bit_replies()
+        self.acks = (Ack(0), Ack(1))
         try:
             self.keyspace.write(_merge_setbits(bits))
-        except Exception as exc:
-            _fail(list(acks), exc, count)
-            error = acks[0].data
-            swaps = {id(data): (data, error * times) for data, times in runs}
-            swaps[id(wire[0])] = (wire[0], error)
-            swaps[id(wire[1])] = (wire[1], error)
-            self.failed_wire.append(swaps)
+        except Exception as exc:  # the batch's own replies become the error
+            error = _fail(list(acks), exc, count)
+            for run in runs:
+                run.fail(error)
             return
         self.commits += 1
         if self.touch is not None and self.watching is not None and self.watching():
@@ -188,11 +166,8 @@ class WriteBatcher:
                 self.touch(db, key)
 
 
-def _bit_replies() -> tuple[tuple[Ack, Ack], tuple[bytes, bytes]]:
-    """A batch's two SETBIT replies (previous bit 0, 1): as `Ack`s, which become the
-    error if the batch fails to commit, and as bytes objects of this batch's own."""
-    zero, one = Ack(0), Ack(1)
-    return (zero, one), (bytes(bytearray(zero.data)), bytes(bytearray(one.data)))
+# A SETBIT's reply by its previous bit.
+_WIRE = (b":0\r\n", b":1\r\n")
 
 
 def _fail(laters: list[Any], exc: Exception, count: int) -> Error:

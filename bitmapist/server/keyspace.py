@@ -8,13 +8,11 @@ the epoch. A logically expired key is absent from every read.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Container, Sequence
 from typing import Any
 
-from ..engine import DATABASES, Engine, Value
+from ..engine import Engine, Value
 
-NUM_DBS = DATABASES
 _NO_BITS: frozenset[int] = frozenset()
 
 
@@ -28,21 +26,8 @@ class Keyspace:
         self._memo: dict[tuple[int, bytes], Value | None] = {}  # values read this turn
         self._counts: dict[tuple[int, bytes], int] = {}  # and BITCOUNTs (`bitcount`)
 
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        """Serve the reads of one event-loop turn from one engine view (one lock, one
-        catch-up check) instead of one per read. Writes inside it are fine."""
-        if self._view is not None:
-            yield
-            return
-        self.open_turn()
-        try:
-            yield
-        finally:
-            self.close_turn()
-
     def open_turn(self) -> None:
-        """Start serving reads from one engine view until `close_turn` (see `turn`).
+        """Serve reads from one engine view (one lock, one catch-up check) until `close_turn`.
 
         The server opens it at the first command of an event-loop turn and closes it
         when the turn's writes are committed, so all connections of a turn share it.
@@ -162,12 +147,6 @@ class Keyspace:
 
     def checkpoint(self) -> None:
         self.engine.checkpoint()
-
-    def backup(self, path: str) -> None:
-        self.engine.backup(path)
-
-    def close(self) -> None:
-        self.engine.close()
 
     def stats(self) -> dict[str, Any]:
         return self.engine.stats()

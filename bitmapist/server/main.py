@@ -85,6 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="password",
         help="require AUTH with this password",
     )
+    _add_limit_flags(parser)
+    _add_storage_flags(parser)
+    parser.add_argument("--loglevel", default="info", choices=("debug", "info", "warning", "error"))
+    parser.add_argument(
+        "-v", "-version", "--version", action="store_true", help="print the version and exit"
+    )
+    return parser
+
+
+def _add_limit_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags bounding what clients may ask for."""
     parser.add_argument(
         "--maxclients",
         type=_positive,
@@ -109,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=256 * 1024 * 1024,
         help="drop a client whose unread replies exceed this (bytes)",
     )
+
+
+def _add_storage_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the engine: checkpoints, cache, durability."""
     parser.add_argument(
         "--checkpoint-interval",
         type=float,
@@ -134,11 +149,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="normal",
         help="normal: writes survive kill -9; full: also power loss (fsync)",
     )
-    parser.add_argument("--loglevel", default="info", choices=("debug", "info", "warning", "error"))
-    parser.add_argument(
-        "-v", "-version", "--version", action="store_true", help="print the version and exit"
-    )
-    return parser
 
 
 def parse_flags(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -170,7 +180,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_bulk_len=args.max_bulk_len,
         max_args=args.max_args,
         max_output_buffer=args.max_output_buffer,
-        db_path=args.db,
         backup_path=args.bak if args.bak and args.bak != args.db else "",
         checkpoint_interval=args.checkpoint_interval,
     )

@@ -9,7 +9,7 @@ iteration starts (cursor 0) and shared by the iterations running at the same tim
 from __future__ import annotations
 
 import bisect
-from _blake2 import blake2b  # = hashlib.blake2b, without mapping libcrypto (~3.5 MB RSS)
+from hashlib import blake2b
 from typing import TYPE_CHECKING
 
 from ..engine import compile_glob

@@ -30,7 +30,6 @@ class Settings:
     max_args: int = 1024 * 1024
     #: A client whose unsent replies exceed this many bytes is disconnected (Redis: 1gb).
     max_output_buffer: int = 256 * 1024 * 1024
-    db_path: str = ""
     backup_path: str = ""
     checkpoint_interval: float = 60.0
 
@@ -56,7 +55,6 @@ class Session:
         "laddr",
         "created",
         "last_command",
-        "close_callback",
     )
 
     def __init__(self, client_id: int, *, authenticated: bool, addr: str = "", laddr: str = ""):
@@ -78,7 +76,6 @@ class Session:
         self.laddr = laddr
         self.created = time.monotonic()
         self.last_command = b"NULL"
-        self.close_callback: Any = None
 
 
 @dataclass

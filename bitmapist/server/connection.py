@@ -1,0 +1,269 @@
+"""One client connection: socket bytes -> request parser -> commands -> queued replies.
+
+Each connection parses commands one at a time (as Redis does: a protocol error comes
+after the replies of the commands before it) and runs them at once; a pipeline of plain
+GETBITs or SETBITs is taken and run as a whole (`RequestParser.take_run`,
+`handlers.bits.run`), with the same replies in the same order. Replies wait for the end
+of the event-loop turn (`app.BitmapistServer.flush`): then the write batcher commits every
+write of the turn in one transaction, and all replies go out. A write's reply is an
+`Ack`/`Acks` until then, which its batch turns into the error if the commit fails.
+
+A client that stops reading is paused (its commands wait) once its unsent replies pass
+the transport's high-water mark, and dropped past `max_output_buffer`; a client whose
+partial command grows past the limits gets a protocol error and is closed. Nobody else
+is affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from .commands import execute
+from .handlers import bits
+from .request import ProtocolError, RequestParser
+from .resp import Ack, Acks, Error, Status, encode, encode_int
+from .session import Session
+
+if TYPE_CHECKING:
+    from .app import BitmapistServer
+
+log = logging.getLogger("bitmapist.server")
+
+_MAX_CLIENTS = b"-ERR max number of clients reached\r\n"
+# Commands one connection runs per event-loop turn before others get theirs.
+_COMMANDS_PER_TURN = 128
+_HIGH_WATER = 64 * 1024  # asyncio's default high-water mark for a transport's buffer
+
+
+class Connection(asyncio.BufferedProtocol):
+    """One client: feeds the parser, runs commands, queues replies for the turn's end."""
+
+    def __init__(self, server: BitmapistServer):
+        self.server = server
+        self.state = server.state
+        self.transport: asyncio.Transport | None = None
+        self.session: Session | None = None
+        settings = self.state.settings
+        self.parser = RequestParser(max_bulk_len=settings.max_bulk_len, max_args=settings.max_args)
+        # Replies of this turn: bytes, or `_late` items encoded once writes commit.
+        self.replies: list[Any] = []
+        self.lazy = False  # some replies are not bytes yet
+        self.closed = False
+        self.write_paused = False  # the client does not read its replies
+        self.backlog = False  # commands wait in the parser's buffer
+        self.eof = False  # the client has shut down its side
+        self.dirty = False  # in the server's list of connections to flush
+
+    # --- asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+        state = self.state
+        if len(state.clients) >= state.settings.maxclients:
+            state.rejected_connections += 1
+            transport.write(_MAX_CLIENTS)
+            transport.close()
+            self.closed = True
+            return
+        peer = transport.get_extra_info("peername") or ("", 0)
+        sock = transport.get_extra_info("sockname") or ("", 0)
+        # pause_writing() comes before the buffer can pass the output limit (see send_replies)
+        high = min(_HIGH_WATER, state.settings.max_output_buffer)
+        transport.set_write_buffer_limits(high=high, low=high // 4)
+        self.session = state.new_session(addr=_address(peer), laddr=_address(sock))
+        self.parser.authenticated = self.session.authenticated
+        self.server.connections.add(self)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.server.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self.session is None or self.closed or self.session.closing:
+            return
+        self.parser.feed(self.server.read_buffer[:nbytes])
+        self._process()
+
+    def _process(self) -> None:
+        """Run buffered commands: at most a turn's share, and none while writes are stuck."""
+        session = self.session
+        assert session is not None and self.transport is not None
+        replies = self.replies
+        server = self.server
+        if not server.turn_open:  # one engine view for the whole turn, closed by flush()
+            server.open_turn()
+        try:
+            self._run(_COMMANDS_PER_TURN)
+        except ProtocolError as exc:
+            replies.append(encode(exc.reply))
+            session.closing = True
+            log.info("client %s: %s", session.addr, exc)
+        except Exception as exc:  # the parser failed: this connection cannot go on
+            log.exception("request parsing failed")
+            replies.append(encode(Error(f"ERR internal error: {exc}")))
+            session.closing = True
+        server.schedule_flush(self)
+
+    def _run(self, budget: int) -> None:
+        """Run up to `budget` buffered commands: runs of plain GETBITs or SETBITs at once
+        (`handlers.bits.run`), the others one at a time."""
+        session = self.session
+        assert session is not None
+        parser = self.parser
+        if self.write_paused or session.closing:
+            return
+        while True:
+            if budget == 0:  # let others have the loop; continue after the flush
+                self._set_backlog(True)
+                self.server.schedule_continue(self)
+                return
+            if session.authenticated and session.multi is None:
+                columns = parser.take_run(budget, bits.OFFSET, bits.RUN_NAMES)
+                if columns is not None:
+                    budget -= self._run_columns(columns)
+                    continue
+            args = parser.next_command()
+            if args is None:
+                if self.backlog:
+                    self._set_backlog(False)
+                if self.eof:
+                    session.closing = True
+                return
+            budget -= 1
+            self._execute(args)
+            if session.closing:
+                return
+            parser.authenticated = session.authenticated
+
+    def _run_columns(self, columns: list[list[bytes]]) -> int:
+        """Run the commands of a run (argument columns); returns how many there were."""
+        session, state = self.session, self.state
+        assert session is not None
+        count = len(columns[0])
+        try:
+            handled = bits.run(state, session, columns, self.replies)
+        except Exception as exc:  # a failed read: none of them ran, each gets the error
+            log.exception("command %r failed", columns[0][0])
+            self.replies.extend([encode(Error(f"ERR internal error: {exc}"))] * count)
+            handled = True
+        if handled:
+            self.lazy = True
+            state.commands_processed += count
+            session.last_command = columns[0][-1]
+        else:  # not all plain GETBITs or SETBITs: one at a time, as any command
+            for args in zip(*columns):
+                self._execute(list(args))
+        return count
+
+    def _execute(self, args: list[bytes]) -> None:
+        """Run one command and queue its reply."""
+        session = self.session
+        assert session is not None
+        try:
+            reply = execute(self.state, session, args)
+        except Exception as exc:  # a bug must cost one reply, not the server
+            log.exception("command %r failed", args[0])
+            reply = Error(f"ERR internal error: {exc}")
+        # Replies whose bytes are known now are encoded now; the rest (writes not yet
+        # committed, aggregates that may hold them) when the turn's writes are.
+        kind = type(reply)
+        if kind is int:
+            self.replies.append(encode_int(reply))
+        elif kind is Ack:  # the same bytes in RESP2 and RESP3
+            self.replies.append(reply)
+            self.lazy = True
+        elif kind is bytes or kind is Error or kind is Status:
+            self.replies.append(encode(reply))
+        else:
+            self.replies.append((reply, session.protocol))
+            self.lazy = True
+
+    def _set_backlog(self, backlog: bool) -> None:
+        """Stop reading while commands are already waiting in the buffer."""
+        assert self.transport is not None
+        if backlog != self.backlog and not self.closed:
+            self.backlog = backlog
+            if backlog:
+                self.transport.pause_reading()
+            elif not self.write_paused:
+                self.transport.resume_reading()
+
+    def continue_processing(self) -> None:
+        if not self.closed and self.backlog and not self.write_paused:
+            self._process()
+
+    def eof_received(self) -> bool:
+        # A half-closed client still gets the replies to everything it sent.
+        self.eof = True
+        if self.session is not None and not self.backlog:
+            self.session.closing = True
+        self.server.schedule_flush(self)
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.connections.discard(self)
+        if self.session is not None:
+            self.state.drop_session(self.session)
+
+    def pause_writing(self) -> None:
+        # The client is not reading its replies: run none of its commands for now.
+        assert self.transport is not None
+        if not self.write_paused and not self.closed:
+            self.write_paused = True
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        assert self.transport is not None
+        if self.write_paused and not self.closed:
+            self.write_paused = False
+            if self.backlog:
+                self._process()
+            else:
+                self.transport.resume_reading()
+
+    # --- replies
+
+    def send_replies(self) -> None:
+        """Encode and write the replies queued this turn (their writes are committed)."""
+        transport = self.transport
+        if self.closed or transport is None:
+            self.replies.clear()
+            return
+        replies, self.replies = self.replies, []
+        if replies:
+            if self.lazy:
+                self.lazy = False
+                data = b"".join([x if type(x) is bytes else _late(x) for x in replies])
+            else:
+                data = b"".join(replies)
+            transport.write(data)
+            # Past the high-water mark (<= the limit) asyncio has paused us already.
+            if self.write_paused and (
+                transport.get_write_buffer_size() > self.state.settings.max_output_buffer
+            ):
+                addr = self.session.addr if self.session else "?"
+                log.warning("client %s: output buffer over the limit, closing", addr)
+                transport.abort()
+                self.closed = True
+                return
+        if self.session is not None and self.session.closing:
+            transport.close()
+            self.closed = True
+
+
+def _late(item: Any) -> bytes:
+    """The bytes of a reply queued before its write committed: an `Ack` or `Acks` (whose
+    bytes are final now), or a (value, protocol) pair."""
+    kind = type(item)
+    if kind is Ack or kind is Acks:
+        return item.data
+    return encode(item[0], item[1])
+
+
+def _address(pair: Any) -> str:
+    if isinstance(pair, tuple) and len(pair) >= 2:
+        host = pair[0]
+        return f"[{host}]:{pair[1]}" if ":" in str(host) else f"{host}:{pair[1]}"
+    return str(pair)

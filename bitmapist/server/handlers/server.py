@@ -1,0 +1,101 @@
+"""Server commands: TIME, INFO, DBSIZE, FLUSHDB/FLUSHALL, SAVE, BGSAVE, LASTSAVE, SLURP."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ...engine import FlushAll, FlushDb
+from .. import info
+from ..batch import Deferred
+from ..resp import OK, Error, Status, Verbatim, strict_int
+from ..session import ServerState, Session
+from .arguments import NOT_INTEGER, SYNTAX, sync
+
+
+def time_(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    micros = time.time_ns() // 1000
+    return [b"%d" % (micros // 1_000_000), b"%d" % (micros % 1_000_000)]
+
+
+def info_(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    sync(state)
+    return Verbatim(info.render(state, [arg.lower() for arg in args[1:]]))
+
+
+# --- keys
+
+
+def dbsize(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    return state.keyspace.dbsize(session.db)
+
+
+def _flush_mode(args: list[bytes]) -> Error | None:
+    if len(args) > 2 or (len(args) == 2 and args[1].lower() not in (b"sync", b"async")):
+        return SYNTAX
+    return None
+
+
+def flushdb(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    error = _flush_mode(args)
+    if error:
+        return error
+    state.touch_db(session.db)
+    return Deferred([FlushDb(session.db)], lambda results: OK)
+
+
+def flushall(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    error = _flush_mode(args)
+    if error:
+        return error
+    state.touch_db(None)
+    return Deferred([FlushAll()], lambda results: OK)
+
+
+# --- strings
+
+
+def save(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    state.keyspace.checkpoint()
+    state.lastsave = int(time.time())
+    state.changes_since_save = 0
+    return OK
+
+
+def bgsave(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    schedule = False
+    if len(args) > 1:
+        if len(args) == 2 and args[1].lower() == b"schedule":
+            schedule = True
+        else:
+            return SYNTAX
+    if state.saving:
+        if schedule:
+            return Status("Background saving scheduled")
+        return Error("ERR Background save already in progress")
+    state.start_background_save()
+    return Status("Background saving started")
+
+
+def lastsave(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    return state.lastsave
+
+
+def slurp(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    if len(args) > 3:
+        return Error("ERR wrong number of arguments for 'slurp' command")
+    source_db = 0
+    if len(args) == 3:
+        parsed = strict_int(args[2])
+        if parsed is None or not 0 <= parsed < 2**31:
+            return NOT_INTEGER
+        source_db = parsed
+    address = args[1].decode("utf-8", "surrogateescape")
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return Error(f"ERR SLURP needs host:port, got '{address}'")
+    state.start_slurp(host, int(port), source_db, session.db)
+    return OK
+
+
+# --- COMMAND (enough for redis-cli and client libraries)
