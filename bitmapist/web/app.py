@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -23,8 +22,10 @@ from ..client import Bitmapist
 from ..errors import BitmapistError, InvalidInput
 from . import charts
 from .overview import PERIODS as PERIODS_OVERVIEW
-from .overview import overview
+from .overview import Change, overview
 from .params import MODES, PERIODS, ActivityQuery, RetentionQuery, page_number
+from .questions import STATUSES, question_routes
+from .responses import attachment
 
 PAGE_SIZE = 100
 #: The header's links after the overview: (path, label)
@@ -50,10 +51,13 @@ def _environment() -> Environment:
         shade=charts.shade,
         ink=charts.ink,
         sparkline=charts.sparkline,
+        colour=charts.colour,
+        change=Change.between,
         PERIODS=PERIODS,
         MODES=MODES,
         PERIODS_OVERVIEW=PERIODS_OVERVIEW,
         NAV=NAV,
+        STATUSES=STATUSES,
     )
     return env
 
@@ -84,6 +88,7 @@ class Dashboard:
             Route("/users", self.users, name="users"),
             Route("/users.csv", self.users_csv, name="users_csv"),
             Route("/activity", self.activity, name="activity"),
+            *question_routes(self),
         ]
 
     # --- helpers
@@ -176,7 +181,7 @@ class Dashboard:
         return Response(
             table.to_csv(query.values),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": _attachment(filename)},
+            headers={"Content-Disposition": attachment(filename)},
         )
 
     def cell(self, request: Request) -> tuple[RetentionQuery, Any, int, int | None, list[int]]:
@@ -201,7 +206,7 @@ class Dashboard:
         return Response(
             body,
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": _attachment(filename)},
+            headers={"Content-Disposition": attachment(filename)},
         )
 
     def users(self, request: Request) -> Response:
@@ -267,11 +272,6 @@ def _index(request: Request, name: str, size: int) -> int:
     if not 0 <= value < size:
         raise InvalidInput(f"{name} {value} is out of range: expected [0, {size - 1}]")
     return value
-
-
-def _attachment(filename: str) -> str:
-    ascii_name = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def _short_date(day: date) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from .charts import Frame, nice_ceiling, text_width
+from .charts import Frame, nice_ceiling, nice_step, text_width
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def _range(series: Sequence[Bars], stacked: bool, percent: bool) -> tuple[float,
     if low >= 0:
         return 0.0, nice_ceiling(high)
     # one tick step for both sides, so that zero falls on a grid line
-    step = nice_ceiling(max(high, -low) / 2)
+    step = nice_step(high - low, 6)
     return -step * math.ceil(-low / step), step * max(1, math.ceil(high / step))
 
 
@@ -57,10 +57,10 @@ def bar_chart(
     upwards and negative ones downwards from the zero line (e.g. lifecycle's dormant)."""
     y_min, y_max = _range(series, stacked, percent)
     ticks = 4
-    if y_min < 0:
-        ticks = round((y_max - y_min) / (y_max if y_max else -y_min) * 2)
+    if y_min < 0:  # _range made both ends whole steps of the same size
+        ticks = round((y_max - y_min) / nice_step(y_max - y_min, 6))
     frame = Frame(title, width=width, height=height, y_min=y_min, y_max=y_max, percent=percent)
-    frame.y_axis(ticks=max(2, min(ticks, 8)))
+    frame.y_axis(ticks=ticks)
     slot = frame.plot_w / max(len(categories), 1)
     lanes = 1 if stacked else max(len(series), 1)
     bar_w = max(1.0, min(48.0, slot * 0.8 / lanes))

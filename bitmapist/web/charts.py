@@ -55,6 +55,11 @@ class Series:
     dashed: bool = False
 
 
+def nice_step(span: float, ticks: int = 4) -> float:
+    """A round tick step (1, 2, 2.5, 5 x 10^k) giving at most about `ticks` steps."""
+    return nice_ceiling(span / ticks)
+
+
 def nice_ceiling(value: float) -> float:
     """A round number >= value for the top of an axis (1, 2, 2.5, 5 x 10^k)."""
     if value <= 0:
@@ -129,7 +134,7 @@ class Frame:
         return self.top + self.plot_h * (1 - (value - self.y_min) / span)
 
     def y_text(self, value: float) -> str:
-        return f"{value:.0f}%" if self.percent else short_number(value)
+        return f"{value:g}%" if self.percent else short_number(value)
 
     def y_axis(self, ticks: int = 4) -> None:
         """Horizontal grid lines with their labels, and a darker line at zero."""
@@ -211,7 +216,8 @@ def line_chart(
 ) -> Markup:
     """An SVG line chart of `series` over the x `labels`; y from 0 (to 100 for percents)."""
     values = [v for s in series for v in s.values if v is not None]
-    y_max = 100.0 if percent else nice_ceiling(max(values, default=1.0))
+    top = max(values, default=1.0)
+    y_max = 100.0 if percent and top > 50 else nice_ceiling(top)
     frame = Frame(title, width=width, height=height, right=44, y_max=y_max, percent=percent)
     count = max(len(labels), 1)
     slot = frame.plot_w / (count - 1) if count > 1 else frame.plot_w
@@ -221,8 +227,9 @@ def line_chart(
 
     frame.y_axis()
     frame.x_labels(labels, x, slot)
+    dot = 3.0 if count <= 40 else 1.5  # dots still carry their tooltips, without clutter
     for s in series:
-        frame.parts.append(_polyline(s, x, frame.y, labels, percent))
+        frame.parts.append(_polyline(s, x, frame.y, labels, percent, dot))
     legend = [(s.name, s.colour, "dash" if s.dashed else "line") for s in series if s.opacity == 1]
     return frame.svg(legend)
 
@@ -233,6 +240,7 @@ def _polyline(
     y: Callable[[float], float],
     labels: Sequence[str],
     percent: bool,
+    dot: float = 3.0,
 ) -> str:
     runs: list[list[tuple[float, float, int]]] = [[]]
     for i, v in enumerate(s.values):
@@ -257,7 +265,7 @@ def _polyline(
                 shown = f"{value:.1f}%" if percent else f"{value:,.0f}"
                 tip = f"{s.name}, {labels[i]}: {shown}"
                 out.append(
-                    f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{2 if s.dashed else 3}" '
+                    f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{dot * (0.7 if s.dashed else 1):g}" '
                     f'fill="{s.colour}"><title>{escape(tip)}</title></circle>'
                 )
     return "".join(out)

@@ -29,7 +29,12 @@ class Change:
 
     current: int
     previous: int
-    versus: str
+    versus: str = ""
+
+    @classmethod
+    def between(cls, current: int, previous: int) -> Change:
+        """The change from `previous` to `current`."""
+        return cls(current, previous)
 
     @property
     def percent(self) -> float | None:
