@@ -42,6 +42,16 @@ _BOXES = """(selector) => [...document.querySelectorAll("svg.chart")].map(svg =>
   }))"""
 
 
+_INSIDE = """() => [...document.querySelectorAll("svg.chart")].map(svg => {
+  const box = svg.getBoundingClientRect();
+  return [...svg.querySelectorAll("text")].every(t => {
+    const r = t.getBoundingClientRect();
+    return r.left >= box.left - 0.5 && r.right <= box.right + 0.5
+      && r.top >= box.top - 0.5 && r.bottom <= box.bottom + 0.5;
+  });
+})"""
+
+
 def overlapping(boxes: list[list]) -> list[tuple[str, str]]:
     """Pairs of boxes (by text) that overlap, in one chart."""
     pairs = []
@@ -65,6 +75,9 @@ def check_charts(page: Page) -> None:
     for selector in ("text.xlabel", "text.ylabel", "g.legend-item", "text.barlabel"):
         for boxes in page.evaluate(_BOXES, selector):
             assert overlapping(boxes) == [], selector
+    # titles, labels and legends stay inside their chart
+    inside = page.evaluate(_INSIDE)
+    assert inside == [True] * charts.count()
 
 
 def follow_a_number(page: Page) -> None:

@@ -80,3 +80,43 @@ def test_legend_wraps_instead_of_running_off() -> None:
     assert max(xs) < 760
     height = float(re.search(r'viewBox="0 0 760 ([\d.]+)"', svg).group(1))
     assert height > 280  # more legend rows made the chart taller
+
+
+@pytest.mark.parametrize(("low", "high"), [(-736, 2027), (-3, 1), (-50, 50), (-1, 1000)])
+def test_y_ticks_are_round_and_zero_is_one_of_them(low: int, high: int) -> None:
+    svg = bar_chart(["a", "b"], [Bars("s", [high, low], "#000")], title="t")
+    ticks = re.findall(r'class="ylabel">([^<]+)</text>', svg)
+    values = [float(t.replace("k", "e3")) for t in ticks]
+    assert 0 in values and values[0] <= low and values[-1] >= high
+    steps = {round(b - a, 6) for a, b in zip(values, values[1:])}
+    assert len(steps) == 1  # one step size all the way
+    assert float(f"{steps.pop():.2g}") in (
+        0.1,
+        0.2,
+        0.25,
+        0.5,
+        1,
+        2,
+        2.5,
+        5,
+        10,
+        20,
+        25,
+        50,
+        100,
+        200,
+        250,
+        500,
+        1000,
+    )
+
+
+@pytest.mark.parametrize("high", [1, 7, 90, 2027, 2500, 14_818])
+def test_line_chart_ticks_are_round(high: int) -> None:
+    svg = line_chart([Series("s", [0, high])], ["a", "b"], title="t")
+    ticks = re.findall(r'class="ylabel">([^<]+)</text>', svg)
+    values = [float(t.replace("k", "e3")) for t in ticks]
+    steps = {round(b - a, 6) for a, b in zip(values, values[1:])}
+    assert len(steps) == 1 and values[-1] >= high and len(values) <= 5
+    step = steps.pop()
+    assert step / 10 ** math.floor(math.log10(step)) in (1, 2, 2.5, 5)

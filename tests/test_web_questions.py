@@ -236,7 +236,7 @@ def test_stickiness_page_csv_and_drill_down(http: TestClient, client: Bitmapist)
 
     query = {"event": "active", "start": "2026-11-16", "end": "2026-11-22", "power_threshold": 2}
     page = http.get(url("/stickiness", **query)).text
-    assert "2026-W47: % of its active users by days active (power users: 2+ days)" in page
+    assert "2026-W47: % of active users by days active (power: 2+)" in page
     # 1 day .. 7 days, active, power users: 3 on one day, 1 on two
     assert [text for _, text in links(page, "/stickiness/users")] == [
         *("1", "1", "0", "0", "0", "0", "0"),

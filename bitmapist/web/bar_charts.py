@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from .charts import Frame, nice_ceiling, nice_step, text_width
+from .charts import Frame, nice_axis, nice_step, text_width
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,9 @@ class Bars:
     colour: str
 
 
-def _range(series: Sequence[Bars], stacked: bool, percent: bool) -> tuple[float, float]:
-    """The y range: 0 to a round top, and down to a round bottom when values go negative."""
+def _range(series: Sequence[Bars], stacked: bool, percent: bool) -> tuple[float, float, int]:
+    """The y range and its number of tick steps: 0 to a round top (4 steps), and down to a
+    round bottom when values go negative (steps of one size on both sides of zero)."""
     if stacked:
         count = max((len(s.values) for s in series), default=0)
         highs = [sum(max(s.values[i] or 0, 0) for s in series) for i in range(count)]
@@ -34,13 +35,14 @@ def _range(series: Sequence[Bars], stacked: bool, percent: bool) -> tuple[float,
         values = [v for s in series for v in s.values if v is not None]
         highs, lows = [max(values, default=0)], [min(values, default=0)]
     high, low = max(highs, default=0), min(lows, default=0)
-    if percent and low >= 0:
-        return 0.0, 100.0 if high > 50 else nice_ceiling(high)
+    if percent and high > 50 and low >= 0:
+        return 0.0, 100.0, 4
     if low >= 0:
-        return 0.0, nice_ceiling(high)
+        return (0.0, *nice_axis(high))
     # one tick step for both sides, so that zero falls on a grid line
     step = nice_step(high - low, 6)
-    return -step * math.ceil(-low / step), step * max(1, math.ceil(high / step))
+    below, above = math.ceil(-low / step), max(1, math.ceil(high / step))
+    return -step * below, step * above, below + above
 
 
 def bar_chart(
@@ -55,10 +57,7 @@ def bar_chart(
 ) -> Markup:
     """Bars per category: side by side (`stacked=False`) or stacked, positive values
     upwards and negative ones downwards from the zero line (e.g. lifecycle's dormant)."""
-    y_min, y_max = _range(series, stacked, percent)
-    ticks = 4
-    if y_min < 0:  # _range made both ends whole steps of the same size
-        ticks = round((y_max - y_min) / nice_step(y_max - y_min, 6))
+    y_min, y_max, ticks = _range(series, stacked, percent)
     frame = Frame(title, width=width, height=height, y_min=y_min, y_max=y_max, percent=percent)
     frame.y_axis(ticks=ticks)
     slot = frame.plot_w / max(len(categories), 1)
@@ -112,9 +111,10 @@ def funnel_chart(
     since the step before drawn as a pale bar on top, and the conversion from the first
     step written above each bar."""
     firsts = [s.values[0] or 0 for s in series if s.values]
-    frame = Frame(title, width=width, height=height, y_max=nice_ceiling(max(firsts, default=1)))
+    y_max, ticks = nice_axis(max(firsts, default=1))
+    frame = Frame(title, width=width, height=height, y_max=y_max)
     frame.top = 40  # room for the percentages above the first bars
-    frame.y_axis()
+    frame.y_axis(ticks)
     slot = frame.plot_w / max(len(steps), 1)
     lanes = max(len(series), 1)
     bar_w = max(1.0, min(64.0, slot * 0.7 / lanes))

@@ -60,6 +60,14 @@ def nice_step(span: float, ticks: int = 4) -> float:
     return nice_ceiling(span / ticks)
 
 
+def nice_axis(high: float, ticks: int = 4) -> tuple[float, int]:
+    """The top of an axis from 0 covering `high`, and its number of round tick steps
+    (at most `ticks`)."""
+    step = nice_step(high if high > 0 else 1.0, ticks)
+    count = max(1, math.ceil(high / step - 1e-9))
+    return step * count, count
+
+
 def nice_ceiling(value: float) -> float:
     """A round number >= value for the top of an axis (1, 2, 2.5, 5 x 10^k)."""
     if value <= 0:
@@ -217,7 +225,7 @@ def line_chart(
     """An SVG line chart of `series` over the x `labels`; y from 0 (to 100 for percents)."""
     values = [v for s in series for v in s.values if v is not None]
     top = max(values, default=1.0)
-    y_max = 100.0 if percent and top > 50 else nice_ceiling(top)
+    y_max, ticks = (100.0, 4) if percent and top > 50 else nice_axis(top)
     frame = Frame(title, width=width, height=height, right=44, y_max=y_max, percent=percent)
     count = max(len(labels), 1)
     slot = frame.plot_w / (count - 1) if count > 1 else frame.plot_w
@@ -225,7 +233,7 @@ def line_chart(
     def x(i: int) -> float:
         return frame.left + (slot * i if count > 1 else frame.plot_w / 2)
 
-    frame.y_axis()
+    frame.y_axis(ticks)
     frame.x_labels(labels, x, slot)
     dot = 3.0 if count <= 40 else 1.5  # dots still carry their tooltips, without clutter
     for s in series:

@@ -51,6 +51,9 @@ def trends_chart(table: Any, query: Any) -> Markup:
     return line_chart(series, labels, title=title)
 
 
+#: Width of charts drawn two to a row (their text keeps its size side by side).
+HALF_WIDTH = 580
+
 #: Lifecycle statuses in stacking order, with their colours (dormant below zero).
 LIFECYCLE = (
     ("new", "#059669"),
@@ -90,7 +93,8 @@ def lifecycle_charts(table: Any, query: Any) -> Markup:
         who = "" if segment is None else f" ({segment})"
         title = f"{table.title}{who}: users per {table.period} by lifecycle, dormant below zero"
         labels = [short_label(table.period, row.start) for row in rows]
-        charts.append(bar_chart(labels, bars, title=title, stacked=True))
+        width = 760 if len(table.segments) == 1 else HALF_WIDTH
+        charts.append(bar_chart(labels, bars, title=title, stacked=True, width=width))
     return Markup("").join(charts)
 
 
@@ -118,9 +122,9 @@ def stickiness_charts(table: Any, query: Any) -> Markup:
     distribution = bar_chart(
         x,
         bars,
-        title=f"{when}: % of its active users by {unit}s active "
-        f"(power users: {table.power_threshold}+ {unit}s)",
+        title=f"{when}: % of active users by {unit}s active (power: {table.power_threshold}+)",
         percent=True,
+        width=HALF_WIDTH,
     )
     power = line_chart(
         lines,
@@ -128,6 +132,7 @@ def stickiness_charts(table: Any, query: Any) -> Markup:
         title=f"Power users ({table.power_threshold}+ {unit}s active) as % of each "
         f"{table.period}'s active users",
         percent=True,
+        width=HALF_WIDTH,
     )
     return distribution + power
 
