@@ -94,8 +94,9 @@ def check_file(path: Path) -> None:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        return
-    if size == 0:
+        size = -1
+    if size <= 0:
+        _check_no_leftovers(path, "missing" if size < 0 else "empty (0 bytes)")
         return  # a new, empty file becomes a new store
     with open(path, "rb") as file:
         header = file.read(100)
@@ -116,6 +117,24 @@ def check_file(path: Path) -> None:
     if not wal_in_use and change_counter == valid_for and size < pages * page_size:
         raise CorruptStore(
             f"{path} is truncated: the header says {pages * page_size} bytes, the file has {size}"
+        )
+
+
+def _check_no_leftovers(path: Path, state: str) -> None:
+    """A missing or empty database is a new store, unless files of an old one are still
+    next to it: then the database was truncated or deleted behind them, and opening it
+    would start an empty store and discard its WAL. Refuse, touching nothing."""
+    # (-log is created only after the database holds its schema; -wal only once it does.)
+    leftovers = [
+        name
+        for name in (f"{path}-wal", f"{path}-log")
+        if os.path.exists(name) and os.path.getsize(name) > 0
+    ]
+    if leftovers:
+        raise CorruptStore(
+            f"{path} is {state}, but {' and '.join(leftovers)} of a store are still there: "
+            "the database was truncated or deleted. Restore it from a backup (files left "
+            "untouched); to start a new empty store instead, delete those files too"
         )
 
 
@@ -184,9 +203,7 @@ def store_error(path: Path | None, exc: sqlite3.Error) -> StoreError:
 def _prepare(
     conn: sqlite3.Connection, path: Path | None, *, readonly: bool, durability: str
 ) -> None:
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    app_id, version, tables = _identity(conn)
     where = path or ":memory:"
     fresh = app_id == 0 and not tables
     # Judge the file before changing anything in it: a foreign database stays untouched.
@@ -230,6 +247,22 @@ def _prepare(
         # 64 KiB: loading the sparse benchmark dataset left 0.2 MB less resident than with
         # 256 KiB, and a 60,000-key checkpoint took as long (0.56-0.86 s either way).
         conn.execute("PRAGMA cache_size = -64")
+
+
+def _identity(conn: sqlite3.Connection) -> tuple[int, int, set[str]]:
+    """(application_id, user_version, table names), read in one snapshot: another process
+    may be creating the schema right now, and a header read before its commit with tables
+    read after it would look like another application's database."""
+    conn.execute("BEGIN")
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    finally:
+        conn.execute("COMMIT")
+    return app_id, version, tables
 
 
 @contextlib.contextmanager

@@ -7,21 +7,46 @@ batch until the timer fires is applied to memory and written into that one trans
 `backup()` and `close()` commit it. A crash loses at most the open window. A batch that
 fails inside a window is undone alone (a SAVEPOINT) and the window's earlier batches are
 committed; a failed commit is raised by the next write.
+
+The open window is also committed when the interpreter exits normally (`atexit`), and
+when a `multiprocessing` child exits (its finalizers: such children end with `os._exit`,
+which skips `atexit`). What still loses it: a crash or kill, `os._exit()` elsewhere.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import sqlite3
+import sys
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import StoreError
-from . import fastplan
+from . import fastplan, forks
 from .batch import Batch
 from .journal import Row
 from .ops import WriteOp
 from .writes import Parts
+
+logger = logging.getLogger("bitmapist.engine")
+_writers: weakref.WeakSet[GroupCommit] = weakref.WeakSet()  # to commit at exit
+
+
+def _commit_all_at_exit() -> None:
+    for writer in list(_writers):
+        writer.commit_at_exit()
+
+
+def _commit_at_exit(ref: weakref.ref[GroupCommit]) -> None:
+    writer = ref()
+    if writer is not None:  # (None when it was collected: nothing left to commit)
+        writer.commit_at_exit()
+
+
+atexit.register(_commit_all_at_exit)
 
 
 class GroupCommit:
@@ -44,6 +69,14 @@ class GroupCommit:
         self._error: BaseException | None = None  # a failed commit, for the next write
         self._rows: list[Row] = []  # common batches' rows, written at the commit
         self._holds_log = False  # the window holds the log's exclusive lock
+        self._generation = forks.generation  # a forked child's copy must not commit
+        _writers.add(self)
+        # A multiprocessing child ends with os._exit, skipping atexit, after running the
+        # finalizers registered in it (this writer is made in the child: on first use
+        # there, the engine reopens).
+        util = sys.modules.get("multiprocessing.util")
+        if util is not None:
+            util.Finalize(self, _commit_at_exit, args=(weakref.ref(self),), exitpriority=0)
 
     def write(self, ops: Sequence[WriteOp]) -> list[Any]:
         """Apply a batch inside the open window (opening one if needed)."""
@@ -107,6 +140,18 @@ class GroupCommit:
                 self.flush()
             except StoreError as exc:
                 self._error = exc
+
+    def commit_at_exit(self) -> None:
+        """Commit the open window as the process exits (see the module docstring)."""
+        if self._generation != forks.generation or not self._lock.acquire(timeout=5):
+            return  # a parent's window, or a lock a thread killed at exit still holds
+        try:
+            if self._usable():
+                self.flush()
+        except StoreError as exc:
+            logger.warning("the last group commit failed at exit, its writes are lost: %s", exc)
+        finally:
+            self._lock.release()
 
     def flush(self) -> None:
         """Commit the open window, if any."""
