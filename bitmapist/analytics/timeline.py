@@ -116,7 +116,8 @@ def span(
     else:
         first = floor(kind, wall_clock(start, tz))
     if first > last:
-        raise InvalidInput(f"start {start!r} is after end {end!r}: expected start <= end")
+        until = "now" if end is None else f"end {end!r}"
+        raise InvalidInput(f"start {start!r} is after {until}: expected start <= end")
     starts = [first]
     while starts[-1] < last:
         if len(starts) >= MAX_SPAN:
