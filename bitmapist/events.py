@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput
-from .expressions import OP_NAMES, Expr, Key, Op
+from .expressions import OP_NAMES, Expr, Key, Op, check_depth
 from .mixins import (
     MixinBitOperations,
     MixinContains,
@@ -515,6 +515,9 @@ class BitOperation(EventsBase):
             raise InvalidInput(f"BitOp{op_name.title()} needs at least one event")
         if op_name == "NOT" and len(events) != 1:
             raise InvalidInput(f"BitOpNot takes exactly one event, got {len(events)}")
+        # a system named first (3.x's BitOpAnd("stats", a, b)) says where to read every key
+        named = system is system_or_event
+        self._depth = _check_operands(op_name, self._resolve_system(system), events, named)
         self.op_name = op_name
         self.events = events
         self.system = self._resolve_system(system)
@@ -533,6 +536,45 @@ class BitOperation(EventsBase):
 
     def __repr__(self) -> str:
         return f"BitOp{self.op_name.title()}({', '.join(repr(e) for e in self.events)})"
+
+
+def _check_operands(op_name: str, system: Any, events: tuple[Any, ...], named: bool) -> int:
+    """The nesting depth of a new operation over `events` (see `MAX_DEPTH`), after checking,
+    unless its system was `named`, that every operand lives in the store of `system` (its
+    first event's): the operation reads them all from there, so an operand from another
+    store would silently read that store's key of the same name."""
+    depth = 1 + max((getattr(event, "_depth", 0) for event in events), default=0)
+    check_depth(depth)  # before anything walks the tree: its `expression` recurses
+    store = None
+    for event in events if not named else ():
+        other = getattr(event, "system", system)
+        if other is system:
+            continue
+        store = store or _client_of(system).store
+        if not _same_data(store, _client_of(other).store):
+            raise InvalidInput(
+                f"BitOp{op_name.title()}: {event!r} is in another store than the first "
+                "event, whose store the operation reads every operand from; combine events "
+                "of one store, name the system to read from first (BitOpAnd(system, a, b)), "
+                "or combine bitmaps in Python: a.bitmap() & b.bitmap()"
+            )
+    return depth
+
+
+def _same_data(store: Any, other: Any) -> bool:
+    """Whether two stores hold the same keys: one object, or Redis clients of one database
+    (two 3.x systems set up for the same server, which 3.x combined correctly)."""
+    if store is other:
+        return True
+    clients = store.redis_client(), other.redis_client()
+    if None in clients:
+        return False
+    pools = [getattr(client, "connection_pool", None) for client in clients]
+    places = [getattr(pool, "connection_kwargs", None) for pool in pools]
+    if None in places:
+        return False
+    first, second = ([place.get(f) for f in ("host", "port", "path", "db")] for place in places)
+    return first == second
 
 
 class BitOpAnd(BitOperation):

@@ -8,11 +8,30 @@ its result under (`trackist_bitop_<OP>_<keys>`), which Redis uses for its tempor
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from .errors import InvalidInput
 
 OpName = Literal["AND", "OR", "XOR", "NOT"]
 OP_NAMES: tuple[OpName, ...] = ("AND", "OR", "XOR", "NOT")
+
+#: How deeply bit operations may nest. Every layer walks trees with Python recursion
+#: (a few frames a level, against Python's limit of 1,000), and 3.x keys grow with each
+#: level: a deeper tree is an `InvalidInput`, never a `RecursionError`. Width is free:
+#: `BitOpOr(*events)` takes any number of operands in one level.
+MAX_DEPTH = 100
+
+
+def check_depth(depth: int) -> int:
+    """`depth` if it is at most `MAX_DEPTH`, else `InvalidInput` naming both."""
+    if depth > MAX_DEPTH:
+        raise InvalidInput(
+            f"bit operations nest {depth} levels deep: at most {MAX_DEPTH} are allowed; "
+            "give one operation many operands instead, e.g. BitOpOr(*events) rather "
+            "than a | b | c | ..."
+        )
+    return depth
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +52,8 @@ class Op:
     op: OpName
     operands: tuple[Expr, ...]
     name: str
+    #: Levels of operations, this one included (1 over keys only); at most `MAX_DEPTH`.
+    depth: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.op not in OP_NAMES:
@@ -41,6 +62,8 @@ class Op:
             raise ValueError(f"NOT takes exactly one operand, got {len(self.operands)}")
         if not self.operands:
             raise ValueError(f"{self.op} needs at least one operand")
+        below = max(getattr(operand, "depth", 0) for operand in self.operands)
+        object.__setattr__(self, "depth", check_depth(below + 1))
 
 
 Expr = Key | Op
@@ -48,16 +71,24 @@ Expr = Key | Op
 
 def leaf_keys(expr: Expr) -> Iterator[str]:
     """Every stored key an expression reads, depth first (duplicates included)."""
-    if isinstance(expr, Key):
-        yield expr.name
-    else:
-        for operand in expr.operands:
-            yield from leaf_keys(operand)
+    stack = [expr]  # a stack, not recursion: no walk here depends on the tree's depth
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Key):
+            yield node.name
+        else:
+            stack.extend(reversed(node.operands))
 
 
 def ops_bottom_up(expr: Expr) -> Iterator[Op]:
     """The operations of a tree, each after its operands (the order BITOPs must run in)."""
-    if isinstance(expr, Op):
-        for operand in expr.operands:
-            yield from ops_bottom_up(operand)
-        yield expr
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, operands_done = stack.pop()
+        if isinstance(node, Key):
+            continue
+        if operands_done:
+            yield node
+        else:
+            stack.append((node, True))
+            stack.extend((operand, False) for operand in reversed(node.operands))

@@ -22,6 +22,7 @@ from typing import Any
 from ..client import Bitmapist
 from ..errors import InvalidInput
 from ..events import BitOpAnd, BitOpNot, BitOpOr, BitOpXor
+from ..expressions import MAX_DEPTH
 from ..periods import check_period
 
 PERIOD_NAMES = ("hour", "day", "week", "month", "year", "unique")
@@ -149,6 +150,7 @@ class _Parser:
         self.client = client
         self.default_period = default_period
         self.at = at
+        self.nesting = 0  # open parentheses and ~ around the current token
 
     def parse(self) -> Any:
         if not self.tokens:
@@ -173,16 +175,28 @@ class _Parser:
 
     def _unary(self) -> Any:
         token = self._next()
-        if token == ("op", "~"):
-            return BitOpNot(self._unary())
-        if token == ("op", "("):
-            inner = self._binary(0)
-            if self._next() != ("op", ")"):
-                raise self._error("missing ')'")
-            return inner
+        if token in (("op", "~"), ("op", "(")):
+            return self._nested(token[1])
         if token[0] == "name":
             return operand(self.client, token[1], self.default_period, self.at)
         raise self._error(f"expected an event name, got {token[1]!r}")
+
+    def _nested(self, symbol: str) -> Any:
+        # each level recurses through several methods: bound it well below Python's limit
+        self.nesting += 1
+        if self.nesting > MAX_DEPTH:
+            raise self._error(
+                f"more than {MAX_DEPTH} levels of parentheses and ~ (at position "
+                f"{self.position} of {len(self.tokens)} tokens)"
+            )
+        if symbol == "~":
+            result = BitOpNot(self._unary())
+        else:
+            result = self._binary(0)
+            if self._next() != ("op", ")"):
+                raise self._error("missing ')'")
+        self.nesting -= 1
+        return result
 
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -195,8 +209,9 @@ class _Parser:
         return token
 
     def _error(self, problem: str) -> InvalidInput:
+        text = self.text if len(self.text) <= 80 else self.text[:77] + "..."
         return InvalidInput(
-            f"expression {self.text!r}: {problem}; "
+            f"expression {text!r}: {problem}; "
             "expected EVENT[:PERIOD] operands joined by &, |, ^, ~ and parentheses"
         )
 
