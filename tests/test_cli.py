@@ -263,3 +263,17 @@ def test_os_errors_are_one_clean_line(tmp_path) -> None:
     result = invoke("mark", "active", "1", "--store", f"{a_file}/store.db")
     assert result.exit_code == 1
     assert result.stderr == f"Error: Not a directory: {a_file}/store.db\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("retention", "active", "active", "--start", "9999-12-31"),
+        ("count", "active:last-week", "--at", "0001-01-01"),
+    ],
+)
+def test_dates_past_the_calendar_are_one_error_line(run: Run, args) -> None:
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: ")
+    assert result.stderr.count("\n") == 1

@@ -309,3 +309,26 @@ def test_export_then_import_keeps_every_name(run: Run, tmp_path, store_url: str,
             assert list(copy.DayEvents(name, 2026, 11, 28)) == [uid]
     finally:
         copy.delete_all_events()
+
+
+def test_timestamps_past_the_calendar_in_utc_are_bad_lines(run: Run, tmp_path, store_url) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "active,1,9999-12-31T23:59:59-05:00\n"  # 10000-01-01 in UTC
+        "active,2,0001-01-01T00:00:00+05:00\n"  # year 0 in UTC
+        "active,3,9999-12-31T23:00:00Z\n"
+        "active,4,99999999999999\n"
+        "active,5,0001-01-01\n"
+    )
+    result = run("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Imported 2 events; skipped 3 bad lines.\n"
+    expected = "is out of range: expected 0001-01-01 to 9999-12-31 in UTC\n"
+    assert result.stderr == (
+        f"line 1: timestamp '9999-12-31T23:59:59-05:00' {expected}"
+        f"line 2: timestamp '0001-01-01T00:00:00+05:00' {expected}"
+        f"line 4: timestamp '99999999999999' {expected}"
+    )
+    client = Bitmapist(store_url)
+    assert list(client.DayEvents("active", 9999, 12, 31)) == [3]
+    assert list(client.DayEvents("active", 1, 1, 1)) == [5]

@@ -43,11 +43,19 @@ def parse_timestamp(value: Any) -> datetime:
     """An ISO 8601 string or Unix seconds (str or number) as a datetime; naive means UTC."""
     if isinstance(value, str):
         if "-" in value or "T" in value or ":" in value:
-            return datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                moment.astimezone(UTC)  # OverflowError past 9999-12-31 or before year 1 in UTC
+            return moment
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError
-    return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except ValueError as exc:  # "year 3170843 is out of range": a number, but not a date
+        if "out of range" in str(exc):
+            raise OverflowError(str(exc)) from None
+        raise
 
 
 def _check(name: Any, uid: Any, when: Any) -> tuple[str, int, datetime]:
@@ -61,7 +69,11 @@ def _check(name: Any, uid: Any, when: Any) -> tuple[str, int, datetime]:
         raise _Bad(f"user id {uid!r} is not an integer in [0, 2**32)")
     try:
         moment = parse_timestamp(when)
-    except (ValueError, TypeError, OverflowError, OSError):
+    except (OverflowError, OSError):
+        raise _Bad(
+            f"timestamp {when!r} is out of range: expected 0001-01-01 to 9999-12-31 in UTC"
+        ) from None
+    except (ValueError, TypeError):
         raise _Bad(
             f"timestamp {when!r} is not ISO 8601 (2026-11-28T13:05:00Z) or Unix seconds"
         ) from None
@@ -135,6 +147,8 @@ def _fast_rows(rows: list[list[str]]) -> list[tuple[str, int, datetime]] | None:
         return None
     names, uids, whens = zip(*rows)
     if "" in names or any(map(str.isdigit, whens)):  # Unix seconds take the slow path
+        return None
+    if max(whens) >= "9999-12-31" or min(whens) < "0001-01-02":  # an offset may overflow UTC
         return None
     if undecodable("".join(names)):  # bad bytes elsewhere fail int() or fromisoformat()
         return None

@@ -109,6 +109,10 @@ class BitmapistGroup(click.Group):
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             # the Redis store lets these through so applications can retry; here they end
             raise click.ClickException(f"cannot reach the store: {exc}") from exc
+        except OverflowError as exc:  # date arithmetic past the calendar, e.g. --start 9999-12-31
+            raise click.ClickException(
+                f"a date is out of range ({exc}): dates run from 0001-01-01 to 9999-12-31"
+            ) from exc
         except OSError as exc:  # a file the command needs: unreadable, a directory, disk full
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from exc
