@@ -9,6 +9,7 @@ line (`event,user_id,timestamp`). NDJSON lines are objects
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Iterable, Iterator
@@ -92,6 +93,23 @@ class _Unreadable(NamedTuple):
     problem: str
 
 
+#: The codec error handler to decode input with: surrogateescape (a bad byte becomes a lone
+#: surrogate, so only its line is bad), counting each use, so that the CSV fast path looks
+#: for bad bytes only once the input has had some.
+DECODE_ERRORS = "bitmapist-import"
+_bad_bytes = 0
+_surrogateescape = codecs.lookup_error("surrogateescape")
+
+
+def _escape_and_count(error: UnicodeError) -> tuple[str, int]:
+    global _bad_bytes
+    _bad_bytes += 1
+    return _surrogateescape(error)
+
+
+codecs.register_error(DECODE_ERRORS, _escape_and_count)
+
+
 def undecodable(text: str) -> str | None:
     """Why `text` (decoded with surrogateescape) is not UTF-8, or None if it is."""
     if text.isascii():
@@ -105,16 +123,19 @@ def undecodable(text: str) -> str | None:
 
 
 def read_csv(lines: Iterable[str], batch_size: int) -> Iterator[Batch]:
-    """Batches of `batch_size` CSV records (fewer for the last one)."""
+    """Batches of `batch_size` CSV records (fewer for the last one). `lines` decoded with
+    `errors=DECODE_ERRORS` have their bad bytes reported as bad lines."""
     reader = csv.reader(lines)
     line = 0  # physical lines before the batch
     first = True
+    bad_bytes_before = _bad_bytes
     while rows := _next_rows(reader, batch_size):
         offset = 0
         if first and _is_header(rows[0]):
             rows, offset = rows[1:], 1
         first = False
-        events = _fast_rows(rows)
+        # decoding runs ahead of the rows: once it met a bad byte, check every later batch
+        events = _fast_rows(rows, _bad_bytes != bad_bytes_before)
         bad: list[BadLine] = []
         if events is None:
             events, bad = _slow_rows(rows, line + offset)
@@ -139,7 +160,7 @@ def _is_header(row: list[str]) -> bool:
     return len(row) == 3 and row[0].strip().lower() in _HEADER_NAMES and not row[1].isdigit()
 
 
-def _fast_rows(rows: list[list[str]]) -> list[tuple[str, int, datetime]] | None:
+def _fast_rows(rows: list[list[str]], bad_bytes: bool) -> list[tuple[str, int, datetime]] | None:
     """All rows converted at C speed (map/zip), or None if any needs a closer look."""
     if not rows:
         return []
@@ -150,7 +171,7 @@ def _fast_rows(rows: list[list[str]]) -> list[tuple[str, int, datetime]] | None:
         return None
     if max(whens) >= "9999-12-31" or min(whens) < "0001-01-02":  # an offset may overflow UTC
         return None
-    if undecodable("".join(names)):  # bad bytes elsewhere fail int() or fromisoformat()
+    if bad_bytes and undecodable("".join(names)):  # elsewhere they fail int() or fromisoformat()
         return None
     try:
         numbers = list(map(int, uids))

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..client import Bitmapist
 from ..expressions import Key
-from .event_lines import Batch, detect_format, read_csv, read_ndjson
+from .event_lines import DECODE_ERRORS, Batch, detect_format, read_csv, read_ndjson
 from .options import console, open_client, store_option
 
 _MAX_REPORTED = 20  # bad lines printed one by one; the rest are only counted
@@ -170,7 +170,7 @@ def _open_input(file: str) -> tuple[io.TextIOWrapper, int, Any]:
         size, position = os.fstat(raw.fileno()).st_size, raw.tell
     if raw.peek(3)[:3] == codecs.BOM_UTF8:
         raw.read(3)
-    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors=DECODE_ERRORS, newline="")
     return stream, size, position
 
 
