@@ -1,0 +1,56 @@
+"""`bitmapist.bitbytes`: roaring bitmaps to Redis strings container by container, checked
+against setting the bits one at a time, for every container kind roaring uses."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyroaring import BitMap
+
+from bitmapist.bitbytes import to_bitmap, to_bytes
+
+CONTAINER = 65536
+
+
+def _bit_by_bit(bits: BitMap, length: int) -> bytes:
+    buf = bytearray(length)
+    for offset in bits:
+        buf[offset >> 3] |= 0x80 >> (offset & 7)
+    return bytes(buf)
+
+
+# sparse values (array containers), ranges (run and bitset containers) over a few containers
+_values = st.lists(st.integers(0, 5 * CONTAINER - 1), max_size=400)
+_ranges = st.lists(
+    st.tuples(st.integers(0, 5 * CONTAINER - 1), st.integers(1, 3 * CONTAINER)), max_size=6
+)
+_strides = st.lists(st.tuples(st.integers(0, 4), st.integers(1, 40)), max_size=3)
+
+
+@st.composite
+def bitmaps(draw) -> BitMap:
+    bits = BitMap(draw(_values))
+    for start, size in draw(_ranges):
+        bits.add_range(start, min(start + size, 5 * CONTAINER))
+    for container, step in draw(_strides):  # dense containers: bitsets, or arrays near 4096
+        bits.update(range(container * CONTAINER, (container + 1) * CONTAINER, step))
+    if draw(st.booleans()):
+        bits = bits.flip(0, draw(st.integers(0, 5 * CONTAINER)))
+    if draw(st.booleans()):
+        bits.run_optimize()
+    return bits
+
+
+@settings(max_examples=300, deadline=None)
+@given(bitmaps(), st.integers(0, 20_000))
+def test_bitmaps_become_the_same_bytes_as_bit_by_bit(bits, padding):
+    length = (bits.max() // 8 + 1 if bits else 0) + padding
+    data = to_bytes(bits, length)
+    assert data == _bit_by_bit(bits, length)
+    assert to_bitmap(data) == bits
+
+
+def test_small_array_containers_and_huge_offsets():
+    bits = BitMap([3, 70_000, 2**27 - 1] + list(range(CONTAINER * 9, CONTAINER * 9 + 3000)))
+    length = 2**24
+    assert to_bytes(bits, length) == _bit_by_bit(bits, length)
