@@ -251,18 +251,7 @@ def retention(
     cohort = check_spec(cohort, "cohort")
     returning = check_spec(returning, "returning")
     kind = check_kind(period)
-    check_int("cohorts", cohorts, 1, MAX_PERIODS)
-    columns = _columns(kind, brackets, check_int("periods", periods, 0, MAX_PERIODS))
-    if cohorts * len(columns) > MAX_CELLS:
-        raise InvalidInput(
-            f"a table of {cohorts} cohorts x {len(columns)} columns is too big: "
-            f"expected at most {MAX_CELLS:,} cells"
-        )
-    if mode not in MODES:
-        raise InvalidInput(f"mode {mode!r} is unknown: expected one of {MODES}")
-    if reference not in REFERENCES:
-        raise InvalidInput(f"reference {reference!r} is unknown: expected one of {REFERENCES}")
-
+    columns = _check_shape(kind, cohorts, periods, brackets, mode, reference)
     client = get_client(system)
     tz = client.timezone
     now_wall = wall_clock(now_in(tz) if now is None else now, tz)
@@ -271,11 +260,7 @@ def retention(
         if start is not None
         else shift(kind, floor(kind, now_wall), -(cohorts - 1))
     )
-    reach = max(column.last for column in columns)  # brackets may come in any order
-    starts = [shift(kind, first, i) for i in range(cohorts + reach + 1)]
-    if mode == "on_or_after":  # returns count up to now, past the table's last column
-        while starts[-1] <= now_wall and len(starts) < 2 * MAX_PERIODS:
-            starts.append(shift(kind, starts[-1], 1))
+    starts = _period_starts(kind, first, cohorts, columns, mode, now_wall)
     ended = [shift(kind, s, 1) <= now_wall for s in starts]
     # Periods that have started; later ones have no data and are never read.
     started = sum(1 for s in starts if s <= now_wall)
@@ -289,33 +274,7 @@ def retention(
         period_expression(returning, kind, starts[i], system, keys) for i in range(started)
     ]
     reader.prefetch(cohort_exprs[:started] + return_exprs)
-
-    unions: dict[tuple[int, int], BitMap] = {}
-    if mode == "on_or_after" and started:
-        # returns in period i or later: one union per period, built from the end
-        later = reader.bitmap(return_exprs[started - 1])
-        for i in range(started - 1, -1, -1):
-            later = later | reader.bitmap(return_exprs[i]) if i < started - 1 else later
-            unions[(i, started - 1)] = later
-
-    def returned(low: int, high: int) -> BitMap:
-        """Users of `returning` in periods low..high (clipped to started periods)."""
-        high = min(high, started - 1)
-        if low == high:
-            return reader.bitmap(return_exprs[low])
-        found = unions.get((low, high))
-        if found is None:
-            found = BitMap.union(*(reader.bitmap(return_exprs[i]) for i in range(low, high + 1)))
-            unions[(low, high)] = found
-        return found
-
-    def bucket(row: int, column: int) -> BitMap | None:
-        spec = columns[column]
-        low = row + spec.first
-        if low >= started:
-            return None
-        high = len(starts) - 1 if mode == "on_or_after" else row + spec.last
-        return returned(low, high)
+    returns = _Returns(reader, cohort_exprs, return_exprs, columns, mode, len(starts))
 
     rows = []
     for r in range(cohorts):
@@ -325,17 +284,8 @@ def retention(
         else:
             members = reader.bitmap(cohort_exprs[r])
             size = len(members)
-            cells = _row_cells(members, size, r, columns, bucket, ended, reference)
+            cells = _row_cells(members, size, r, columns, returns.bucket, ended, reference)
         rows.append(RetentionRow(starts[r], label(kind, starts[r]), size, ended[r], cells))
-
-    def ids_of(row: int, column: int | None) -> BitMap:
-        if row >= started:
-            return BitMap()
-        members = reader.bitmap(cohort_exprs[row])
-        if column is None:
-            return members
-        returners = bucket(row, column)
-        return BitMap() if returners is None else members & returners
 
     return RetentionTable(
         period=kind,
@@ -345,8 +295,109 @@ def retention(
         title=f"{_spec_name(cohort)} \u2192 {_spec_name(returning)}",
         columns=columns,
         rows=[_with_tz(row, tz) for row in rows],
-        ids_of=ids_of,
+        ids_of=returns.ids_of,
     )
+
+
+def _check_shape(
+    kind: str,
+    cohorts: int,
+    periods: int,
+    brackets: Sequence[int | tuple[int, int]] | None,
+    mode: str,
+    reference: str,
+) -> list[RetentionColumn]:
+    """The table's columns, once its size, mode and reference are known to be valid."""
+    check_int("cohorts", cohorts, 1, MAX_PERIODS)
+    columns = _columns(kind, brackets, check_int("periods", periods, 0, MAX_PERIODS))
+    if cohorts * len(columns) > MAX_CELLS:
+        raise InvalidInput(
+            f"a table of {cohorts} cohorts x {len(columns)} columns is too big: "
+            f"expected at most {MAX_CELLS:,} cells"
+        )
+    if mode not in MODES:
+        raise InvalidInput(f"mode {mode!r} is unknown: expected one of {MODES}")
+    if reference not in REFERENCES:
+        raise InvalidInput(f"reference {reference!r} is unknown: expected one of {REFERENCES}")
+    return columns
+
+
+def _period_starts(
+    kind: Any,
+    first: datetime,
+    cohorts: int,
+    columns: Sequence[RetentionColumn],
+    mode: str,
+    now_wall: datetime,
+) -> list[datetime]:
+    """The start of every period the table may read, from the first cohort's on."""
+    reach = max(column.last for column in columns)  # brackets may come in any order
+    starts = [shift(kind, first, i) for i in range(cohorts + reach + 1)]
+    if mode == "on_or_after":  # returns count up to now, past the table's last column
+        while starts[-1] <= now_wall and len(starts) < 2 * MAX_PERIODS:
+            starts.append(shift(kind, starts[-1], 1))
+    return starts
+
+
+class _Returns:
+    """Who did the returning event in a range of periods, each union built once, and who
+    of a cohort is in a cell."""
+
+    def __init__(
+        self,
+        reader: BitmapReader,
+        cohort_exprs: Sequence[Any],
+        return_exprs: Sequence[Any],
+        columns: Sequence[RetentionColumn],
+        mode: str,
+        periods: int,
+    ):
+        self.reader = reader
+        self.cohort_exprs = cohort_exprs
+        self.exprs = return_exprs
+        self.columns = columns
+        self.mode = mode
+        self.periods = periods  # every period the table may read, started or not
+        self.started = len(return_exprs)
+        self.unions: dict[tuple[int, int], BitMap] = {}
+        if mode == "on_or_after" and self.started:
+            # returns in period i or later: one union per period, built from the end
+            last = self.started - 1
+            later = reader.bitmap(return_exprs[last])
+            self.unions[(last, last)] = later
+            for i in range(last - 1, -1, -1):
+                later = later | reader.bitmap(return_exprs[i])
+                self.unions[(i, last)] = later
+
+    def returned(self, low: int, high: int) -> BitMap:
+        """Users of `returning` in periods low..high (clipped to started periods)."""
+        high = min(high, self.started - 1)
+        if low == high:
+            return self.reader.bitmap(self.exprs[low])
+        found = self.unions.get((low, high))
+        if found is None:
+            found = BitMap.union(*(self.reader.bitmap(self.exprs[i]) for i in range(low, high + 1)))
+            self.unions[(low, high)] = found
+        return found
+
+    def bucket(self, row: int, column: int) -> BitMap | None:
+        """The returners counted in cell (row, column); None before its period started."""
+        spec = self.columns[column]
+        low = row + spec.first
+        if low >= self.started:
+            return None
+        high = self.periods - 1 if self.mode == "on_or_after" else row + spec.last
+        return self.returned(low, high)
+
+    def ids_of(self, row: int, column: int | None) -> BitMap:
+        """The ids of cohort `row`, or of those in its cell `column`."""
+        if row >= self.started:
+            return BitMap()
+        members = self.reader.bitmap(self.cohort_exprs[row])
+        if column is None:
+            return members
+        returners = self.bucket(row, column)
+        return BitMap() if returners is None else members & returners
 
 
 def _row_cells(
