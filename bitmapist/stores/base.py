@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 
 from pyroaring import BitMap
 
-from ..bitbytes import redis_byte_length, to_redis_string
+from ..bitbytes import redis_byte_length, to_bytes
 from ..bitops import SizedBitmap
 from ..expressions import Expr
 
@@ -134,7 +134,4 @@ class Store(ABC):
 
 
 def _string(bits: BitMap, length: int) -> bytes | None:
-    if not length:
-        return None
-    data = to_redis_string(bits) if bits else b""
-    return data + bytes(length - len(data))
+    return to_bytes(bits, length) if length else None
