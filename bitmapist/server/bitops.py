@@ -15,7 +15,7 @@ from pyroaring import BitMap
 from .. import bitops as shared_bitops
 from ..bitops import MISSING
 from ..engine import Value
-from .resp import Error, _strict_int
+from .resp import Error, strict_int
 
 _SYNTAX = Error("ERR syntax error")
 _NOT_INTEGER = Error("ERR value is not an integer or out of range")
@@ -35,7 +35,7 @@ def bitcount(value: Value, args: Sequence[bytes]) -> Any:
     """BITCOUNT key start end [BYTE|BIT] of an existing key (`args` after the key)."""
     if len(args) not in (2, 3):
         return _SYNTAX
-    start, end = _strict_int(args[0]), _strict_int(args[1])
+    start, end = strict_int(args[0]), strict_int(args[1])
     if start is None or end is None:
         return _NOT_INTEGER
     is_bit = False
@@ -90,7 +90,7 @@ def bitpos(value: Value, bit: int, args: Sequence[bytes]) -> Any:
     end_given = False
     is_bit = False
     if 1 <= len(args) <= 3:
-        start = _strict_int(args[0])
+        start = strict_int(args[0])
         if start is None:
             return _NOT_INTEGER
         if len(args) == 3:
@@ -100,7 +100,7 @@ def bitpos(value: Value, bit: int, args: Sequence[bytes]) -> Any:
             is_bit = unit
         total = length * 8 if is_bit else length
         if len(args) >= 2:
-            end = _strict_int(args[1])
+            end = strict_int(args[1])
             if end is None:
                 return _NOT_INTEGER
             end_given = True
