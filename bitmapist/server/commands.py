@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .batch import Deferred
-from .handlers import bits, connection, keys, server, strings, transactions
+from .handlers import bits, config, connection, keys, server, strings, transactions, updates
 from .handlers.arguments import cstr
 from .handlers.transactions import discard_transaction
 from .resp import NULL_ARRAY, Error, Map, Status
@@ -233,9 +233,25 @@ COMMANDS: list[Command] = [
     C("time", 1, server.time_),
     C("info", -1, server.info_),
     C("dbsize", 1, server.dbsize),
+    _container(
+        "config",
+        -2,
+        C("config|get", -3, config.config_get),
+        C("config|set", -4, config.config_set),
+        C("config|resetstat", 2, config.config_resetstat),
+    ),
+    _container(
+        "function",
+        -2,
+        C("function|flush", -2, config.function_flush),
+        C("function|list", -2, config.function_list),
+    ),
+    C("wait", 3, config.wait),
     # keys
     C("type", 2, keys.type_),
     C("exists", -2, keys.exists),
+    C("touch", -2, keys.touch),
+    C("copy", -3, keys.copy),
     C("del", -2, keys.delete, batched=True),
     C("unlink", -2, keys.delete, batched=True),
     C("keys", 2, keys.keys),
@@ -259,6 +275,21 @@ COMMANDS: list[Command] = [
     C("getrange", 4, strings.getrange),
     C("substr", 4, strings.getrange),
     C("set", -3, strings.set_, batched=True),
+    C("setnx", 3, strings.setnx),
+    C("setex", 4, strings.setex, batched=True),
+    C("psetex", 4, strings.psetex, batched=True),
+    C("getset", 3, strings.getset),
+    C("getdel", 2, strings.getdel),
+    C("getex", -2, strings.getex),
+    C("mget", -2, strings.mget),
+    C("mset", -3, strings.mset, batched=True),
+    C("msetnx", -3, strings.msetnx),
+    C("append", 3, updates.append),
+    C("setrange", 4, updates.setrange),
+    C("incr", 2, updates.incr),
+    C("decr", 2, updates.decr),
+    C("incrby", 3, updates.incrby),
+    C("decrby", 3, updates.decrby),
     # bitmaps
     C("setbit", 4, bits.setbit, batched=True),
     C("getbit", 3, bits.getbit),

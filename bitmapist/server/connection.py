@@ -118,12 +118,17 @@ class Connection(asyncio.BufferedProtocol):
                 self._set_backlog(True)
                 self.server.schedule_continue(self)
                 return
+            args: list[bytes] | None = None
             if session.authenticated and session.multi is None:
                 columns = parser.take_run(budget, bits.OFFSET, bits.RUN_NAMES)
                 if columns is not None:
                     budget -= self._run_columns(columns)
-                    continue
-            args = parser.next_command()
+                    if parser.buffered:
+                        continue
+                else:
+                    args = parser.next_command()
+            else:
+                args = parser.next_command()
             if args is None:
                 if self.backlog:
                     self._set_backlog(False)

@@ -43,11 +43,8 @@ class RunShape(NamedTuple):
     vary: int  # which argument varies
     star: bytes  # "*<count>"
     count: int  # arguments per command
-
-    @property
-    def length(self) -> int:
-        """The bytes of one command."""
-        return len(self.head) + self.size + len(self.tail)
+    length: int  # the bytes of one command
+    between: bytes  # tail + head: what lies between two values of a run
 
 
 def take_run(
@@ -105,8 +102,8 @@ def _take_same(buf: bytearray, pos: int, limit: int, shape: RunShape) -> Taken |
         unpack = _UNPACKERS[key] = Struct(layout).unpack_from
     varied = unpack(buf, pos)
     end = pos + taken * whole
-    # the buffer starts with `head` (checked): then value, tail + head, value... `tail`
-    if not buf.startswith((tail + head).join(varied), pos + len(head)) or not buf.startswith(
+    # the buffer starts with `head` (checked): then value, `between`, value... `tail`
+    if not buf.startswith(shape.between.join(varied), pos + len(head)) or not buf.startswith(
         tail, end - len(tail)
     ):
         return None
@@ -135,7 +132,8 @@ def _first_shape(buf: bytearray, pos: int, vary: int, count: int) -> RunShape | 
         if buf[at - 2 : at] != b"\r\n":
             return None
     head, tail = bytes(buf[pos:start]), bytes(buf[start + size : at])
-    return RunShape(head, size, tail, args, vary, head[:2], count)
+    length = len(head) + size + len(tail)
+    return RunShape(head, size, tail, args, vary, head[:2], count, length, tail + head)
 
 
 def _take_split(buf: bytearray, pos: int, limit: int, star: bytes, count: int) -> Taken | None:

@@ -97,6 +97,8 @@ class ServerState:
     changes_since_save: int = 0
     port: int = 0
     scan_snapshots: dict[int, Any] = field(default_factory=dict)
+    #: Parameters set by CONFIG SET (lower-case name -> value).
+    config: dict[bytes, bytes] = field(default_factory=dict)
     #: Set by the app: start a background checkpoint (BGSAVE) / a SLURP import.
     on_bgsave: Callable[[], None] | None = None
     on_slurp: Callable[[str, int, int, int], None] | None = None
@@ -113,6 +115,12 @@ class ServerState:
         self.clients[session.id] = session
         self.connections_received += 1
         return session
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT: the counters INFO reports start again from zero."""
+        self.commands_processed = 0
+        self.connections_received = 0
+        self.rejected_connections = 0
 
     def drop_session(self, session: Session) -> None:
         self.unwatch(session)

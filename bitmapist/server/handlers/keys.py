@@ -1,10 +1,11 @@
-"""Keyspace commands: TYPE, EXISTS, DEL/UNLINK, KEYS, SCAN, RENAME, the expiry family."""
+"""Keyspace commands: TYPE, EXISTS, TOUCH, DEL/UNLINK, COPY, KEYS, SCAN, RENAME, the expiry
+family."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...engine import Delete, Expire, Rename
+from ...engine import Delete, Expire, Put, Rename
 from .. import scan
 from ..batch import Deferred
 from ..resp import OK, Error, Status, strict_int
@@ -19,6 +20,47 @@ def type_(state: ServerState, session: Session, args: list[bytes]) -> Any:
 def exists(state: ServerState, session: Session, args: list[bytes]) -> Any:
     keyspace, db = state.keyspace, session.db
     return sum(1 for key in args[1:] if keyspace.exists(db, key))
+
+
+def touch(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    return exists(state, session, args)  # (no access times are kept)
+
+
+def copy(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    """COPY source destination [DB db] [REPLACE], as Redis 7.0's `copyCommand`."""
+    replace, target = False, session.db
+    position = 3
+    while position < len(args):
+        option = args[position].lower()
+        if option == b"replace":
+            replace = True
+        elif option == b"db" and position + 1 < len(args):
+            number = strict_int(args[position + 1])
+            if number is None or not -(2**31) <= number < 2**31:
+                return NOT_INTEGER
+            if not 0 <= number < 16:
+                return Error("ERR DB index is out of range")
+            target = number
+            position += 1
+        else:
+            return SYNTAX
+        position += 1
+    db, src, dst = session.db, args[1], args[2]
+    if db == target and src == dst:
+        return Error("ERR source and destination objects are the same")
+    value = state.keyspace.value(db, src)
+    if value is None:
+        return 0
+    if not replace and state.keyspace.exists(target, dst):
+        return 0
+    expiry = state.keyspace.expiry(db, src)
+    put = Put(dst, value.copy(), expire_at=expiry if expiry >= 0 else None, db=target)
+
+    def finish(results: list[Any]) -> int:
+        state.touch(target, dst)
+        return 1
+
+    return Deferred([put], finish)
 
 
 def delete(state: ServerState, session: Session, args: list[bytes]) -> Any:

@@ -1,10 +1,11 @@
-"""String commands: GET, SET, STRLEN, GETRANGE/SUBSTR."""
+"""String commands that read or replace whole values: GET, SET and its variants (SETNX,
+SETEX, PSETEX, GETSET, MSET, MSETNX), GETDEL, GETEX, MGET, STRLEN, GETRANGE/SUBSTR."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...engine import Put, Value
+from ...engine import Delete, Expire, Put, Value
 from ..batch import Deferred
 from ..resp import OK, Error, strict_int
 from ..session import ServerState, Session
@@ -66,21 +67,10 @@ def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
             return SYNTAX
         position += 1
     expire_at = None
-    if expire_arg is not None:
-        milliseconds = strict_int(expire_arg)
-        if milliseconds is None:
-            return NOT_INTEGER
-        seconds = unit_flag in (b"ex", b"exat")
-        invalid = Error("ERR invalid expire time in 'set' command")
-        if milliseconds <= 0 or (seconds and milliseconds > LLONG_MAX // 1000):
-            return invalid
-        if seconds:
-            milliseconds *= 1000
-        if unit_flag in (b"ex", b"px"):
-            milliseconds += now_ms()
-            if milliseconds > LLONG_MAX:  # wraps negative in Redis
-                return invalid
-        expire_at = milliseconds
+    if expire_arg is not None and unit_flag is not None:
+        expire_at = expire_time(expire_arg, unit_flag, "set")
+        if type(expire_at) is Error:
+            return expire_at
     db, key = session.db, args[1]
     old: Any = None
     if nx or xx or get_old:
@@ -99,4 +89,149 @@ def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
     return Deferred([Put(key, value, keep_ttl=keepttl, expire_at=expire_at, db=db)], finish)
 
 
-# --- bits
+def expire_time(arg: bytes, unit: bytes, name: str) -> int | Error:
+    """Redis's `getExpireMillisecondsOrReply`: the absolute expiry (ms) that `arg` means
+    for option `unit` (ex, px, exat, pxat), or the error reply."""
+    milliseconds = strict_int(arg)
+    if milliseconds is None:
+        return NOT_INTEGER
+    seconds = unit in (b"ex", b"exat")
+    invalid = Error(f"ERR invalid expire time in '{name}' command")
+    if milliseconds <= 0 or (seconds and milliseconds > LLONG_MAX // 1000):
+        return invalid
+    if seconds:
+        milliseconds *= 1000
+    if unit in (b"ex", b"px"):
+        milliseconds += now_ms()
+        if milliseconds > LLONG_MAX:  # wraps negative in Redis
+            return invalid
+    return milliseconds
+
+
+def _put(state: ServerState, db: int, key: bytes, data: bytes, reply: Any, **options: Any) -> Any:
+    """Write `data` as the key's value and answer `reply` once it is committed."""
+
+    def finish(results: list[Any]) -> Any:
+        state.touch(db, key)
+        return reply
+
+    return Deferred([Put(key, Value.from_bytes(data), db=db, **options)], finish)
+
+
+def setnx(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    if state.keyspace.exists(session.db, args[1]):
+        return 0
+    return _put(state, session.db, args[1], args[2], 1)
+
+
+def _setex(state: ServerState, session: Session, args: list[bytes], unit: bytes) -> Any:
+    name = "setex" if unit == b"ex" else "psetex"
+    expire_at = expire_time(args[2], unit, name)
+    if type(expire_at) is Error:
+        return expire_at
+    return _put(state, session.db, args[1], args[3], OK, expire_at=expire_at)
+
+
+def setex(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    return _setex(state, session, args, b"ex")
+
+
+def psetex(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    return _setex(state, session, args, b"px")
+
+
+def getset(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    current = state.keyspace.value(session.db, args[1])
+    old = None if current is None else current.to_bytes()
+    return _put(state, session.db, args[1], args[2], old)
+
+
+def getdel(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    db, key = session.db, args[1]
+    current = state.keyspace.value(db, key)
+    if current is None:
+        return None
+    old = current.to_bytes()
+
+    def finish(results: list[Any]) -> Any:
+        state.touch(db, key)
+        return old
+
+    return Deferred([Delete(key, db)], finish)
+
+
+def getex(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    unit: bytes | None = None
+    expire_arg = b""
+    persist = False
+    position = 2
+    while position < len(args):
+        option = args[position].lower()
+        has_next = position + 1 < len(args)
+        if option == b"persist" and unit is None:
+            persist = True
+        elif (
+            option in (b"ex", b"px", b"exat", b"pxat")
+            and not persist
+            and has_next
+            and (unit is None or unit == option)
+        ):
+            unit, expire_arg = option, args[position + 1]
+            position += 1
+        else:
+            return SYNTAX
+        position += 1
+    db, key = session.db, args[1]
+    current = state.keyspace.value(db, key)
+    if current is None:  # (Redis looks the key up before the expiry time)
+        return None
+    expire_at = None
+    if unit is not None:
+        expire_at = expire_time(expire_arg, unit, "getex")
+        if type(expire_at) is Error:
+            return expire_at
+    old = current.to_bytes()
+    if expire_at is not None and unit in (b"exat", b"pxat") and expire_at <= now_ms():
+        op: Any = Delete(key, db)  # already expired: Redis deletes it
+    elif expire_at is not None:
+        op = Expire(key, expire_at, db)
+    elif persist and state.keyspace.expiry(db, key) >= 0:
+        op = Expire(key, None, db)
+    else:
+        return old
+
+    def finish(results: list[Any]) -> Any:
+        state.touch(db, key)
+        return old
+
+    return Deferred([op], finish)
+
+
+def mget(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    values = state.keyspace.values(session.db, args[1:])
+    return [None if value is None else value.to_bytes() for value in values]
+
+
+def _mset(state: ServerState, session: Session, args: list[bytes], nx: bool) -> Any:
+    if len(args) % 2 == 0:
+        return Error(f"ERR wrong number of arguments for '{'msetnx' if nx else 'mset'}' command")
+    db = session.db
+    keys, datas = args[1::2], args[2::2]
+    if nx and any(state.keyspace.exists(db, key) for key in keys):
+        return 0
+    ops = [Put(key, Value.from_bytes(data), db=db) for key, data in zip(keys, datas)]
+
+    def finish(results: list[Any]) -> Any:
+        for key in keys:
+            state.touch(db, key)
+        return 1 if nx else OK
+
+    return Deferred(ops, finish)
+
+
+def mset(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    return _mset(state, session, args, False)
+
+
+def msetnx(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    return _mset(state, session, args, True)
