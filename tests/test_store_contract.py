@@ -221,3 +221,30 @@ def test_redis_client_is_only_for_plain_redis_keys(filled: Store):
         assert client.getbit(A.name, 100) == 1
     else:
         assert client is None
+
+
+def test_only_stores_know_concrete_stores():
+    """The contract is the only door: no module outside bitmapist/stores/ imports a
+    concrete store, names one, or checks a store's type."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "bitmapist"
+    concrete_modules = {"redis", "cluster", "embedded", "redis_common", "cluster_runner", "shards"}
+    concrete_names = {"RedisStore", "RedisClusterStore", "EmbeddedStore"}
+    found = []
+    for path in package.rglob("*.py"):
+        if path.parent.name == "stores" and path.parent.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            where = f"{path.relative_to(package.parent)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = node.module.split(".")
+                if "stores" in parts and parts[-1] in concrete_modules:
+                    found.append(f"{where} imports {node.module}")
+                found += [
+                    f"{where} imports {a.name}" for a in node.names if a.name in concrete_names
+                ]
+            elif isinstance(node, ast.Name) and node.id in concrete_names:
+                found.append(f"{where} names {node.id}")
+    assert found == []
