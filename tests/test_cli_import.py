@@ -260,6 +260,15 @@ def test_undecodable_ndjson_lines_are_skipped(run: Run, tmp_path, store_url: str
     assert result.stdout == "Imported 2 events; skipped 1 bad line.\n"
     assert result.stderr == "line 2: not UTF-8 text (byte 0xe9)\n"
     assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [1, 3]
+    # a JSON escape can spell a lone surrogate too, which no store can write as UTF-8
+    path.write_text(
+        '{"event": "active", "user_id": 4, "timestamp": "2026-11-28"}\n'
+        '{"event": "b\\ud800", "user_id": 5, "timestamp": "2026-11-28"}\n'
+    )
+    result = run("import", str(path))
+    assert result.stdout == "Imported 1 event; skipped 1 bad line.\n"
+    assert result.stderr == "line 2: event name 'b\\ud800' is not UTF-8 text (a lone surrogate)\n"
+    assert list(Bitmapist(store_url).DayEvents("active", 2026, 11, 28)) == [1, 3, 4]
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,8 @@ def parse_timestamp(value: Any) -> datetime:
 def _check(name: Any, uid: Any, when: Any) -> tuple[str, int, datetime]:
     if not isinstance(name, str) or not name:
         raise _Bad(f"event name {name!r} must be a non-empty string")
+    if not name.isascii() and undecodable(name):  # e.g. a JSON "\ud800" escape
+        raise _Bad(f"event name {name!r} is not UTF-8 text (a lone surrogate)")
     try:
         number = int(uid) if isinstance(uid, str) else uid
     except ValueError:
