@@ -1,9 +1,11 @@
 """`Checkpointer`: folds the journal into one checkpointed bitmap per key, a step at a time.
 
-A checkpoint writes each key with unfolded rows to `bitmaps` (its current bits, and
-`keys.base_seq` = the horizon), a few keys per short transaction, then raises
-`meta.folded_seq` and deletes the folded journal rows, a chunk at a time. Writers run
-between the steps. Automatic checkpoints take one step after each write once the journal
+A checkpoint reads the unfolded journal rows (up to the horizon, the newest row when it
+starts) into net changes per key (`foldscan`), then writes each key with unfolded rows to
+`bitmaps` (its current bits, and `keys.base_seq` = the newest sequence), a few keys per
+short transaction, then raises `meta.folded_seq` and deletes the folded journal rows, a
+chunk at a time. Every phase works in steps of a few ms, each in its own transaction;
+writers run between the steps. Automatic checkpoints take one step after each write once the journal
 is over `rows_limit` / `bytes_limit` (not while `Engine.checkpoint()` is taking them).
 
 Two rules here hold the fast paths up, and must change together with them:
@@ -15,6 +17,9 @@ Two rules here hold the fast paths up, and must change together with them:
   and nothing it missed was folded away.
 - `meta.folded_seq` is raised before any row is deleted: a process that finds it above
   the last row it saw rebuilds its index (`CatchUp`), since rows it never read are gone.
+  Rows up to it are in every key's checkpointed bitmap, so the scan starts after it; a
+  checkpoint that finds it moved (another process's checkpoint) starts again, since rows
+  after it may go.
 """
 
 from __future__ import annotations
@@ -23,18 +28,24 @@ import contextlib
 import sqlite3
 from collections.abc import Callable
 
+from pyroaring import BitMap
+
 from ..errors import StoreError
 from . import format as fmt
 from .bitmaps import Bitmaps
 from .catchup import CatchUp
+from .foldscan import NetChanges
 from .journal import Journal
-from .keyspace import KeyIndex
+from .keyspace import Entry, KeyIndex
 
 # One checkpoint step folds keys until either budget is spent (a few ms of work).
 _FOLD_KEYS_PER_STEP = 512
 _FOLD_BYTES_PER_STEP = 256 << 10
 _DELETE_ROWS_PER_STEP = 500
 _DELETE_BYTES_PER_STEP = 64 << 10
+# One step reads this many journal rows into net changes (decoding a mark_event's row
+# costs a few us).
+_SCAN_ROWS_PER_STEP = 1000
 
 # Insert one journal row only if the journal still ends at sequence ?6 (see the module
 # docstring: correct only because checkpoints keep the newest row).
@@ -50,14 +61,20 @@ _DELETABLE = (
 
 
 class _Progress:
-    """A checkpoint in progress: fold `pending` keys, then delete rows up to `horizon`."""
+    """A checkpoint in progress: read rows after `folded_at` up to `horizon` into
+    `changes`, fold `pending` keys, then delete rows up to `horizon`."""
 
-    __slots__ = ("horizon", "pending", "reloads")
+    __slots__ = ("horizon", "pending", "reloads", "folded_at", "scanned_to", "changes")
 
-    def __init__(self, horizon: int, pending: list[tuple[int, bytes]], reloads: int):
+    def __init__(
+        self, horizon: int, pending: list[tuple[int, bytes]], reloads: int, folded_at: int
+    ):
         self.horizon = horizon
         self.pending = pending
         self.reloads = reloads  # made from this index: a reload makes it stale
+        self.folded_at = folded_at  # meta.folded_seq when it started
+        self.scanned_to = folded_at if pending else horizon
+        self.changes = NetChanges()
 
 
 class Checkpointer:
@@ -142,18 +159,30 @@ class Checkpointer:
 
     def _work(self) -> bool:
         progress = self.progress
+        folded = self.journal.meta_int("folded_seq")
+        if progress is not None and progress.folded_at != folded and progress.pending:
+            progress = None  # another checkpoint may delete rows it has yet to read
         if progress is None:
             # Caught up under the write lock: the keys with unfolded rows are known.
             progress = self._progress = _Progress(
-                self.journal.seq, sorted(self.index.journaled), self.catchup.reloads
+                self.journal.seq, sorted(self.index.journaled), self.catchup.reloads, folded
             )
-            if progress.pending:
-                self._fold_some(progress.pending)
+        if progress.scanned_to < progress.horizon:
+            self._scan_some(progress)
             return False
         if progress.pending:
-            self._fold_some(progress.pending)
+            self._fold_some(progress)
             return False
         return self._delete_some(progress.horizon)
+
+    def _scan_some(self, progress: _Progress) -> None:
+        """Read the next chunk of rows up to the horizon into the net changes."""
+        rows = self.journal.rows_between(progress.scanned_to, progress.horizon, _SCAN_ROWS_PER_STEP)
+        progress.changes.add_rows(rows, f"{self.journal.where} journal")
+        if len(rows) < _SCAN_ROWS_PER_STEP:
+            progress.scanned_to = progress.horizon
+        else:
+            progress.scanned_to = rows[-1][0]
 
     def _delete_some(self, horizon: int) -> bool:
         """Every key with rows up to the horizon is folded: drop those rows, a chunk at a
@@ -170,19 +199,29 @@ class Checkpointer:
             return False
         return True
 
-    def _fold_some(self, pending: list[tuple[int, bytes]]) -> None:
+    def _fold_some(self, progress: _Progress) -> None:
         """Store the current bits of some pending keys as their checkpointed bitmaps
         (inside a write transaction), until a step's budget is spent."""
         stored: list[tuple[int, bytes, int, bytes]] = []
         emptied: list[tuple[int, bytes]] = []
         folded_bytes = 0
         index, bitmaps = self.index, self.bitmaps
+        pending = progress.pending
+        tail: NetChanges | None = None  # the rows after the horizon, read if needed
         while pending and len(stored) + len(emptied) < _FOLD_KEYS_PER_STEP:
             db, key = pending.pop()
             entry = index.dbs[db].get(key)
             if entry is None:
                 continue  # deleted since: its rows go with the rest
-            bits = bitmaps.current(db, key, entry)
+            if entry.bits is not None or entry.packed is not None:
+                bits = bitmaps.current(db, key, entry)
+            else:
+                if tail is None:
+                    tail = NetChanges()
+                    tail.add_rows(
+                        self.journal.rows_after(progress.horizon), f"{self.journal.where} journal"
+                    )
+                bits = self._folded_bits(db, key, entry, progress.changes, tail)
             crc, data = fmt.encode_bitmap(bits)
             if bits:
                 stored.append((db, key, crc, data))
@@ -204,3 +243,16 @@ class Checkpointer:
             "UPDATE keys SET base_seq = ? WHERE db = ? AND key = ?",
             [(seq, db, key) for db, key, _, _ in stored] + [(seq, db, key) for db, key in emptied],
         )
+
+    def _folded_bits(
+        self, db: int, key: bytes, entry: Entry, changes: NetChanges, tail: NetChanges
+    ) -> BitMap:
+        """An unloaded key's current bits: its stored bitmap plus the net changes of the
+        rows up to the horizon and of those after it (see `foldscan`), without reading the
+        journal again for it."""
+        if tail.was_reset(db, key):
+            return self.bitmaps.load(db, key)[0]  # replaced after the horizon: load it whole
+        bits = self.journal.stored_bits(db, key)
+        changes.apply(db, key, bits)
+        tail.apply(db, key, bits)
+        return bits

@@ -26,6 +26,7 @@ import os
 import sqlite3
 import struct
 import sys
+import time
 import zlib
 from array import array
 from collections.abc import Iterator
@@ -164,7 +165,7 @@ def connect(
         except sqlite3.Error as exc:
             raise store_error(path, exc) from exc
     try:
-        _prepare(conn, path, readonly=readonly, durability=durability)
+        _prepare(conn, path, readonly=readonly, durability=durability, busy_timeout=busy_timeout)
     except sqlite3.Error as exc:
         conn.close()
         raise store_error(path, exc) from exc
@@ -200,8 +201,29 @@ def store_error(path: Path | None, exc: sqlite3.Error) -> StoreError:
     return StoreError(f"store {where}: {text}")
 
 
+def _switch_to_wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
+    """PRAGMA journal_mode=WAL, retried while another process holds the file: SQLite
+    answers "database is locked" at once here, without waiting `busy_timeout` (seen when
+    several processes open a new store together)."""
+    deadline = time.monotonic() + busy_timeout
+    pause = 0.001
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 def _prepare(
-    conn: sqlite3.Connection, path: Path | None, *, readonly: bool, durability: str
+    conn: sqlite3.Connection,
+    path: Path | None,
+    *,
+    readonly: bool,
+    durability: str,
+    busy_timeout: float = 60.0,
 ) -> None:
     app_id, version, tables = _identity(conn)
     where = path or ":memory:"
@@ -226,7 +248,7 @@ def _prepare(
         # (Only possible before the first table, and before WAL mode writes the header.)
         conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
     if not readonly and path is not None:
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        mode = _switch_to_wal(conn, busy_timeout)
         if mode.lower() != "wal":
             raise StoreError(f"{where}: cannot switch to WAL journal mode (got {mode})")
     if fresh:

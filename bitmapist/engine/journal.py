@@ -175,6 +175,23 @@ class Journal:
             "SELECT seq, db, key, op, bits FROM journal WHERE seq > ? ORDER BY seq", (seq,)
         ).fetchall()
 
+    def rows_between(self, after: int, upto: int, limit: int) -> list[Row]:
+        """Up to `limit` journal rows with `after < seq <= upto`, in order."""
+        return self.conn.execute(
+            "SELECT seq, db, key, op, bits FROM journal WHERE seq > ? AND seq <= ? "
+            "ORDER BY seq LIMIT ?",
+            (after, upto, limit),
+        ).fetchall()
+
+    def stored_bits(self, db: int, key: bytes) -> BitMap:
+        """The key's checkpointed bitmap (empty when it has none), checksum checked."""
+        base = self.conn.execute(
+            "SELECT crc, data FROM bitmaps WHERE db = ? AND key = ?", (db, key)
+        ).fetchone()
+        if base is None:
+            return BitMap()
+        return fmt.decode_bitmap(base[0], base[1], self.where_key(db, key))
+
     def key_row(self, db: int, key: bytes) -> tuple[int, int | None] | None:
         """(length, expire_at) of a stored key, or None."""
         return self.conn.execute(
