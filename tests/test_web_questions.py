@@ -4,6 +4,7 @@ equal to the library's, and a clear 400 for bad parameters."""
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from collections.abc import Iterator
@@ -111,6 +112,10 @@ def test_trends_page_table_csv_and_drill_down(http: TestClient, client: Bitmapis
     assert csv.headers["content-type"] == "text/csv; charset=utf-8"
     assert csv.headers["content-disposition"].startswith('attachment; filename="trends-week.csv"')
     assert csv.text == table.to_csv()
+    as_json = http.get(url("/trends.json", events=["active", "song:played"], **WEEKS))
+    assert as_json.headers["content-type"] == "application/json"
+    assert as_json.json() == json.loads(table.to_json())
+    assert http.get("/trends.json").json() == {"error": "trends: choose the event(s) first"}
     # week 46's active users, from the number's own link
     users = http.get(numbers[4][0])
     assert users.status_code == 200
@@ -343,3 +348,23 @@ def test_html_in_event_names_is_escaped(http: TestClient) -> None:
         page = http.get(page_url).text
         assert "<img" not in page, page_url
         assert "&lt;img src=x onerror=alert(1)&gt;" in page, page_url
+
+
+def test_question_users_are_paginated(http: TestClient, client: Bitmapist) -> None:
+    for uid in range(1000, 1250):
+        client.mark_event("active", uid, now=datetime(2026, 11, 11))
+    query = {"events": "active", "row": "1", "series": "0", **WEEKS}
+    first = http.get(url("/trends/users", **query)).text
+    assert '<strong id="user-total">253</strong>' in first
+    assert "page 1 of 3" in first
+    assert user_ids(first) == [1, 2, 5, *range(1000, 1097)]
+    second = http.get(url("/trends/users", page=2, **query)).text
+    assert user_ids(second) == list(range(1097, 1197))
+    assert 'id="next-page"' in second and "← previous" in second
+    last = http.get(url("/trends/users", page=3, **query)).text
+    assert user_ids(last) == list(range(1197, 1250))
+    assert 'id="next-page"' not in last
+    # past the end: the last page
+    assert user_ids(http.get(url("/trends/users", page=9, **query)).text) == user_ids(last)
+    listed = http.get(url("/trends/users.csv", **query)).text.split()
+    assert listed[0] == "user_id" and len(listed) == 254

@@ -3,7 +3,8 @@
 Each question is a `Question`: how to parse its query, compute its table with the library,
 draw its chart and resolve a drill-down (which users are behind one number). The routes
 are the same for all: the page (`/trends?...`), its CSV (`/trends.csv?...`), the users
-behind a number (`/trends/users?...&row=2&series=0`, paginated) and those as CSV.
+behind a number (`/trends/users?...&row=2&series=0`, paginated) and those as CSV; the
+table is also served as JSON (`/trends.json?...`, the library's `to_json()`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import BitmapistError, InvalidInput
@@ -264,6 +265,7 @@ def question_routes(dashboard: Dashboard, questions: tuple[Question, ...] = QUES
         routes += [
             Route(f"/{name}", views.page, name=name),
             Route(f"/{name}.csv", views.csv, name=f"{name}_csv"),
+            Route(f"/{name}.json", views.json, name=f"{name}_json"),
             Route(f"/{name}/users", views.users, name=f"{name}_users"),
             Route(f"/{name}/users.csv", views.users_csv, name=f"{name}_users_csv"),
         ]
@@ -312,6 +314,13 @@ class _Views:
         except BitmapistError as exc:
             return Response(f"error: {exc}\n", status_code=400, media_type="text/plain")
         return csv_response(table.to_csv(), f"{self.question.name}-{query.period}.csv")
+
+    def json(self, request: Request) -> Response:
+        try:
+            _, table = self._table(request)
+        except BitmapistError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return Response(table.to_json(), media_type="application/json")
 
     def _drill(self, request: Request) -> tuple[Any, Any, list[int], str, dict]:
         query, table = self._table(request)
