@@ -99,6 +99,35 @@ def test_overview_counts_and_changes(client: Bitmapist) -> None:
     assert '<span class="event-name">active</span>' in page
 
 
+def test_running_periods_compare_with_the_same_stretch_before(client: Bitmapist) -> None:
+    # Wednesday Nov 11, 12:30, hours tracked: 1 and 2 came yesterday morning, 3 at 13:00
+    # (after 12:59, so not yet comparable), 1 again this morning
+    for uid, hour in ((1, 9), (2, 11), (3, 13)):
+        client.mark_event("page", uid, now=datetime(2026, 11, 10, hour), track_hourly=True)
+    client.mark_event("page", 1, now=datetime(2026, 11, 11, 10), track_hourly=True)
+    # last week: 4 on Wednesday (same stretch as Mon-Wed), 5 on Thursday (not in it)
+    client.mark_event("page", 4, now=datetime(2026, 11, 4, 8), track_hourly=True)
+    client.mark_event("page", 5, now=datetime(2026, 11, 5, 8), track_hourly=True)
+    # October: 6 on the 11th (in the stretch to the 11th), 7 on the 12th (not)
+    client.mark_event("page", 6, now=datetime(2026, 10, 11), track_hourly=True)
+    client.mark_event("page", 7, now=datetime(2026, 10, 12), track_hourly=True)
+    http = TestClient(create_app(client, now=lambda: datetime(2026, 11, 11, 12, 30, tzinfo=UTC)))
+    page = http.get("/").text
+    assert _overview_row(page, "page")[:7] == [
+        *("page", "1", "▼ 50.0%"),  # 1 against 2 yesterday by 12:59
+        *("3", "▲ 200.0%"),  # 1, 2, 3 this week against 4 last Mon-Wed
+        *("5", "▲ 400.0%"),  # 1-5 in November against 6 in October 1-11
+    ]
+    for versus in ("2 yesterday by 12:59", "1 last week to Wednesday", "1 last month to the 11th"):
+        assert f'title="{versus}"' in page
+    # without hours (the `active` of the fixture), today compares with all of yesterday
+    assert 'title="0 all of yesterday"' in page
+    # March 31st: February ends first, so all of it is the stretch before
+    client.mark_event("page", 8, now=datetime(2027, 3, 30))
+    march = TestClient(create_app(client, now=lambda: datetime(2027, 3, 31, tzinfo=UTC)))
+    assert 'title="0 last month to the 28th"' in march.get("/").text
+
+
 def test_retention_without_a_cohort_shows_its_form(http: TestClient) -> None:
     page = http.get("/retention").text
     assert '<form class="report card" method="get" action="/retention">' in page
