@@ -238,5 +238,3 @@ def test_overview_numbers_equal_the_library(
     # the event's name leads to its trends
     page.locator("#overview tr[data-name='active'] .event-name").click()
     page.wait_for_url("**/trends?events=active")
-    page.goto(served.url + "/")
-    save_screenshot(page, "dashboard-overview.png", tmp_path)

@@ -9,20 +9,34 @@ screenshots go to docs/images/ (for docs/dashboard.md).
 # ruff: noqa: F811  (the fixtures imported below are pytest's, redefined as arguments)
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
+from bitmapist import Bitmapist
+from bitmapist.demo import record_demo
+
 from .test_web_browser import (  # noqa: F401 (fixtures)
     NOW,
     ServedApp,
     browser,
-    demo_client,
     page,
     save_screenshot,
     served,
 )
+
+
+@pytest.fixture(scope="module")
+def demo_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bitmapist]:
+    """The demo data alone (no HTML-named event: the pictures go to the docs)."""
+    path = tmp_path_factory.mktemp("web-questions") / "store.db"
+    client = Bitmapist(f"file://{path}")
+    record_demo(client, users=4000, days=60, now=NOW)
+    yield client
+    client.close()
+
 
 PAGES = {
     "trends": "/trends?events=active&events=song:played",
@@ -124,8 +138,12 @@ def test_dense_charts_thin_their_labels(page: Page, served: ServedApp, path: str
     check_charts(page)
 
 
-def test_overview_sparklines_and_links(page: Page, served: ServedApp) -> None:
+def test_overview_sparklines_and_links(page: Page, served: ServedApp, tmp_path: Path) -> None:
     page.goto(served.url + "/")
+    # the table fits the page: nothing sticks out to the right
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    save_screenshot(page, "dashboard-overview.png", tmp_path)
     rows = page.locator("#overview tbody tr")
     assert rows.count() >= 4
     for i in range(rows.count()):
