@@ -26,7 +26,7 @@ from .keys import DEFAULT_PREFIX, KeyScheme
 from .periods import now_in, to_calendar
 from .stores import open_store
 from .stores.base import BitChange, Store
-from .validation import MAX_UUID, check_event_name, check_uuid
+from .validation import MAX_UUID, check_event_name, check_uuid, shown
 
 EventTuple = tuple[str, int, "datetime | date | None"]
 
@@ -71,6 +71,16 @@ class Bitmapist:
     ):
         if not isinstance(key_prefix, str):
             raise InvalidInput(f"key_prefix {key_prefix!r} must be a string")
+        if snapshot_bitops not in (None, True, False):
+            raise InvalidInput(
+                f"snapshot_bitops {shown(snapshot_bitops)} must be True, False or None"
+            )
+        if bitop_ttl is not None and (
+            isinstance(bitop_ttl, bool) or not isinstance(bitop_ttl, int | float) or bitop_ttl < 0
+        ):
+            raise InvalidInput(
+                f"bitop_ttl {shown(bitop_ttl)} must be a number of seconds >= 0, or None"
+            )
         self.store: Store = open_store(url_or_client, bitop_ttl=bitop_ttl)
         self.keys = KeyScheme(key_prefix)
         self.track_hourly = track_hourly
@@ -155,7 +165,14 @@ class Bitmapist:
         find_group = groups.get
         now: datetime | None = None
         count = 0
-        for count, event in enumerate(events, 1):  # noqa: B007 - count is the result
+        try:
+            rows = iter(events)
+        except TypeError:
+            raise InvalidInput(
+                f"events {shown(events)} is a {type(events).__name__}: expected an iterable "
+                "of (event_name, uuid, datetime) tuples"
+            ) from None
+        for count, event in enumerate(rows, 1):  # noqa: B007 - count is the result
             try:
                 name, uuid, when = event
             except (TypeError, ValueError):

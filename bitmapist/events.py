@@ -1,7 +1,8 @@
-"""Event objects: an event name over a period (or a bit operation), bound to a system.
+"""Event objects: an event name over a period, bound to a system.
 
 These are value objects, as in bitmapist 3.x: building one touches no store. Queries
 (`len`, `in`, iteration, ...) hand the object's expression to its system's client.
+Bit operations live in `bitmapist.operations` (re-exported here).
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput
-from .expressions import OP_NAMES, Expr, Key, Op, check_depth
-from .mixins import (
-    MixinBitOperations,
-    MixinContains,
-    MixinCounts,
-    MixinEventsMisc,
-    MixinIter,
-    _client_of,
+from .expressions import Expr, Key, Op
+from .mixins import EventsBase, _client_of
+from .operations import (
+    BitOpAnd,
+    BitOperation,
+    BitOpNot,
+    BitOpOr,
+    BitOpXor,
+    op_expression,
+    snapshot_taken,
 )
 from .periods import (
     PeriodBound,
@@ -34,7 +37,24 @@ from .periods import (
 from .validation import check_event_name
 
 if TYPE_CHECKING:
-    from .client import Bitmapist
+    pass
+
+__all__ = [
+    "BINDABLE_CLASSES",
+    "BitOpAnd",
+    "BitOperation",
+    "BitOpNot",
+    "BitOpOr",
+    "BitOpXor",
+    "DayEvents",
+    "EventsBase",
+    "GenericPeriodEvents",
+    "HourEvents",
+    "MonthEvents",
+    "UniqueEvents",
+    "WeekEvents",
+    "YearEvents",
+]
 
 
 class _FromDate:
@@ -59,55 +79,6 @@ class _FromDate:
             return self.build(owner, instance.event_name, *args, **kwargs)
 
         return from_date
-
-
-class EventsBase(MixinIter, MixinCounts, MixinContains, MixinEventsMisc, MixinBitOperations):
-    """What every event and bit operation can answer. Subclasses provide `expression`.
-
-    A subclass written for 3.x may instead set `self.redis_key` in its `__init__` (3.x's
-    `GenericPeriodEvents` asked for that): it then reads the bitmap stored there.
-    """
-
-    #: Set on classes bound to a `Bitmapist` client (`client.MonthEvents`).
-    _bound_system: Any = None
-    system: Any
-
-    @classmethod
-    def _resolve_system(cls, system: Any) -> Any:
-        if cls._bound_system is not None and isinstance(system, str) and system == "default":
-            return cls._bound_system
-        return system
-
-    @property
-    def client(self) -> Bitmapist:
-        """The `Bitmapist` client of this object's system."""
-        return _client_of(self.system)
-
-    @property
-    def expression(self) -> Expr:
-        key = self.__dict__.get("_redis_key")
-        if key is None:
-            raise NotImplementedError(f"{type(self).__name__} sets no redis_key")
-        return Key(key)
-
-    @property
-    def redis_key(self) -> str:
-        """The key bitmapist 3.x stores (or, for bit operations, caches) this bitmap under."""
-        return self.expression.name
-
-    @redis_key.setter
-    def redis_key(self, key: str) -> None:
-        self.__dict__["_redis_key"] = key
-
-    def _query(self) -> Expr:
-        return self.expression
-
-    def _client(self) -> Bitmapist:
-        return _client_of(self.system)
-
-    def bitmap(self) -> Any:
-        """The marked ids as a `pyroaring.BitMap`."""
-        return self._client().bitmap(self.expression)
 
 
 class UniqueEvents(EventsBase):
@@ -207,7 +178,7 @@ class YearEvents(GenericPeriodEvents):
         if isinstance(year, date):  # YearEvents("active", dt), like the README's MonthEvent slip
             year = _date_of(type(self), system, year).year
         self.year = period_field("year", year) if year is not None else self._now().year
-        self._snapshot = self.event_name is not None and _snapshot_taken(self._client(), self)
+        self._snapshot = self.event_name is not None and snapshot_taken(self._client(), self)
 
     def _from_date(
         cls, event_name: str | None, dt: Any = None, system: Any = "default"
@@ -218,14 +189,15 @@ class YearEvents(GenericPeriodEvents):
 
     @property
     def expression(self) -> Expr:
-        op = self._months_or()
+        op = self._op()
         return Key(op.name) if self._snapshot else op
 
-    def _months_or(self) -> Op:
+    def _op(self) -> Op:
         months = [MonthEvents(self._event(), self.year, m, self.system) for m in range(1, 13)]
-        return _op_expression(self._client(), "OR", months)
+        return op_expression(self._client(), "OR", months)
 
     def delta(self, value: int) -> YearEvents:
+        value = period_field("delta", value)
         return type(self)(self.event_name, self.year + value, self.system)
 
     def period_start(self) -> datetime:
@@ -274,6 +246,7 @@ class MonthEvents(GenericPeriodEvents):
         return Key(self.client.keys.month(self._event(), self.year, self.month))
 
     def delta(self, value: int) -> MonthEvents:
+        value = period_field("delta", value)
         year, month = add_month(self.year, self.month, value)
         return type(self)(self.event_name, year, month, self.system)
 
@@ -328,6 +301,7 @@ class WeekEvents(GenericPeriodEvents):
         return Key(self.client.keys.week(self._event(), self.year, self.week))
 
     def delta(self, value: int) -> WeekEvents:
+        value = period_field("delta", value)
         # 3.x's arithmetic: week 53 of a 52-week year is week 1 of the next, and so on
         monday = calendar_math(
             f"{self!r} + {value} weeks", lambda: iso_to_gregorian(self.year, self.week + value, 1)
@@ -384,6 +358,7 @@ class DayEvents(GenericPeriodEvents):
         return Key(self.client.keys.day(self._event(), self.year, self.month, self.day))
 
     def delta(self, value: int) -> DayEvents:
+        value = period_field("delta", value)
         dt = calendar_math(
             f"{self!r} + {value} days",
             lambda: date(self.year, self.month, self.day) + timedelta(days=value),
@@ -444,6 +419,7 @@ class HourEvents(GenericPeriodEvents):
         return Key(keys.hour(self._event(), self.year, self.month, self.day, self.hour))
 
     def delta(self, value: int) -> HourEvents:
+        value = period_field("delta", value)
         dt = calendar_math(
             f"{self!r} + {value} hours",
             lambda: datetime(self.year, self.month, self.day, self.hour) + timedelta(hours=value),
@@ -466,143 +442,6 @@ class HourEvents(GenericPeriodEvents):
 
     def _fields(self) -> tuple[Any, ...]:
         return (self.year, self.month, self.day, self.hour)
-
-
-def _expression_of(event: Any) -> Expr:
-    expression = getattr(event, "expression", None)
-    if expression is not None:
-        return expression
-    key = getattr(event, "redis_key", None)
-    if not isinstance(key, str):
-        raise InvalidInput(f"{event!r} is not an event: bit operations combine event objects")
-    return Key(key)
-
-
-def _op_expression(client: Bitmapist, op_name: str, events: Any) -> Op:
-    operands = tuple(_expression_of(event) for event in events)
-    return Op(op_name, operands, client.keys.bitop(op_name, (o.name for o in operands)))
-
-
-def _snapshot_taken(client: Bitmapist, event: YearEvents | BitOperation) -> bool:
-    """In snapshot mode, compute `event`'s bit operation now and store it under its key
-    (3.x's semantics); returns whether it did. Otherwise nothing is computed yet."""
-    if not client.takes_snapshots():
-        return False
-    client.store_snapshot(event._months_or() if isinstance(event, YearEvents) else event._op())
-    return True
-
-
-class BitOperation(EventsBase):
-    """A bit operation over events or other operations: `BitOperation("AND", a, b)`.
-
-    As in 3.x, the first argument may be a system (name, client) instead of an event;
-    otherwise the operation runs on the first event's system. Nothing is computed until
-    the operation is queried; on Redis its result is cached under `redis_key` for
-    `bitop_ttl` seconds. With snapshot bit operations (`Bitmapist(snapshot_bitops=True)` or
-    `bitmapist.SNAPSHOT_BITOPS = True`) it is computed when built and kept under
-    `redis_key`, as in 3.x: queries read that snapshot, `delete()` empties it.
-    """
-
-    def __init__(self, op_name: str, system_or_event: Any, *events: Any):
-        if op_name not in OP_NAMES:
-            raise InvalidInput(f"bit operation {op_name!r} is unknown: expected one of {OP_NAMES}")
-        if hasattr(system_or_event, "redis_key") or isinstance(system_or_event, EventsBase):
-            events = (system_or_event, *events)
-            system = getattr(system_or_event, "system", "default")
-        else:
-            system = system_or_event
-        if not events:
-            raise InvalidInput(f"BitOp{op_name.title()} needs at least one event")
-        if op_name == "NOT" and len(events) != 1:
-            raise InvalidInput(f"BitOpNot takes exactly one event, got {len(events)}")
-        # a system named first (3.x's BitOpAnd("stats", a, b)) says where to read every key
-        named = system is system_or_event
-        self._depth = _check_operands(op_name, self._resolve_system(system), events, named)
-        self.op_name = op_name
-        self.events = events
-        self.system = self._resolve_system(system)
-        self._expression: Expr | None = None
-        if _snapshot_taken(self._client(), self):
-            self._expression = Key(self._op().name)
-
-    def _op(self) -> Op:
-        return _op_expression(self._client(), self.op_name, self.events)
-
-    @property
-    def expression(self) -> Expr:
-        if self._expression is None:
-            self._expression = self._op()
-        return self._expression
-
-    def __repr__(self) -> str:
-        return f"BitOp{self.op_name.title()}({', '.join(repr(e) for e in self.events)})"
-
-
-def _check_operands(op_name: str, system: Any, events: tuple[Any, ...], named: bool) -> int:
-    """The nesting depth of a new operation over `events` (see `MAX_DEPTH`), after checking,
-    unless its system was `named`, that every operand lives in the store of `system` (its
-    first event's): the operation reads them all from there, so an operand from another
-    store would silently read that store's key of the same name."""
-    depth = 1 + max((getattr(event, "_depth", 0) for event in events), default=0)
-    check_depth(depth)  # before anything walks the tree: its `expression` recurses
-    store = None
-    for event in events if not named else ():
-        other = getattr(event, "system", system)
-        if other is system:
-            continue
-        store = store or _client_of(system).store
-        if not _same_data(store, _client_of(other).store):
-            raise InvalidInput(
-                f"BitOp{op_name.title()}: {event!r} is in another store than the first "
-                "event, whose store the operation reads every operand from; combine events "
-                "of one store, name the system to read from first (BitOpAnd(system, a, b)), "
-                "or combine bitmaps in Python: a.bitmap() & b.bitmap()"
-            )
-    return depth
-
-
-def _same_data(store: Any, other: Any) -> bool:
-    """Whether two stores hold the same keys: one object, or Redis clients of one database
-    (two 3.x systems set up for the same server, which 3.x combined correctly)."""
-    if store is other:
-        return True
-    clients = store.redis_client(), other.redis_client()
-    if None in clients:
-        return False
-    pools = [getattr(client, "connection_pool", None) for client in clients]
-    places = [getattr(pool, "connection_kwargs", None) for pool in pools]
-    if None in places:
-        return False
-    first, second = ([place.get(f) for f in ("host", "port", "path", "db")] for place in places)
-    return first == second
-
-
-class BitOpAnd(BitOperation):
-    """Ids marked in every operand."""
-
-    def __init__(self, system_or_event: Any, *events: Any):
-        super().__init__("AND", system_or_event, *events)
-
-
-class BitOpOr(BitOperation):
-    """Ids marked in at least one operand."""
-
-    def __init__(self, system_or_event: Any, *events: Any):
-        super().__init__("OR", system_or_event, *events)
-
-
-class BitOpXor(BitOperation):
-    """Ids marked in an odd number of operands."""
-
-    def __init__(self, system_or_event: Any, *events: Any):
-        super().__init__("XOR", system_or_event, *events)
-
-
-class BitOpNot(BitOperation):
-    """Ids not marked in the operand, up to its stored length in whole bytes (Redis BITOP NOT)."""
-
-    def __init__(self, system_or_event: Any, *events: Any):
-        super().__init__("NOT", system_or_event, *events)
 
 
 #: Classes a `Bitmapist` client offers bound to itself (`client.MonthEvents(...)`).

@@ -9,7 +9,8 @@ MixinContains, MixinEventsMisc, MixinBitOperations)`), and so does code written 
             self.redis_key = _prefix_key("country", country)
 
 Such a class works here unchanged, on every store: its queries go to the client of its
-`system` like the built-in events' do. The built-in classes inherit these mixins too.
+`system` like the built-in events' do. The built-in classes inherit these mixins too,
+through `EventsBase`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .validation import check_uuid
 
 if TYPE_CHECKING:
     from .client import Bitmapist
-    from .events import BitOpAnd, BitOpNot, BitOpOr, BitOpXor
+    from .operations import BitOpAnd, BitOpNot, BitOpOr, BitOpXor
 
 
 def _client_of(system: Any) -> Bitmapist:
@@ -117,21 +118,70 @@ class MixinBitOperations:
     """`~a`, `a | b`, `a & b`, `a ^ b`: bit operations over events."""
 
     def __invert__(self) -> BitOpNot:
-        from .events import BitOpNot
+        from .operations import BitOpNot
 
         return BitOpNot(self)
 
     def __or__(self, other: Any) -> BitOpOr:
-        from .events import BitOpOr
+        from .operations import BitOpOr
 
         return BitOpOr(self, other)
 
     def __and__(self, other: Any) -> BitOpAnd:
-        from .events import BitOpAnd
+        from .operations import BitOpAnd
 
         return BitOpAnd(self, other)
 
     def __xor__(self, other: Any) -> BitOpXor:
-        from .events import BitOpXor
+        from .operations import BitOpXor
 
         return BitOpXor(self, other)
+
+
+class EventsBase(MixinIter, MixinCounts, MixinContains, MixinEventsMisc, MixinBitOperations):
+    """What every event and bit operation can answer. Subclasses provide `expression`.
+
+    A subclass written for 3.x may instead set `self.redis_key` in its `__init__` (3.x's
+    `GenericPeriodEvents` asked for that): it then reads the bitmap stored there.
+    """
+
+    #: Set on classes bound to a `Bitmapist` client (`client.MonthEvents`).
+    _bound_system: Any = None
+    system: Any
+
+    @classmethod
+    def _resolve_system(cls, system: Any) -> Any:
+        if cls._bound_system is not None and isinstance(system, str) and system == "default":
+            return cls._bound_system
+        return system
+
+    @property
+    def client(self) -> Bitmapist:
+        """The `Bitmapist` client of this object's system."""
+        return _client_of(self.system)
+
+    @property
+    def expression(self) -> Expr:
+        key = self.__dict__.get("_redis_key")
+        if key is None:
+            raise NotImplementedError(f"{type(self).__name__} sets no redis_key")
+        return Key(key)
+
+    @property
+    def redis_key(self) -> str:
+        """The key bitmapist 3.x stores (or, for bit operations, caches) this bitmap under."""
+        return self.expression.name
+
+    @redis_key.setter
+    def redis_key(self, key: str) -> None:
+        self.__dict__["_redis_key"] = key
+
+    def _query(self) -> Expr:
+        return self.expression
+
+    def _client(self) -> Bitmapist:
+        return _client_of(self.system)
+
+    def bitmap(self) -> Any:
+        """The marked ids as a `pyroaring.BitMap`."""
+        return self._client().bitmap(self.expression)

@@ -303,3 +303,16 @@ def test_the_client_option_overrides_the_module_setting(store):
     finally:
         bitmapist.SNAPSHOT_BITOPS = False
     snapshots.delete_runtime_bitop_keys()
+
+
+def test_other_bad_api_input_is_invalid_input_naming_it(store):
+    with pytest.raises(InvalidInput, match="events 5 is a int: expected an iterable"):
+        mark_events(5)
+    with pytest.raises(InvalidInput, match="delta '1' is a str: expected an integer"):
+        DayEvents("a", 2026, 1, 1).delta("1")
+    with pytest.raises(InvalidInput, match="delta None is a NoneType"):
+        YearEvents("a", 2026).delta(None)
+    with pytest.raises(InvalidInput, match="snapshot_bitops 'yes' must be True, False or None"):
+        bitmapist.Bitmapist(store, snapshot_bitops="yes")
+    with pytest.raises(InvalidInput, match="bitop_ttl '60' must be a number of seconds"):
+        bitmapist.Bitmapist(store, bitop_ttl="60")
