@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from .expressions import Expr, Key
 from .keys import DEFAULT_PREFIX
-from .validation import check_uuid
 
 if TYPE_CHECKING:
     from .client import Bitmapist
@@ -52,8 +51,9 @@ class _Keyed:
     system: Any = "default"
     redis_key: str
 
-    def _query(self) -> Expr:
-        """The expression a query evaluates: the bitmap stored at `redis_key`."""
+    @property
+    def expression(self) -> Expr:
+        """What a query evaluates: the bitmap stored at `redis_key`."""
         return Key(self.redis_key)
 
     def _client(self) -> Bitmapist:
@@ -65,7 +65,7 @@ class MixinIter(_Keyed):
 
     def get_uuids(self) -> Iterator[int]:
         """The marked ids, ascending."""
-        return self._client().ids(self._query())
+        return self._client().ids(self.expression)
 
     def __iter__(self) -> Iterator[int]:
         return self.get_uuids()
@@ -76,7 +76,7 @@ class MixinCounts(_Keyed):
 
     def get_count(self) -> int:
         """How many ids are marked."""
-        return self._client().count(self._query())
+        return self._client().count(self.expression)
 
     def __len__(self) -> int:
         return self.get_count()
@@ -86,7 +86,7 @@ class MixinContains(_Keyed):
     """`uuid in obj`: whether an id is marked."""
 
     def __contains__(self, uuid: Any) -> bool:
-        return self._client().contains(self._query(), check_uuid(uuid))
+        return self._client().contains(self.expression, uuid)  # the client checks uuid
 
 
 class MixinEventsMarked(_Keyed):
@@ -94,7 +94,7 @@ class MixinEventsMarked(_Keyed):
 
     def has_events_marked(self) -> bool:
         """True if at least one id is marked."""
-        return self._client().any(self._query())
+        return self._client().any(self.expression)
 
 
 class MixinEventsMisc(MixinEventsMarked):
@@ -175,9 +175,6 @@ class EventsBase(MixinIter, MixinCounts, MixinContains, MixinEventsMisc, MixinBi
     @redis_key.setter
     def redis_key(self, key: str) -> None:
         self.__dict__["_redis_key"] = key
-
-    def _query(self) -> Expr:
-        return self.expression
 
     def _client(self) -> Bitmapist:
         return _client_of(self.system)

@@ -55,7 +55,8 @@ class BitOperation(EventsBase):
     def __init__(self, op_name: str, system_or_event: Any, *events: Any):
         if op_name not in OP_NAMES:
             raise InvalidInput(f"bit operation {op_name!r} is unknown: expected one of {OP_NAMES}")
-        if hasattr(system_or_event, "redis_key") or isinstance(system_or_event, EventsBase):
+        # isinstance first: hasattr() would compute an event's redis_key property
+        if isinstance(system_or_event, EventsBase) or hasattr(system_or_event, "redis_key"):
             events = (system_or_event, *events)
             system = getattr(system_or_event, "system", "default")
         else:
@@ -71,8 +72,13 @@ class BitOperation(EventsBase):
         self.events = events
         self.system = self._resolve_system(system)
         self._expression: Expr | None = None
-        if snapshot_taken(self._client(), self):
+        # resolved once, when built (as 3.x did): every query asks for it again
+        self._system_client = _client_of(self.system)
+        if snapshot_taken(self._system_client, self):
             self._expression = Key(self._op().name)
+
+    def _client(self) -> Bitmapist:
+        return self._system_client
 
     def _op(self) -> Op:
         return op_expression(self._client(), self.op_name, self.events)
