@@ -114,35 +114,117 @@ def to_bitmap(data: bytes | None) -> BitMap:
 # beats serializing (8 KiB per container): measured ~0.1 us per bit, ~10 us per container.
 _LOOP_MAX_BITS = 64
 _ARRAY_LOOP_MAX_BITS = 128
+_RUN_LOOP_MAX_RUNS = 16  # run containers with few runs are filled a run at a time
 _COOKIE_RUNS = 12347
 _NO_OFFSET_THRESHOLD = 4  # serializations with runs and fewer containers omit offsets
-_INVERTED = bytes(value ^ 0xFF for value in range(256))
+# Two byte patterns (roaring's layout) that differ in half of their bits: a container
+# within 4096 bits of the first (whose XOR with it is not a bitset) is far from the second.
+_PATTERNS = (0x55, 0x33)
+# Per pattern: a byte of (container XOR pattern) in roaring's layout -> the Redis byte.
+_UNMASK = {p: bytes(_REVERSED[value ^ p] for value in range(256)) for p in _PATTERNS}
+
+
+def byte_range(bitmap: BitMap, start: int, end: int) -> bytes:
+    """Bytes [start, end) of the Redis string whose set bits are `bitmap`: zero bytes
+    where no bit is set, so `end` may lie past the last set bit (GETRANGE, and the pieces
+    of a streamed GET). Costs one 8 KiB translate per container the range covers.
+    """
+    if end <= start:
+        return b""
+    out = bytearray(end - start)
+    if bitmap:
+        lo, hi = start * 8, end * 8
+        if bitmap.min() < lo or bitmap.max() >= hi:
+            window = BitMap()
+            window.add_range(lo, hi)
+            bitmap = bitmap & window
+        _fill(out, bitmap, start)
+    return bytes(out)
 
 
 def _bitmap_bytes(bitmap: BitMap, length: int) -> bytes:
-    """`to_bytes` of a roaring bitmap without a Python step per bit.
-
-    Bitset containers are the Redis bytes with each byte's bits reversed; run containers
-    are filled a run at a time. Array containers (at most 4096 bits) are set a bit at a
-    time when small, else read from the complement of their range, which roaring holds as
-    a bitset or runs.
-    """
+    """`to_bytes` of a roaring bitmap without a Python step per bit."""
     out = bytearray(length)
-    arrays = BitMap()
+    _fill(out, bitmap, 0)
+    return bytes(out)
+
+
+def _fill(out: bytearray, bitmap: BitMap, first: int) -> None:
+    """Write `bitmap`'s bits into `out`, which holds the Redis string from byte `first` on.
+
+    Tiny array containers are set a bit at a time. Every other container is XORed (by
+    CRoaring, in one operation for all of them) with a bitset of a fixed byte pattern:
+    the XOR of a bitset container with anything is a bitset unless it holds at most 4096
+    bits, so each comes back as 8 KiB that one `translate` turns into the Redis bytes,
+    whatever kind (array, run, bitset) the container was. The few within 4096 bits of
+    the pattern go again with the second pattern.
+    """
+    keys: list[int] = []
+    limit = len(out) * 8
     for key, kind, body in _containers(bitmap.serialize()):
         if kind == "array" and len(body) <= 2 * _ARRAY_LOOP_MAX_BITS:
-            base = key * _CONTAINER_BITS
+            base = key * _CONTAINER_BITS - first * 8
             for value in struct.unpack(f"<{len(body) // 2}H", body):
                 offset = base + value
-                out[offset >> 3] |= 0x80 >> (offset & 7)
-        elif kind == "array":
-            arrays.add_range(key * _CONTAINER_BITS, (key + 1) * _CONTAINER_BITS)
+                if 0 <= offset < limit:
+                    out[offset >> 3] |= 0x80 >> (offset & 7)
+        elif kind == "run" and len(body) <= 4 * _RUN_LOOP_MAX_RUNS:
+            _fill_runs(out, key * _CONTAINER_BITS - first * 8, body)
         else:
-            _place(out, key, _container_bytes(kind, body))
-    if arrays:
-        for key, kind, body in _containers((arrays - bitmap).serialize()):
-            _place(out, key, _container_bytes(kind, body).translate(_INVERTED))
-    return bytes(out)
+            keys.append(key)
+    for pattern in _PATTERNS:
+        if not keys:
+            break
+        wanted = set(keys)
+        masked = bitmap ^ _pattern_bitmap(keys, pattern)
+        table = _UNMASK[pattern]
+        for key, kind, body in _containers(masked.serialize()):
+            if key in wanted and kind == "bitset":
+                _place(out, key, bytes(body).translate(table), first)
+                wanted.discard(key)
+        keys = sorted(wanted)
+    if keys:
+        raise AssertionError(f"containers {keys} near both patterns")  # impossible, see above
+
+
+def _fill_runs(out: bytearray, base: int, body: memoryview) -> None:
+    """Set the runs of a run container whose first bit is bit `base` of `out` (clipped)."""
+    values = struct.unpack(f"<{len(body) // 2}H", body)
+    limit = len(out) * 8
+    for start, extra in zip(values[::2], values[1::2]):
+        begin, end = max(0, base + start), min(limit - 1, base + start + extra)  # inclusive
+        if begin > end:
+            continue
+        first, last = begin >> 3, end >> 3
+        head = 0xFF >> (begin & 7)
+        tail = (0xFF << (7 - (end & 7))) & 0xFF
+        if first == last:
+            out[first] |= head & tail
+        else:
+            out[first] |= head
+            out[first + 1 : last] = b"\xff" * (last - first - 1)
+            out[last] |= tail
+
+
+def _pattern_bitmap(keys: list[int], pattern: int) -> BitMap:
+    """A bitmap whose containers `keys` are bitsets of the byte `pattern` (half the bits)."""
+    count = len(keys)
+    header_size = 8 + 8 * count
+    body = bytes([pattern]) * _CONTAINER_BYTES
+    cardinality = bin(pattern).count("1") * _CONTAINER_BYTES
+    parts = [struct.pack("<II", _COOKIE_NO_RUNS, count)]
+    parts.append(struct.pack(f"<{2 * count}H", *_interleave(keys, cardinality - 1)))
+    parts.append(
+        struct.pack(f"<{count}I", *(header_size + i * _CONTAINER_BYTES for i in range(count)))
+    )
+    parts.append(body * count)
+    return BitMap.deserialize(b"".join(parts))
+
+
+def _interleave(keys: list[int], value: int) -> Iterator[int]:
+    for key in keys:
+        yield key
+        yield value
 
 
 def _containers(data: bytes) -> Iterator[tuple[int, str, memoryview]]:
@@ -174,28 +256,10 @@ def _containers(data: bytes) -> Iterator[tuple[int, str, memoryview]]:
         position += size
 
 
-def _container_bytes(kind: str, body: memoryview) -> bytes:
-    """The 8 KiB of Redis string a bitset or run container stands for."""
-    if kind == "bitset":
-        return bytes(body).translate(_REVERSED)
-    buf = bytearray(_CONTAINER_BYTES)
-    values = struct.unpack(f"<{len(body) // 2}H", body)
-    for start, extra in zip(values[::2], values[1::2]):
-        end = start + extra  # inclusive
-        first, last = start >> 3, end >> 3
-        head = 0xFF >> (start & 7)
-        tail = (0xFF << (7 - (end & 7))) & 0xFF
-        if first == last:
-            buf[first] |= head & tail
-        else:
-            buf[first] |= head
-            buf[first + 1 : last] = b"\xff" * (last - first - 1)
-            buf[last] |= tail
-    return bytes(buf)
-
-
-def _place(out: bytearray, key: int, chunk: bytes) -> None:
-    start = key * _CONTAINER_BYTES
-    size = min(_CONTAINER_BYTES, len(out) - start)  # past `length` every bit is clear
-    if size > 0:
-        out[start : start + size] = chunk[:size]
+def _place(out: bytearray, key: int, chunk: bytes, first: int) -> None:
+    """Copy container `key`'s 8 KiB into `out` (the string from byte `first`), clipped."""
+    start = key * _CONTAINER_BYTES - first
+    skip = max(0, -start)
+    size = min(_CONTAINER_BYTES, len(out) - start)
+    if size > skip:
+        out[start + skip : start + size] = chunk[skip:size]

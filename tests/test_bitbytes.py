@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyroaring import BitMap
 
-from bitmapist.bitbytes import to_bitmap, to_bytes
+from bitmapist.bitbytes import byte_range, to_bitmap, to_bytes
 
 CONTAINER = 65536
 
@@ -53,4 +53,23 @@ def test_bitmaps_become_the_same_bytes_as_bit_by_bit(bits, padding):
 def test_small_array_containers_and_huge_offsets():
     bits = BitMap([3, 70_000, 2**27 - 1] + list(range(CONTAINER * 9, CONTAINER * 9 + 3000)))
     length = 2**24
+    assert to_bytes(bits, length) == _bit_by_bit(bits, length)
+
+
+@settings(max_examples=200, deadline=None)
+@given(bitmaps(), st.integers(0, 5 * CONTAINER // 8 + 100), st.integers(0, 5 * CONTAINER // 8))
+def test_byte_ranges_are_slices_of_the_whole_string(bits, start, size):
+    length = max(start + size, 5 * CONTAINER // 8)
+    assert byte_range(bits, start, start + size) == _bit_by_bit(bits, length)[start : start + size]
+
+
+def test_containers_equal_or_near_the_xor_patterns():
+    """A container that is (nearly) the first XOR pattern comes back through the second."""
+    bits = BitMap(range(0, CONTAINER, 2))  # 0x55 in roaring's layout: the first pattern
+    bits.update(range(CONTAINER, 2 * CONTAINER, 2))
+    bits.update(range(2 * CONTAINER + 1, 3 * CONTAINER, 2))  # the complement of the pattern
+    bits.update(range(3 * CONTAINER, 4 * CONTAINER, 4))  # 0x33-like, near the second
+    bits.discard(CONTAINER + 10)
+    bits.add(CONTAINER + 11)
+    length = 4 * CONTAINER // 8
     assert to_bytes(bits, length) == _bit_by_bit(bits, length)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from pyroaring import BitMap
 
-from ..bitbytes import to_bitmap, to_bytes
+from ..bitbytes import byte_range, to_bitmap, to_bytes
 
 
 class Value(NamedTuple):
@@ -33,6 +33,11 @@ class Value(NamedTuple):
     def to_bytes(self) -> bytes:
         """The Redis string, byte-exact (zero bytes up to `length`)."""
         return to_bytes(self.bits, self.length)
+
+    def byte_range(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) of the Redis string (0 <= start <= end <= length), made
+        from the containers the range covers only (GETRANGE, streamed GET)."""
+        return byte_range(self.bits, start, end)
 
     def copy(self) -> Value:
         """A value whose bitmap the caller may modify."""

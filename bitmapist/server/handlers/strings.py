@@ -34,7 +34,7 @@ def getrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
     end = min(length - 1, max(0, end + length if end < 0 else end))
     if start > end or length == 0:
         return b""
-    return value.to_bytes()[start : end + 1]
+    return value.byte_range(start, end + 1)
 
 
 def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
