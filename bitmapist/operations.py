@@ -71,11 +71,13 @@ class BitOperation(EventsBase):
         self.op_name = op_name
         self.events = events
         self.system = self._resolve_system(system)
-        self._expression: Expr | None = None
         # resolved once, when built (as 3.x did): every query asks for it again
         self._system_client = _client_of(self.system)
+        # Built now, from the operands' own (already built) expressions: a chain such as
+        # reduce(or_, days) never walks its whole depth at once, so no recursion limit.
+        self._expression: Expr = self._op()
         if snapshot_taken(self._system_client, self):
-            self._expression = Key(self._op().name)
+            self._expression = Key(self._expression.name)
 
     def _client(self) -> Bitmapist:
         return self._system_client
@@ -85,12 +87,18 @@ class BitOperation(EventsBase):
 
     @property
     def expression(self) -> Expr:
-        if self._expression is None:
-            self._expression = self._op()
         return self._expression
 
     def __repr__(self) -> str:
+        if self._depth > _REPR_DEPTH:  # a deep chain's repr would be megabytes long
+            return (
+                f"BitOp{self.op_name.title()}(<{len(self.events)} operands, {self._depth} levels>)"
+            )
         return f"BitOp{self.op_name.title()}({', '.join(repr(e) for e in self.events)})"
+
+
+#: Operations nested deeper than this repr as a summary, not operand by operand.
+_REPR_DEPTH = 8
 
 
 def _check_operands(op_name: str, system: Any, events: tuple[Any, ...], named: bool) -> int:
@@ -99,7 +107,7 @@ def _check_operands(op_name: str, system: Any, events: tuple[Any, ...], named: b
     first event's): the operation reads them all from there, so an operand from another
     store would silently read that store's key of the same name."""
     depth = 1 + max((getattr(event, "_depth", 0) for event in events), default=0)
-    check_depth(depth)  # before anything walks the tree: its `expression` recurses
+    check_depth(depth)
     store = None
     for event in events if not named else ():
         other = getattr(event, "system", system)

@@ -22,7 +22,6 @@ from typing import Any
 from ..client import Bitmapist
 from ..errors import InvalidInput
 from ..events import BitOpAnd, BitOpNot, BitOpOr, BitOpXor
-from ..expressions import MAX_DEPTH
 from ..periods import check_period
 
 PERIOD_NAMES = ("hour", "day", "week", "month", "year", "unique")
@@ -49,6 +48,9 @@ _TOKEN = re.compile(
     r"""\s*(?:(?P<op>[&|^~()])|"(?P<dq>[^"]*)"(?P<dqs>\S*?)(?=[\s&|^~()]|$)"""
     r"""|'(?P<sq>[^']*)'(?P<sqs>\S*?)(?=[\s&|^~()]|$)|(?P<bare>[^\s&|^~()]+))"""
 )
+
+#: Parentheses and ~ an expression may nest: the parser recurses a few frames a level.
+MAX_NESTING = 100
 
 
 def parse_when(text: str | None) -> datetime:
@@ -184,9 +186,9 @@ class _Parser:
     def _nested(self, symbol: str) -> Any:
         # each level recurses through several methods: bound it well below Python's limit
         self.nesting += 1
-        if self.nesting > MAX_DEPTH:
+        if self.nesting > MAX_NESTING:
             raise self._error(
-                f"more than {MAX_DEPTH} levels of parentheses and ~ (at position "
+                f"more than {MAX_NESTING} levels of parentheses and ~ (at position "
                 f"{self.position} of {len(self.tokens)} tokens)"
             )
         if symbol == "~":
