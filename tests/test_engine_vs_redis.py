@@ -79,6 +79,35 @@ def test_glob_edge_cases_match_redis(keyed_redis, pattern):
     assert {key for key in KEYS if glob_match(pattern, key)} == set(keyed_redis.keys(pattern))
 
 
+# Keys long enough for globs with several stars to have many ways to split them.
+_LONG_KEYS = [b"a" * 45, b"a" * 44 + b"b", b"ab" * 20 + b"b", b"ba" * 22, b"a\nb" * 15, b"x" * 60]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        b"*a*a*a*a*a*a*a*a*b",  # a backtracking regex takes hours on a long key
+        b"*a*a*a*a*a*a*a*a*a*a*a*a*c",
+        b"*a*b*",
+        b"a*?*b",
+        b"*[ab]*a*",
+        b"*b*a",
+        b"**a**",
+        b"?*?*?",
+        b"*\\*",
+    ],
+)
+def test_many_star_globs_on_long_keys_match_redis(redis_server, pattern):
+    client = redis_server.client(db=3)
+    client.flushdb()
+    client.mset({key: b"1" for key in _LONG_KEYS})
+    try:
+        assert {key for key in _LONG_KEYS if glob_match(pattern, key)} == set(client.keys(pattern))
+    finally:
+        client.flushdb()
+        client.close()
+
+
 # --- string semantics
 
 _offsets = st.lists(st.integers(0, 200), min_size=1, max_size=6)

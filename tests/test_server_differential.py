@@ -803,6 +803,30 @@ def test_watch_sees_other_clients_writes(pair_factory):
     watcher.run([("EXEC",), ("GET", "w")])
 
 
+@pytest.mark.parametrize(
+    "write",
+    [("5", "1"), ("3", "0"), ("5", "0"), ("9", "0")],
+    ids=["same-1", "same-0", "changes", "grows"],
+)
+def test_watch_ignores_setbits_that_change_nothing(pair_factory, write):
+    # Redis 7.0 signals a SETBIT only when it creates or grows the string or changes the bit
+    watcher, writer = pair_factory(), pair_factory()
+    watcher.run([("SETBIT", "w", "5", "1"), ("WATCH", "w"), ("MULTI",), ("GET", "w")])
+    writer.run([("SETBIT", "w", *write)])
+    watcher.run([("EXEC",), ("GET", "w")])
+
+
+def test_info_counts_changes_since_the_last_save(pair_factory):
+    pair = pair_factory()
+    pair.run([("SETBIT", "c", "1", "1"), ("SETBIT", "c", "1", "1"), ("SET", "d", "x"), ("SAVE",)])
+    for client in (pair.redis, pair.ours):
+        client.call("SETBIT", "c", "2", "1")
+        client.call("SETBIT", "c", "2", "1")
+        client.call("SET", "d", "y")
+        info = client.call("INFO", "persistence")
+        assert b"rdb_changes_since_last_save:2\r\n" in info, info
+
+
 def test_offsets_near_the_top_of_the_range(pair_factory):
     # Redis allocates 512 MB for these keys: only a handful of commands, no GET.
     pair = pair_factory(3)

@@ -1,4 +1,5 @@
-"""Redis glob patterns (KEYS, SCAN MATCH), with Redis's exact rules, compiled to regexes.
+"""Redis glob patterns (KEYS, SCAN MATCH), with Redis's exact rules, compiled to regexes
+(several stars: to segments matched in order, without backtracking).
 
 Mirrors `stringmatchlen` in Redis's util.c: `*`, `?`, `[...]` (`^` negates, `a-z` ranges
 with ends swapped when reversed, `\\` escapes, an unterminated class runs to the end of
@@ -78,11 +79,49 @@ def compile_glob(pattern: bytes) -> Callable[[bytes], bool]:
         else:
             parts.append(re.escape(pattern[i : i + 1]))
             i += 1
-    matcher = re.compile(b"".join(parts), re.DOTALL).fullmatch
     # Redis's loop never runs for an empty key: only the empty pattern (and KEYS's "*"
     # shortcut) matches it.
     empty_matches = pattern == b""
-    return lambda key: matcher(key) is not None if key else empty_matches
+    if parts.count(b".*") <= 1:  # one star backtracks at most once per position
+        matcher = re.compile(b"".join(parts), re.DOTALL).fullmatch
+        return lambda key: matcher(key) is not None if key else empty_matches
+    return _segments_matcher(parts, empty_matches)
+
+
+def _segments_matcher(parts: list[bytes], empty_matches: bool) -> Callable[[bytes], bool]:
+    """A matcher for a glob with several stars that never backtracks: between the stars
+    are segments of one byte per part, so the first segment must match at the start, the
+    last at the end, and each middle one at its leftmost place after the one before
+    (any later place leaves less room for the rest). A regex with several `.*` would try
+    every split instead: `*a*a*a*a*a*a*a*b` against a long key takes hours."""
+    segments: list[list[bytes]] = [[]]
+    for part in parts:
+        if part == b".*":
+            segments.append([])
+        else:
+            segments[-1].append(part)
+    first, last = segments[0], segments[-1]
+    middle = [
+        re.compile(b"".join(segment), re.DOTALL).search for segment in segments[1:-1] if segment
+    ]
+    head = re.compile(b"".join(first), re.DOTALL).match
+    tail = re.compile(b"".join(last), re.DOTALL).match
+
+    def match(key: bytes) -> bool:
+        if not key:
+            return empty_matches
+        end = len(key) - len(last)
+        if end < len(first) or head(key) is None or tail(key, end) is None:
+            return False
+        position = len(first)
+        for search in middle:
+            found = search(key, position, end)
+            if found is None:
+                return False
+            position = found.end()
+        return True
+
+    return match
 
 
 def glob_match(pattern: bytes, key: bytes) -> bool:

@@ -141,10 +141,11 @@ class BitmapistServer:
     async def _background_save(self) -> None:
         assert self.loop is not None
         self.state.saving = True
+        committed = self.state.batcher.changes  # what this checkpoint will hold
         try:
             await self.loop.run_in_executor(None, self.engine.checkpoint)
             self.state.lastsave = int(time.time())
-            self.state.changes_since_save = 0
+            self.state.saved_changes = committed
         except Exception:
             log.exception("checkpoint failed")
         finally:

@@ -24,6 +24,8 @@ from ..engine import SetBits
 from .keyspace import Keyspace
 from .resp import Ack, Acks, Error, Later
 
+_NO_BITS: frozenset[int] = frozenset()
+
 log = logging.getLogger("bitmapist.server")
 
 
@@ -54,7 +56,7 @@ class WriteBatcher:
     ):
         self.keyspace = keyspace
         self.max_ops = max_ops  # bounds the latency and memory of one commit
-        self.touch = touch  # told of every key a SETBIT changed (for WATCH)...
+        self.touch = touch  # told of every key whose bits a SETBIT changed (WATCH)...
         self.watching = watching  # ...when anyone watches at all
         self._ops: list[Any] = []
         self._pending: list[tuple[Later, Callable[[list[Any]], Any], int, int]] = []
@@ -67,6 +69,10 @@ class WriteBatcher:
         #: Whether any write is queued (a plain attribute: read on every command).
         self.queued = False
         self.commits = 0
+        #: Committed changes: SETBITs that changed their bit, and other write commands.
+        self.changes = 0
+        self._bit_changes = 0  # the current batch's SETBITs that change their bit
+        self._changed_keys: set[tuple[int, bytes]] = set()  # their keys, while watched
 
     def __bool__(self) -> bool:
         return self.queued
@@ -85,7 +91,9 @@ class WriteBatcher:
         queues = self._bits
         key = keys[0]
         if keys.count(key) == len(keys):  # the common case: one key (object), read once
-            present = self.keyspace.bits(db, key).__contains__  # (before queuing: may fail)
+            current = self.keyspace.value(db, key)  # (before queuing: it may fail)
+            sizes = {key: 0 if current is None else current.length * 8}
+            present = (_NO_BITS if current is None else current.bits).__contains__
             queued = queues.get((db, key))
             if queued is None:
                 queued = queues[(db, key)] = {}
@@ -95,8 +103,10 @@ class WriteBatcher:
                 append(present(offset) if before is None else before)
                 queued[offset] = value
         else:
-            # Every bitmap is read before anything is queued (a read may fail).
-            bits = {key: self.keyspace.bits(db, key) for key in set(keys)}
+            # Every value is read before anything is queued (a read may fail).
+            values = {key: self.keyspace.value(db, key) for key in set(keys)}
+            sizes = {key: 0 if got is None else got.length * 8 for key, got in values.items()}
+            bits = {key: _NO_BITS if got is None else got.bits for key, got in values.items()}
             for key, offset in zip(keys, offsets):
                 queued = queues.get((db, key))
                 if queued is None:
@@ -107,6 +117,7 @@ class WriteBatcher:
         self.queued = True
         count = len(previous)
         self._bit_count += count
+        self._count_changes(db, keys, offsets, previous, value, sizes)
         if count == 1:
             return self.acks[previous[0]]
         # all new bits (or all set already) is the usual run
@@ -117,6 +128,34 @@ class WriteBatcher:
         acks = Acks(data, count)
         self._runs.append(acks)
         return acks
+
+    def _count_changes(
+        self,
+        db: int,
+        keys: Sequence[bytes],
+        offsets: Sequence[int],
+        previous: list[bool],
+        value: bool,
+        sizes: dict[bytes, int],
+    ) -> None:
+        """Count the SETBITs that change their key as Redis 7.0 counts them (creating it,
+        growing it, or changing the bit), and remember their keys for WATCH. `sizes`: each
+        key's stored length in bits (growth by writes queued in the batch is not seen, so
+        a few more changes may be counted than Redis does)."""
+        if len(sizes) == 1 and max(offsets) < sizes[keys[0]]:
+            changed = len(previous) - previous.count(value)
+            keys_changed: Any = (keys[0],) if changed else ()
+        else:
+            flags = [
+                before != value or offset >= sizes[key]
+                for key, offset, before in zip(keys, offsets, previous)
+            ]
+            changed = flags.count(True)
+            keys_changed = {key for key, flag in zip(keys, flags) if flag}
+        if changed:
+            self._bit_changes += changed
+            if self.watching is not None and self.watching():
+                self._changed_keys.update((db, key) for key in keys_changed)
 
     def add(self, deferred: Deferred) -> Later:
         """Queue a write; its reply is filled in by the next `flush()`."""
@@ -146,12 +185,15 @@ class WriteBatcher:
             _fail([later for later, *_ in pending], exc, len(ops))
             return
         self.commits += 1
+        self.changes += len(pending)  # (one per command: Redis counts per key changed)
         for later, finish, start, stop in pending:
             later.value = finish(results[start:stop])
 
     def _flush_bits(self) -> None:
         bits, acks, runs, count = self._bits, self.acks, self._runs, self._bit_count
+        changes, changed_keys = self._bit_changes, self._changed_keys
         self._bits, self._bit_count, self._runs = {}, 0, []
+        self._bit_changes, self._changed_keys = 0, set()
         self.acks = (Ack(0), Ack(1))
         try:
             self.keyspace.write(_merge_setbits(bits))
@@ -161,8 +203,9 @@ class WriteBatcher:
                 run.fail(error)
             return
         self.commits += 1
-        if self.touch is not None and self.watching is not None and self.watching():
-            for db, key in bits:
+        self.changes += changes
+        if self.touch is not None:
+            for db, key in changed_keys:
                 self.touch(db, key)
 
 

@@ -55,10 +55,6 @@ def strict_int(text: bytes) -> int | None:
     return value
 
 
-#: `strict_int` under its former name (bitops.py imports it so).
-_strict_int = strict_int
-
-
 class Status(str):
     """A simple string reply (`+OK`)."""
 

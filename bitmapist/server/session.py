@@ -94,7 +94,7 @@ class ServerState:
     commands_processed: int = 0
     connections_received: int = 0
     rejected_connections: int = 0
-    changes_since_save: int = 0
+    saved_changes: int = 0  # `batcher.changes` at the last save
     port: int = 0
     scan_snapshots: dict[int, Any] = field(default_factory=dict)
     #: Parameters set by CONFIG SET (lower-case name -> value).
@@ -115,6 +115,15 @@ class ServerState:
         self.clients[session.id] = session
         self.connections_received += 1
         return session
+
+    @property
+    def changes_since_save(self) -> int:
+        """Writes committed since the last save (INFO's rdb_changes_since_last_save)."""
+        return self.batcher.changes - self.saved_changes
+
+    def saved(self) -> None:
+        """A checkpoint (SAVE, BGSAVE) has just folded every committed write."""
+        self.saved_changes = self.batcher.changes
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT: the counters INFO reports start again from zero."""

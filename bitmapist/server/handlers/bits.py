@@ -153,6 +153,3 @@ def bitop(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
     op = Delete(dest, db) if result is None else Put(dest, result, db=db)
     return Deferred([op], finish)
-
-
-# --- transactions

@@ -23,9 +23,6 @@ def info_(state: ServerState, session: Session, args: list[bytes]) -> Any:
     return Verbatim(info.render(state, [arg.lower() for arg in args[1:]]))
 
 
-# --- keys
-
-
 def dbsize(state: ServerState, session: Session, args: list[bytes]) -> Any:
     return state.keyspace.dbsize(session.db)
 
@@ -52,13 +49,10 @@ def flushall(state: ServerState, session: Session, args: list[bytes]) -> Any:
     return Deferred([FlushAll()], lambda results: OK)
 
 
-# --- strings
-
-
 def save(state: ServerState, session: Session, args: list[bytes]) -> Any:
     state.keyspace.checkpoint()
     state.lastsave = int(time.time())
-    state.changes_since_save = 0
+    state.saved()
     return OK
 
 
@@ -96,6 +90,3 @@ def slurp(state: ServerState, session: Session, args: list[bytes]) -> Any:
         return Error(f"ERR SLURP needs host:port, got '{address}'")
     state.start_slurp(host, int(port), source_db, session.db)
     return OK
-
-
-# --- COMMAND (enough for redis-cli and client libraries)

@@ -42,6 +42,3 @@ def watch(state: ServerState, session: Session, args: list[bytes]) -> Any:
 def unwatch(state: ServerState, session: Session, args: list[bytes]) -> Any:
     state.unwatch(session)
     return OK
-
-
-# --- persistence
