@@ -44,8 +44,8 @@ PAGES = {
     "trends (breakdown, 12 weeks)": (
         "/trends?events=active&period=week&breakdown=signup_form:new&breakdown=signup_form:classic"
     ),
-    "funnel (3 steps, window 7, breakdown)": (
-        "/funnel?steps=signup&steps=song:played&steps=task:complete&window=7"
+    "funnel (4 steps, window 7, breakdown)": (
+        "/funnel?steps=signup&steps=activate&steps=invite&steps=upgrade&window=7"
         "&breakdown=signup_form:new&breakdown=signup_form:classic"
     ),
     "lifecycle (12 weeks, first seen)": "/lifecycle?event=active&first_seen=signup",

@@ -41,7 +41,7 @@ def demo_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bitmapist]
 PAGES = {
     "trends": "/trends?events=active&events=song:played",
     "funnel": (
-        "/funnel?steps=signup&steps=song:played&steps=task:complete&window=7"
+        "/funnel?steps=signup&steps=activate&steps=invite&steps=upgrade&window=7"
         "&breakdown=signup_form:new&breakdown=signup_form:classic"
     ),
     "lifecycle": "/lifecycle?event=active&first_seen=signup",
