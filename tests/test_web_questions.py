@@ -330,6 +330,24 @@ def test_bad_parameters_are_clear_400s(
     assert '<div class="card error" id="error">' in response.text
 
 
+def test_the_form_keeps_what_was_valid_after_a_400(http: TestClient) -> None:
+    query = {
+        "events": ["active", EVIL],
+        "period": "week",
+        "start": "yesterday",
+        "end": "2026-11-22",
+    }
+    response = http.get(url("/trends", **query))
+    assert response.status_code == 400
+    page = response.text
+    assert 'name="events" list="event-names" value="active"' in page
+    assert 'value="&lt;img src=x onerror=alert(1)&gt;&#34;"' in page
+    assert '<option value="week" selected>' in page
+    assert 'name="end" value="2026-11-22"' in page
+    assert 'name="start" value=""' in page  # the bad one is left out
+    assert "<img" not in page
+
+
 def test_csv_errors_are_plain_400s(http: TestClient) -> None:
     response = http.get("/trends.csv")
     assert response.status_code == 400

@@ -303,9 +303,8 @@ class _Views:
             table = self.question.compute(self.dashboard, query)
             chart = self.question.chart(table, query)
         except BitmapistError as exc:
-            return self._render(
-                request, status=400, message=str(exc), query=self.question.query_type()
-            )
+            query = self.question.query_type.lenient(request.query_params)
+            return self._render(request, status=400, message=str(exc), query=query)
         return self._render(request, query=query, table=table, chart=chart)
 
     def csv(self, request: Request) -> Response:
