@@ -59,8 +59,8 @@ def plan(ops: Sequence[WriteOp], index: KeyIndex, seq: int) -> FastPlan | None:
         if previous or type(db) is not int or db & -16:
             return None  # the full path explains any error
         entry = dbs[db].get(key)
-        if entry is None or entry.expire_at is not None:
-            return None
+        if entry is None or entry.expire_at is not None or len(key) > fmt.SETS_MAX_KEY:
+            return None  # (a longer key gets a journal row of its own)
         if type(offsets) is tuple and len(offsets) == 1:
             offset = offsets[0]
             if type(offset) is not int or not 0 <= offset < entry.length << 3:

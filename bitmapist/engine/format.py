@@ -330,6 +330,9 @@ def _upgrade(conn: sqlite3.Connection, version: int) -> None:
 # the key; then the key, then the bitmap. db + key length + key is what `sets_needle`
 # searches for (SQL's instr) to find a key's rows without decoding every one.
 _SETS_HEADER = struct.Struct("<BIBH")
+#: The longest key an OP_SETS row holds (its length is 16 bits). Longer keys (Redis allows
+#: 512 MB) are valid all the same: their changes go in rows of their own (`fastplan`).
+SETS_MAX_KEY = 0xFFFF
 
 
 def encode_sets(changes: list[tuple[int, int, bytes, bytes]]) -> bytes:
@@ -362,8 +365,12 @@ def decode_sets(blob: bytes, where: str) -> list[tuple[int, int, bytes, bytes]]:
     return changes
 
 
-def sets_needle(db: int, key: bytes) -> bytes:
-    """Bytes every OP_SETS row changing `key` in `db` contains (some others may too)."""
+def sets_needle(db: int, key: bytes) -> bytes | None:
+    """Bytes every OP_SETS row changing `key` in `db` contains (some others may too);
+    None for a key longer than `SETS_MAX_KEY`, which no OP_SETS row holds (SQL's
+    instr of NULL matches nothing)."""
+    if len(key) > SETS_MAX_KEY:
+        return None
     return struct.pack("<BH", db, len(key)) + key
 
 
