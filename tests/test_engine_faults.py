@@ -184,3 +184,53 @@ def test_a_checkpoint_folds_every_kind_of_change_before_and_during_it(tmp_path):
             for db, key in keys:
                 value = reopened.get(key, db)
                 assert (set(value.bits) if value else None) == (model.get((db, key))), (db, key)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        ("UPDATE journal SET op = 42 WHERE seq = 2", "unknown op 42"),
+        ("UPDATE meta SET value = 10000000 WHERE name = 'folded_seq'", "folded_seq 10000000"),
+    ],
+)
+def test_a_hand_edited_journal_is_refused_not_ignored(tmp_path, edit, message):
+    """Both used to open silently: the row ignored, or every later sequence number off."""
+    import sqlite3
+
+    path = tmp_path / "store.db"
+    with Engine(path) as engine:
+        engine.write([SetBits(b"a", [1])])
+        engine.write([SetBits(b"b", [2])])
+        engine.write([SetBits(b"c", [3])])
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(edit)
+    conn.close()
+    with pytest.raises(CorruptStore, match=message):
+        Engine(path)
+
+
+def test_an_unknown_op_written_behind_an_open_engine_is_refused(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "store.db"
+    with Engine(path) as engine, Engine(path) as writer:
+        writer.write([SetBits(b"a", [1])])
+        assert engine.bitcount(b"a") == 1
+        writer.close()
+        conn = sqlite3.connect(path)
+        with conn:
+            top = conn.execute("SELECT max(seq) FROM journal").fetchone()[0]
+            conn.execute("INSERT INTO journal VALUES (?, 0, ?, 42, NULL)", (top + 1, b"a"))
+        conn.close()
+        import struct
+
+        from bitmapist.engine.fastlog import log_path
+
+        with open(log_path(path), "r+b") as log:  # as a writer's end of write would
+            log.seek(8)
+            generation = struct.unpack("<Q", log.read(8))[0]
+            log.seek(8)
+            log.write(struct.pack("<Q", generation + 1))
+        with pytest.raises(CorruptStore, match="unknown op 42"):
+            engine.bitcount(b"a")

@@ -158,6 +158,11 @@ class CatchUp:
                 touched[(db, key)] = None
                 if op in fmt.BIT_OPS:
                     self._apply_journaled(op, db, key, bits)
+                elif op not in fmt.KNOWN_OPS:
+                    raise fmt.CorruptStore(
+                        f"{journal.where}: journal row {seq} has an unknown op {op!r}: the "
+                        "file was edited or damaged; restore it from a backup"
+                    )
                 elif op in (fmt.OP_PUT, fmt.OP_DELETE):
                     entry = self.index.dbs[db].get(key)
                     if entry is not None:

@@ -57,6 +57,8 @@ class NetChanges:
             elif op == fmt.OP_FLUSHALL:
                 self._keys.clear()
                 self._reset_all = True
+            elif op not in fmt.KNOWN_OPS:
+                raise fmt.CorruptStore(f"{where} row {seq}: unknown op {op!r}")
 
     def _change(self, db: int, key: bytes, value: bool, offsets: BitMap) -> None:
         pair = self._keys.get((db, key))

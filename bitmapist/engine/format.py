@@ -47,6 +47,7 @@ OP_SET, OP_CLEAR, OP_PUT, OP_DELETE, OP_EXPIRE, OP_FLUSHDB, OP_FLUSHALL = range(
 BIT_OPS = (OP_SET, OP_CLEAR)
 # Several keys' SET/CLEAR changes in one row (format 2): `key` NULL, `bits` = `encode_sets`.
 OP_SETS = 8
+KNOWN_OPS = frozenset(range(1, 9))
 
 SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;

@@ -153,9 +153,11 @@ class Journal:
                 if expire_at is not None:
                     expiring[db].add(key)
             folded = self.meta_int("folded_seq")
-            max_seq, rows, nbytes = conn.execute(
-                "SELECT max(seq), count(*), total(length(bits)) FROM journal"
+            max_seq, rows, nbytes, unknown = conn.execute(
+                "SELECT max(seq), count(*), total(length(bits)), "
+                f"total(op NOT BETWEEN 1 AND {fmt.OP_SETS}) FROM journal"
             ).fetchone()
+            self._check_rows(folded, max_seq, int(unknown))
             journaled = set(
                 conn.execute("SELECT DISTINCT db, key FROM journal WHERE op IN (?, ?)", fmt.BIT_OPS)
             )
@@ -168,6 +170,23 @@ class Journal:
         self.rows = rows
         self.nbytes = int(nbytes)
         return dbs, expiring, journaled
+
+    def _check_rows(self, folded: int, max_seq: int | None, unknown: int) -> None:
+        """Refuse a journal no bitmapist wrote: rows of unknown kinds, or a folded
+        sequence past its last row (the newest row is never folded away)."""
+        if unknown:
+            seq, op = self.conn.execute(
+                f"SELECT seq, op FROM journal WHERE op NOT BETWEEN 1 AND {fmt.OP_SETS} LIMIT 1"
+            ).fetchone()
+            raise fmt.CorruptStore(
+                f"{self.where}: journal row {seq} has an unknown op {op!r} ({unknown} such "
+                "rows): the file was edited or damaged; restore it from a backup"
+            )
+        if max_seq is not None and folded > max_seq:
+            raise fmt.CorruptStore(
+                f"{self.where}: meta.folded_seq {folded} is past the journal's last row "
+                f"{max_seq}: the file was edited or damaged; restore it from a backup"
+            )
 
     def rows_after(self, seq: int) -> list[Row]:
         """Every journal row newer than `seq`, in order."""
