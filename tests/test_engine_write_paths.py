@@ -128,3 +128,16 @@ def test_a_writer_killed_inside_an_sqlite_write_is_seen_by_the_others(tmp_path):
         other.write([SetBits(b"day", (3,))])  # the log path: must follow the dead row
     with Engine(path) as reopened:
         assert reopened.get(b"day").bits == BitMap([1, 2, 3])
+
+
+def test_the_guarded_insert_still_applies_after_a_checkpoint():
+    """Checkpoints keep the newest journal row, so the guard (the journal still ends where
+    this engine saw it last) holds after one: the next mark is one INSERT, no transaction."""
+    engine = Engine(None)
+    engine.write([SetBits(b"k", [1])])
+    engine.write([SetBits(b"k", (2,))])
+    engine.checkpoint()
+    statements = _count_statements(engine)
+    engine.write([SetBits(b"k", (3,))])
+    assert statements and not [s for s in statements if s.startswith("BEGIN")]
+    assert engine.get(b"k").bits == BitMap([1, 2, 3])
