@@ -60,6 +60,19 @@ class BitmapCache:
     def hot_entries(self) -> list[Entry]:
         return list(self._hot.values())
 
+    def serialized_bytes(self) -> int:
+        """Bytes the cached bitmaps take serialized, measured (packed ones take that;
+        decoded sparse ones up to ~2x that in memory)."""
+        return (
+            self.packed_used
+            - ENTRY_OVERHEAD * len(self._packed)
+            + sum(
+                len(entry.bits.serialize())
+                for entry in self._hot.values()
+                if entry.bits is not None
+            )
+        )
+
     # --- adding and using
 
     def add_hot(self, name: _Name, entry: Entry, bits: BitMap, stored_bytes: int) -> None:

@@ -22,6 +22,7 @@ generation and end it has read up to) and keeps the rules that make them agree:
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,8 @@ from .bitmaps import Bitmaps
 from .fastlog import HEADER_SIZE, FastLog, log_path
 from .journal import Journal
 from .keyspace import Entry, KeyIndex
+
+logger = logging.getLogger("bitmapist.engine")
 
 
 class CatchUp:
@@ -268,11 +271,27 @@ class CatchUp:
 
 
 def open_log(path: Path, *, readonly: bool, busy_timeout: float) -> FastLog | None:
-    """The store's fast log: created by a writer, opened by a reader if it exists."""
-    log = log_path(path)
-    if readonly and not log.exists():
+    """The store's fast log: created by a writer (and cut at a damaged entry, see
+    `FastLog.repair`), opened by a reader if it exists."""
+    name = log_path(path)
+    if readonly and not name.exists():
         return None
     try:
-        return FastLog(log, readonly=readonly, busy_timeout=busy_timeout)
+        log = FastLog(name, readonly=readonly, busy_timeout=busy_timeout)
     except OSError as exc:
-        raise StoreError(f"cannot open the store's log {log}: {exc}") from exc
+        raise StoreError(f"cannot open the store's log {name}: {exc}") from exc
+    if not readonly:
+        try:
+            with log.locked(exclusive=True):
+                dropped = log.repair()
+        except BaseException:
+            log.close()
+            raise
+        if dropped:
+            logger.warning(
+                "%s: dropped %d bytes of damaged log entries (a power loss before they "
+                "reached the disk?)",
+                log.path,
+                dropped,
+            )
+    return log

@@ -24,7 +24,6 @@ the public methods.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sqlite3
 import threading
@@ -37,7 +36,7 @@ from ..errors import InvalidInput, StoreError
 from . import forks
 from . import format as fmt
 from .bitmaps import Bitmaps
-from .cache import ENTRY_OVERHEAD, BitmapCache
+from .cache import BitmapCache
 from .catchup import CatchUp, open_log
 from .checkpoint import Checkpointer
 from .fastlog import HEADER_SIZE, FastLog
@@ -50,7 +49,6 @@ from .view import View
 from .writes import FullWrite, GuardedInsert, LogAppend, Parts, WritePath
 
 __all__ = ["DATABASES", "MAX_OFFSET", "Engine", "View", "now_ms"]
-logger = logging.getLogger("bitmapist.engine")
 
 
 class Engine:
@@ -125,8 +123,6 @@ class Engine:
         try:
             if self.path is not None:
                 log = open_log(self.path, readonly=self.readonly, busy_timeout=busy_timeout)
-                if log is not None and not self.readonly:
-                    self._repair(log)
             index = KeyIndex()
             bitmaps = Bitmaps(journal, index, self._cache)
             catchup = CatchUp(
@@ -154,18 +150,6 @@ class Engine:
         self._writer = self._write_path(
             Parts(journal, index, bitmaps, catchup, self._checkpointer, self._recover)
         )
-
-    @staticmethod
-    def _repair(log: FastLog) -> None:
-        with log.locked(exclusive=True):
-            dropped = log.repair()
-        if dropped:
-            logger.warning(
-                "%s: dropped %d bytes of damaged log entries (a power loss before they "
-                "reached the disk?)",
-                log.path,
-                dropped,
-            )
 
     def _write_path(self, parts: Parts) -> WritePath:
         """The write path for this store (see `writes`)."""
@@ -394,15 +378,7 @@ class Engine:
         """Bytes the cached bitmaps take serialized, measured (packed ones take that;
         decoded sparse ones up to ~2x that)."""
         with self._lock:
-            return (
-                self._cache.packed_used
-                - ENTRY_OVERHEAD * self._cache.packed_count
-                + sum(
-                    len(entry.bits.serialize())
-                    for entry in self._cache.hot_entries()
-                    if entry.bits is not None
-                )
-            )
+            return self._cache.serialized_bytes()
 
     @property
     def cache_bytes(self) -> int:
