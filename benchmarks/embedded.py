@@ -195,6 +195,12 @@ def summarize(extra: dict) -> dict:
             "journal_rows": [c["journal_rows"] for c in ckpt],
             "checkpoint_seconds": [round(c["checkpoint_seconds"], 3) for c in ckpt],
         },
+        "fresh_process": {
+            "p99": median([c["fresh_p99"] for c in ckpt]),
+            "max": max(c["fresh_max"] for c in ckpt),
+            "journal_rows": [c["fresh_journal_rows"] for c in ckpt],
+            "rows_left": [c["fresh_rows_left"] for c in ckpt],
+        },
     }
     memory = extra["memory"]
     if memory:
@@ -232,6 +238,13 @@ def print_summary(summary: dict) -> None:
         f"(took {during['checkpoint_seconds']} s): median {format_seconds(during['median'])}, "
         f"p99 {format_seconds(during['p99'])}, max {format_seconds(during['max'])} "
         f"({during['marks']} marks)"
+    )
+    fresh = summary["fresh_process"]
+    print(
+        f"mark_event in a process that just opened the store, its writes taking the automatic "
+        f"checkpoint's steps over {fresh['journal_rows']} journal rows (left after: "
+        f"{fresh['rows_left']}): p99 {format_seconds(fresh['p99'])}, "
+        f"max {format_seconds(fresh['max'])}"
     )
     memory = summary.get("memory")
     if memory:
