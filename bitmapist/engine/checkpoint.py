@@ -139,6 +139,8 @@ class Checkpointer:
     def step(self) -> bool:
         """One short transaction of checkpoint work; True when the checkpoint is done."""
         journal = self.journal
+        if self._scan_only():
+            return False
         with self.catchup.file_write():
             try:
                 journal.begin()
@@ -158,6 +160,24 @@ class Checkpointer:
             journal.nbytes = 0
             self._progress = None
         return done
+
+    def _scan_only(self) -> bool:
+        """A scan step, when one is next: it only reads committed rows up to the horizon,
+        so it needs no write lock (and bumps no generation that would send every other
+        process back to SQLite). False when a write step is next."""
+        progress = self.progress
+        if progress is None or progress.scanned_to >= progress.horizon:
+            return False
+        journal = self.journal
+        try:
+            with journal.errors(), journal.read_txn():
+                if journal.meta_int("folded_seq") != progress.folded_at:
+                    return False  # another checkpoint moved on: a write step starts again
+                self._scan_some(progress)
+        except BaseException:
+            self._progress = None  # its changes may be half read
+            raise
+        return True
 
     def _work(self) -> bool:
         progress = self.progress
