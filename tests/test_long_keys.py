@@ -14,7 +14,7 @@ from bitmapist.engine import Engine, Put, SetBits, Value
 from bitmapist.engine.format import SETS_MAX_KEY
 
 from .resp_client import RawConnection
-from .test_server_differential import Pair, normalize
+from .test_server_differential import Pair, same_reply
 
 SIZES = [SETS_MAX_KEY, SETS_MAX_KEY + 1, (1 << 20) + 1]  # the last: larger than the fast log
 
@@ -72,7 +72,7 @@ def test_a_long_key_fails_no_other_write_of_a_servers_turn(redis_server, bitmapi
             expected = pair.redis.pipeline(sequence)
             got = pair.ours.pipeline(sequence)
             for args, ours, theirs in zip(sequence, got, expected, strict=True):
-                assert normalize(args, ours) == normalize(args, theirs), (
+                assert same_reply(args, ours, theirs), (
                     f"{str(args)[:60]}: redis replied {theirs[:80]!r}, ours {ours[:80]!r}"
                 )
         with RawConnection(bitmapist_server.port) as conn:
