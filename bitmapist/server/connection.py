@@ -9,7 +9,11 @@ write of the turn in one transaction, and all replies go out. A write's reply is
 `Ack`/`Acks` until then, which its batch turns into the error if the commit fails.
 
 A client that stops reading is paused (its commands wait) once its unsent replies pass
-the transport's high-water mark, and dropped past `max_output_buffer`; a client whose
+the transport's high-water mark, and dropped past `max_output_buffer`. A huge bulk
+reply (`resp.Streamed`, a GET of a value of 1 MiB or more) is not built whole: its pieces
+are made and written one at a time while the transport's buffer is below the high-water
+mark, and the next when the client has read it down (`resume_writing`), so it never
+passes the limit; the connection runs no more commands until it is written. A client whose
 partial command grows past the limits gets a protocol error and is closed. Nobody else
 is affected.
 """
@@ -18,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .commands import execute
 from .handlers import bits
 from .request import ProtocolError, RequestParser
-from .resp import Ack, Acks, Error, Status, encode, encode_int
+from .resp import Ack, Acks, Error, Status, Streamed, encode, encode_int
 from .session import Session
 
 if TYPE_CHECKING:
@@ -55,6 +60,8 @@ class Connection(asyncio.BufferedProtocol):
         self.backlog = False  # commands wait in the parser's buffer
         self.eof = False  # the client has shut down its side
         self.dirty = False  # in the server's list of connections to flush
+        # Wire bytes still to write behind a streamed reply, as iterators of pieces.
+        self.outbox: list[Iterator[bytes]] = []
 
     # --- asyncio callbacks
 
@@ -111,7 +118,7 @@ class Connection(asyncio.BufferedProtocol):
         session = self.session
         assert session is not None
         parser = self.parser
-        if self.write_paused or session.closing:
+        if self.write_paused or self.outbox or session.closing:
             return
         while True:
             if budget == 0:  # let others have the loop; continue after the flush
@@ -180,6 +187,9 @@ class Connection(asyncio.BufferedProtocol):
             self.lazy = True
         elif kind is bytes or kind is Error or kind is Status:
             self.replies.append(encode(reply))
+        elif kind is Streamed:  # written piece by piece by send_replies
+            self.replies.append(reply)
+            self.lazy = True
         else:
             self.replies.append((reply, session.protocol))
             self.lazy = True
@@ -223,7 +233,9 @@ class Connection(asyncio.BufferedProtocol):
         assert self.transport is not None
         if self.write_paused and not self.closed:
             self.write_paused = False
-            if self.backlog:
+            if self.outbox:
+                self._pump()
+            elif self.backlog:
                 self._process()
             else:
                 self.transport.resume_reading()
@@ -240,6 +252,9 @@ class Connection(asyncio.BufferedProtocol):
         if replies:
             if self.lazy:
                 self.lazy = False
+                if any(type(x) is Streamed for x in replies):
+                    self._stream(replies)
+                    return
                 data = b"".join([x if type(x) is bytes else _late(x) for x in replies])
             else:
                 data = b"".join(replies)
@@ -256,6 +271,44 @@ class Connection(asyncio.BufferedProtocol):
         if self.session is not None and self.session.closing:
             transport.close()
             self.closed = True
+
+    def _stream(self, replies: list[Any]) -> None:
+        """Queue replies some of which are streamed, and start writing them."""
+        assert self.transport is not None
+        self.transport.pause_reading()  # no commands run until the stream is written
+        batch: list[bytes] = []
+        for item in replies:
+            if type(item) is Streamed:
+                self.outbox.append(iter(batch))
+                self.outbox.append(item.pieces())
+                batch = []
+            else:
+                batch.append(item if type(item) is bytes else _late(item))
+        self.outbox.append(iter(batch))
+        self._pump()
+
+    def _pump(self) -> None:
+        """Write queued pieces until the transport's buffer passes its high-water mark
+        (asyncio then calls pause_writing; resume_writing calls this again)."""
+        transport = self.transport
+        assert transport is not None and self.session is not None
+        outbox = self.outbox
+        while outbox and not self.write_paused and not self.closed:
+            piece = next(outbox[0], None)
+            if piece is None:
+                outbox.pop(0)
+            elif piece:
+                transport.write(piece)
+        if outbox or self.closed:
+            return
+        if self.session.closing:
+            transport.close()
+            self.closed = True
+        elif self.parser.buffered:  # commands that came meanwhile: run them next turn
+            self.backlog = True
+            self.server.schedule_continue(self)
+        elif not self.write_paused:  # else resume_writing resumes reading
+            transport.resume_reading()
 
 
 def _late(item: Any) -> bytes:

@@ -25,6 +25,7 @@ in advance, the error if the commit fails) and `Acks` (the wire bytes of a run o
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "OK",
     "Set",
     "Status",
+    "Streamed",
     "Verbatim",
     "encode",
     "encode_int",
@@ -120,6 +122,29 @@ class Acks:
         self.data = _encode_error(error) * self.count
 
 
+class Streamed:
+    """A bulk string too big to build whole (a huge GET): `length` bytes, whose bytes
+    [a, b) `read(a, b)` makes. The connection writes it in pieces as the client reads;
+    inside an aggregate (EXEC) it is built whole."""
+
+    __slots__ = ("length", "read")
+
+    #: Bulk strings at least this long are streamed; each piece is this long.
+    MIN_LENGTH = 1024 * 1024
+    PIECE = 256 * 1024
+
+    def __init__(self, length: int, read: Callable[[int, int], bytes]) -> None:
+        self.length = length
+        self.read = read
+
+    def pieces(self) -> Iterator[bytes]:
+        """The wire bytes, piece by piece: the header, the data, the final CRLF."""
+        yield b"$%d\r\n" % self.length
+        for start in range(0, self.length, self.PIECE):
+            yield self.read(start, min(self.length, start + self.PIECE))
+        yield b"\r\n"
+
+
 class _NullArray:
     __slots__ = ()
 
@@ -173,6 +198,8 @@ def _encode_into(out: list[bytes], value: Any, resp3: bool) -> None:
             out.append(b"=%d\r\ntxt:%s\r\n" % (len(value) + 4, value))
         else:
             out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+    elif kind is Streamed:
+        out.extend(value.pieces())
     elif kind is bool:
         out.append((b"#t\r\n" if value else b"#f\r\n") if resp3 else _INTS[int(value) + 2])
     elif value is NULL_ARRAY:

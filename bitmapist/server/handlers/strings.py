@@ -7,14 +7,25 @@ from typing import Any
 
 from ...engine import Delete, Expire, Put, Value
 from ..batch import Deferred
-from ..resp import OK, Error, strict_int
+from ..resp import OK, Error, Streamed, strict_int
 from ..session import ServerState, Session
 from .arguments import LLONG_MAX, NOT_INTEGER, SYNTAX, now_ms, sync
 
 
 def get(state: ServerState, session: Session, args: list[bytes]) -> Any:
     value = state.keyspace.value(session.db, args[1])
-    return None if value is None else value.to_bytes()
+    if value is None:
+        return None
+    return _bulk(value, 0, value.length)
+
+
+def _bulk(value: Value, start: int, end: int) -> bytes | Streamed:
+    """Bytes [start, end) of a value: built whole, or streamed in pieces when huge (from
+    a copy of its bits, which later writes to the key must not change mid-reply)."""
+    if end - start < Streamed.MIN_LENGTH:
+        return value.to_bytes() if end - start == value.length else value.byte_range(start, end)
+    bits = value.copy()
+    return Streamed(end - start, lambda a, b: bits.byte_range(start + a, start + b))
 
 
 def strlen(state: ServerState, session: Session, args: list[bytes]) -> Any:
@@ -34,7 +45,7 @@ def getrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
     end = min(length - 1, max(0, end + length if end < 0 else end))
     if start > end or length == 0:
         return b""
-    return value.byte_range(start, end + 1)
+    return _bulk(value, start, end + 1)
 
 
 def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
