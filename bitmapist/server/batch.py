@@ -24,8 +24,6 @@ from ..engine import SetBits
 from .keyspace import Keyspace
 from .resp import Ack, Acks, Error, Later
 
-_NO_BITS: frozenset[int] = frozenset()
-
 log = logging.getLogger("bitmapist.server")
 
 
@@ -69,7 +67,8 @@ class WriteBatcher:
         #: Whether any write is queued (a plain attribute: read on every command).
         self.queued = False
         self.commits = 0
-        #: Committed changes: SETBITs that changed their bit, and other write commands.
+        #: Committed changes: SETBITs that changed their bit, and other write commands
+        #: (for INFO; SETBITs that only grow a string are not counted).
         self.changes = 0
         self._bit_changes = 0  # the current batch's SETBITs that change their bit
         self._changed_keys: set[tuple[int, bytes]] = set()  # their keys, while watched
@@ -91,9 +90,7 @@ class WriteBatcher:
         queues = self._bits
         key = keys[0]
         if keys.count(key) == len(keys):  # the common case: one key (object), read once
-            current = self.keyspace.value(db, key)  # (before queuing: it may fail)
-            sizes = {key: 0 if current is None else current.length * 8}
-            present = (_NO_BITS if current is None else current.bits).__contains__
+            present = self.keyspace.bits(db, key).__contains__  # (before queuing: may fail)
             queued = queues.get((db, key))
             if queued is None:
                 queued = queues[(db, key)] = {}
@@ -103,10 +100,8 @@ class WriteBatcher:
                 append(present(offset) if before is None else before)
                 queued[offset] = value
         else:
-            # Every value is read before anything is queued (a read may fail).
-            values = {key: self.keyspace.value(db, key) for key in set(keys)}
-            sizes = {key: 0 if got is None else got.length * 8 for key, got in values.items()}
-            bits = {key: _NO_BITS if got is None else got.bits for key, got in values.items()}
+            # Every bitmap is read before anything is queued (a read may fail).
+            bits = {key: self.keyspace.bits(db, key) for key in set(keys)}
             for key, offset in zip(keys, offsets):
                 queued = queues.get((db, key))
                 if queued is None:
@@ -117,7 +112,9 @@ class WriteBatcher:
         self.queued = True
         count = len(previous)
         self._bit_count += count
-        self._count_changes(db, keys, offsets, previous, value, sizes)
+        self._bit_changes += count - previous.count(value)  # (growth is not counted)
+        if self.watching is not None and self.watching():
+            self._remember_changed(db, keys, offsets, previous, value)
         if count == 1:
             return self.acks[previous[0]]
         # all new bits (or all set already) is the usual run
@@ -129,33 +126,25 @@ class WriteBatcher:
         self._runs.append(acks)
         return acks
 
-    def _count_changes(
+    def _remember_changed(
         self,
         db: int,
         keys: Sequence[bytes],
         offsets: Sequence[int],
         previous: list[bool],
         value: bool,
-        sizes: dict[bytes, int],
     ) -> None:
-        """Count the SETBITs that change their key as Redis 7.0 counts them (creating it,
-        growing it, or changing the bit), and remember their keys for WATCH. `sizes`: each
-        key's stored length in bits (growth by writes queued in the batch is not seen, so
-        a few more changes may be counted than Redis does)."""
-        if len(sizes) == 1 and max(offsets) < sizes[keys[0]]:
-            changed = len(previous) - previous.count(value)
-            keys_changed: Any = (keys[0],) if changed else ()
-        else:
-            flags = [
-                before != value or offset >= sizes[key]
-                for key, offset, before in zip(keys, offsets, previous)
-            ]
-            changed = flags.count(True)
-            keys_changed = {key for key, flag in zip(keys, flags) if flag}
-        if changed:
-            self._bit_changes += changed
-            if self.watching is not None and self.watching():
-                self._changed_keys.update((db, key) for key in keys_changed)
+        """Remember, for WATCH, the keys of the SETBITs that change them as Redis 7.0 sees
+        it: they create or grow the string (past its stored length) or change the bit."""
+        sizes: dict[bytes, int] = {}
+        for key in set(keys):
+            current = self.keyspace.value(db, key)
+            sizes[key] = 0 if current is None else current.length * 8
+        self._changed_keys.update(
+            (db, key)
+            for key, offset, before in zip(keys, offsets, previous)
+            if before != value or offset >= sizes[key]
+        )
 
     def add(self, deferred: Deferred) -> Later:
         """Queue a write; its reply is filled in by the next `flush()`."""
