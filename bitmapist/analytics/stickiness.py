@@ -5,7 +5,7 @@ hour or a day) are split by how many units they were active on: exactly 1, 2, ..
 "Power users" are those active on at least `power_threshold` units; by default 5 of 7 of
 the period's nominal units, rounded up: 5 days a week, 22 days a month, 18 hours a day,
 120 hours a week, 515 hours a month. Each stored bitmap is read once, and the counting is
-done level by level on roaring bitmaps (`levels[j]`: active on more than j units so far).
+done on roaring bitmaps as binary counters (one bit plane per bit of the count).
 
 Example::
 
@@ -79,7 +79,7 @@ class StickinessTable(AnalyticsTable):
         generated_at: datetime,
         rows: Sequence[StickinessRow],
         segments: Sequence[str | None],
-        levels: Sequence[Sequence[list[BitMap]]],
+        groups: Sequence[Sequence[dict[int, BitMap]]],
     ):
         self.title = title
         self.period = period
@@ -90,7 +90,7 @@ class StickinessTable(AnalyticsTable):
         self.segments = tuple(segments)
         #: Longest distribution of any row (columns of the CSV).
         self.max_units = max((row.units for row in self.rows), default=0)
-        self._levels = levels  # [segment][period][j] -> active on more than j units
+        self._groups = groups  # [segment][period][count] -> users active on that many units
 
     @property
     def labels(self) -> list[str]:
@@ -104,17 +104,16 @@ class StickinessTable(AnalyticsTable):
         ascending; `units="power"` gives the power users, `"active"` everyone active."""
         t = pick(period, self.labels, "period")
         s = 0 if segment is None else pick(segment, self.segments, "segment")
-        levels = self._levels[s][t]
+        groups = self._groups[s][t]
         if units == "active":
-            return list(levels[0]) if levels else []
-        if units == "power":
-            index = self.power_threshold - 1
-            return list(levels[index]) if index < len(levels) else []
-        check_int("units", units, 1, max(1, self.max_units))
-        j = int(units) - 1
-        if j >= len(levels):
-            return []
-        return list(levels[j] - levels[j + 1]) if j + 1 < len(levels) else list(levels[j])
+            low = 1
+        elif units == "power":
+            low = self.power_threshold
+        else:
+            low = check_int("units", units, 1, max(1, self.max_units))
+            return list(groups.get(low, ()))
+        found = [users for count, users in groups.items() if count >= low]
+        return list(BitMap.union(*found)) if len(found) > 1 else list(found[0]) if found else []
 
     def header(self) -> list[str]:
         name = self.unit
@@ -222,19 +221,19 @@ def stickiness(
     q.prefetch([e for row in unit_exprs for e in row] + [e for r in segment_exprs if r for e in r])
 
     rows: list[StickinessRow] = []
-    all_levels: list[list[list[BitMap]]] = []
+    all_groups: list[list[dict[int, BitMap]]] = []
     for (seg_label, _), seg_exprs in zip(segs, segment_exprs):
-        seg_levels = []
+        seg_groups = []
         for i, exprs in enumerate(unit_exprs):
             units = [q.bitmap(e) for e in exprs]
             if seg_exprs is not None:
                 members = q.bitmap(seg_exprs[i])
                 units = [users & members for users in units]
-            levels = _levels(units)
-            seg_levels.append(levels)
-            sizes = [len(level) for level in levels] + [0] * (len(units) + 1 - len(levels))
-            counts = tuple(sizes[j] - sizes[j + 1] for j in range(len(units)))
-            power = sizes[threshold - 1] if threshold <= len(units) else 0
+            groups = _by_count(_planes(units))
+            seg_groups.append(groups)
+            counts = tuple(len(groups.get(j, ())) for j in range(1, len(units) + 1))
+            active = sum(counts)
+            power = sum(counts[threshold - 1 :])
             rows.append(
                 StickinessRow(
                     q.aware(starts[i]),
@@ -242,13 +241,13 @@ def stickiness(
                     seg_label,
                     shift(kind, starts[i], 1) <= q.now_wall,
                     len(units),
-                    sizes[0],
+                    active,
                     counts,
                     power,
-                    percent(power, sizes[0]),
+                    percent(power, active),
                 )
             )
-        all_levels.append(seg_levels)
+        all_groups.append(seg_groups)
     return StickinessTable(
         title=f"Stickiness of {spec_name(spec)}: {unit}s active per {kind}",
         period=kind,
@@ -257,7 +256,7 @@ def stickiness(
         generated_at=q.aware(q.now_wall),
         rows=rows,
         segments=[seg_label for seg_label, _ in segs],
-        levels=all_levels,
+        groups=all_groups,
     )
 
 
@@ -269,27 +268,39 @@ def _units(kind: str, unit: str, start: datetime) -> list[datetime]:
     return moments
 
 
-def _levels(units: list[BitMap]) -> list[BitMap]:
-    """`levels[j]`: the users in more than j of `units` (nested: each within the one before)."""
-    levels: list[BitMap] = []
+def _planes(units: list[BitMap]) -> list[BitMap]:
+    """Bit planes of each user's unit count: plane b holds the users whose count has bit b
+    set. Adding a unit is a binary increment (XOR, carry by AND): about 2 log2(k) roaring
+    operations per unit instead of one per count level."""
+    planes: list[BitMap] = []
     for users in units:
-        if not users:
-            continue
-        # users in levels[j] and in this unit move up to levels[j+1]; levels are nested, so
-        # the first empty intersection ends the climb
-        climbed = []
-        for level in levels:
-            both = level & users
-            if not both:
+        carry = users
+        for b in range(len(planes)):
+            if not carry:
                 break
-            climbed.append(both)
-        if levels:
-            levels[0] |= users
+            overflow = planes[b] & carry
+            planes[b] ^= carry
+            carry = overflow
         else:
-            levels.append(users.copy())
-        for j, both in enumerate(climbed, 1):
-            if j < len(levels):
-                levels[j] |= both
-            else:
-                levels.append(both)
-    return levels
+            if carry:
+                planes.append(carry.copy())  # units are shared with the reader's cache
+    return planes
+
+
+def _by_count(planes: list[BitMap]) -> dict[int, BitMap]:
+    """The users of each count >= 1, split plane by plane from the highest bit down."""
+    out: dict[int, BitMap] = {}
+    if not planes:
+        return out
+
+    def split(users: BitMap, b: int, value: int) -> None:
+        if not users:
+            return
+        if b < 0:
+            out[value] = users
+            return
+        split(users & planes[b], b - 1, value | (1 << b))
+        split(users - planes[b], b - 1, value)
+
+    split(BitMap.union(*planes) if len(planes) > 1 else planes[0].copy(), len(planes) - 1, 0)
+    return out
