@@ -78,6 +78,7 @@ class BitOperation(EventsBase):
         self._expression: Expr = self._op()
         if snapshot_taken(self._system_client, self):
             self._expression = Key(self._expression.name)
+            self._depth = 0  # a stored key, as an event's: 3.x's reduce(or_, days) stays flat
 
     def _client(self) -> Bitmapist:
         return self._system_client
