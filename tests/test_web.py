@@ -63,8 +63,10 @@ def test_home_lists_events_and_filters_them(http: TestClient) -> None:
     page = http.get("/").text
     for name in ("signup", "active"):
         assert f'<a href="/trends?events={name}"><span class="event-name">{name}</span></a>' in page
-    # a flag nobody "did" in the last 30 days is listed apart
+    # a flag nobody "did" in the last 30 days is listed apart, as a split of the busiest
+    # event this month (active: 5 users in November, signup 5 too, active sorts first)
     assert '<span class="event-name">premium</span>' in page
+    assert 'href="/trends?events=active&amp;breakdown=premium">active by it</a>' in page
     filtered = http.get("/?q=SIGN").text
     assert '<span class="event-name">signup</span>' in filtered
     assert '<span class="event-name">active</span>' not in filtered
