@@ -127,7 +127,8 @@ def _server_database(url: str) -> str:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @store_option
 def dashboard(host: str, port: int, store_url: str | None) -> None:
-    """Run the web dashboard: event names, retention heatmaps, DAU/WAU/MAU charts.
+    """Run the web dashboard: an overview of every event, trends, funnels, lifecycle,
+    stickiness, retention and DAU/WAU/MAU pages, each with its chart, CSV and users.
 
     \b
     Examples:
