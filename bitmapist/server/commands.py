@@ -13,7 +13,17 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .batch import Deferred
-from .handlers import bits, config, connection, keys, server, strings, transactions, updates
+from .handlers import (
+    bits,
+    config,
+    connection,
+    keys,
+    monitoring,
+    server,
+    strings,
+    transactions,
+    updates,
+)
 from .handlers.arguments import cstr
 from .handlers.transactions import discard_transaction
 from .resp import NULL_ARRAY, Error, Map, Status
@@ -247,10 +257,24 @@ COMMANDS: list[Command] = [
         C("function|list", -2, config.function_list),
     ),
     C("wait", 3, config.wait),
+    _container(
+        "slowlog",
+        -2,
+        C("slowlog|get", -2, monitoring.slowlog_get),
+        C("slowlog|len", 2, monitoring.slowlog_len),
+        C("slowlog|reset", 2, monitoring.slowlog_reset),
+    ),
+    _container(
+        "latency",
+        -2,
+        C("latency|latest", 2, monitoring.latency_latest),
+        C("latency|reset", -2, monitoring.latency_reset),
+    ),
     # keys
     C("type", 2, keys.type_),
     C("exists", -2, keys.exists),
     C("touch", -2, keys.touch),
+    C("randomkey", 1, keys.randomkey),
     C("copy", -3, keys.copy),
     C("del", -2, keys.delete, batched=True),
     C("unlink", -2, keys.delete, batched=True),

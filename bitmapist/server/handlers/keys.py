@@ -1,8 +1,9 @@
-"""Keyspace commands: TYPE, EXISTS, TOUCH, DEL/UNLINK, COPY, KEYS, SCAN, RENAME, the expiry
-family."""
+"""Keyspace commands: TYPE, EXISTS, TOUCH, RANDOMKEY, DEL/UNLINK, COPY, KEYS, SCAN, RENAME,
+the expiry family."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 from ...engine import Delete, Expire, Put, Rename
@@ -20,6 +21,11 @@ def type_(state: ServerState, session: Session, args: list[bytes]) -> Any:
 def exists(state: ServerState, session: Session, args: list[bytes]) -> Any:
     keyspace, db = state.keyspace, session.db
     return sum(1 for key in args[1:] if keyspace.exists(db, key))
+
+
+def randomkey(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    keys = state.keyspace.keys(session.db)
+    return random.choice(keys) if keys else None
 
 
 def touch(state: ServerState, session: Session, args: list[bytes]) -> Any:
