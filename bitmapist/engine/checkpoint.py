@@ -48,6 +48,11 @@ _DELETE_BYTES_PER_STEP = 64 << 10
 # bulk-loaded journal took 50-110 ms with 1,000 rows per step on a loaded machine).
 _SCAN_ROWS_PER_STEP = 200
 _SCAN_BYTES_PER_STEP = 16 << 10
+# The last phase gives free pages back to the file system (auto_vacuum=INCREMENTAL files),
+# this many per step, once more than 1/_VACUUM_SLACK of the file is free: the deletes and
+# rewrites of a checkpoint free pages that a growing file would otherwise keep forever.
+_VACUUM_PAGES_PER_STEP = 256
+_VACUUM_SLACK = 8
 
 # Insert one journal row only if the journal still ends at sequence ?6 (see the module
 # docstring: correct only because checkpoints keep the newest row).
@@ -64,9 +69,18 @@ _DELETABLE = (
 
 class _Progress:
     """A checkpoint in progress: read rows after `folded_at` up to `horizon` into
-    `changes`, fold `pending` keys, then delete rows up to `horizon`."""
+    `changes`, fold `pending` keys, delete rows up to `horizon`, then free pages."""
 
-    __slots__ = ("horizon", "pending", "reloads", "folded_at", "scanned_to", "changes")
+    __slots__ = (
+        "horizon",
+        "pending",
+        "reloads",
+        "folded_at",
+        "scanned_to",
+        "changes",
+        "deleted",
+        "vacuuming",
+    )
 
     def __init__(
         self, horizon: int, pending: list[tuple[int, bytes]], reloads: int, folded_at: int
@@ -77,6 +91,8 @@ class _Progress:
         self.folded_at = folded_at  # meta.folded_seq when it started
         self.scanned_to = folded_at if pending else horizon
         self.changes = NetChanges()
+        self.deleted = False  # every folded row is deleted
+        self.vacuuming = False  # freeing pages, until none are free
 
 
 class Checkpointer:
@@ -92,6 +108,7 @@ class Checkpointer:
         *,
         rows_limit: int,
         bytes_limit: int,
+        vacuum: bool = True,
     ):
         self.journal = journal
         self.index = index
@@ -100,6 +117,7 @@ class Checkpointer:
         self.recover = recover  # after a failed step: make memory match the file again
         self.rows_limit = rows_limit
         self.bytes_limit = bytes_limit
+        self.vacuum = vacuum and journal.incremental_vacuum
         self.running = 0  # threads inside Engine.checkpoint(), taking every step
         self._progress: _Progress | None = None
 
@@ -195,7 +213,29 @@ class Checkpointer:
         if progress.pending:
             self._fold_some(progress)
             return False
-        return self._delete_some(progress.horizon)
+        if not progress.deleted:
+            progress.deleted = self._delete_some(progress.horizon)
+            return False
+        return self._vacuum_some(progress)
+
+    def _vacuum_some(self, progress: _Progress) -> bool:
+        """Free some of the file's free pages (truncating it); True when done. Starts only
+        when a good share of the file is free, so steady writes do not churn pages."""
+        if not self.vacuum:
+            return True
+        conn = self.journal.conn
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        if not progress.vacuuming:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            if free * _VACUUM_SLACK <= pages:
+                return True
+            progress.vacuuming = True
+        if free == 0:
+            return True
+        for _ in range(min(free, _VACUUM_PAGES_PER_STEP)):
+            # Python's sqlite3 steps this pragma once: one page per call, whatever its count
+            conn.execute("PRAGMA incremental_vacuum")
+        return free <= _VACUUM_PAGES_PER_STEP
 
     def _scan_some(self, progress: _Progress) -> None:
         """Read the next chunk of rows up to the horizon into the net changes."""

@@ -67,6 +67,11 @@ class Engine:
     (or at `flush()`, `checkpoint()`, `close()`). A crash loses at most the writes of the
     last window; while a window is open other processes wait for the write lock. A failed
     group commit is raised by the next write.
+
+    `vacuum` (on by default) lets each checkpoint end by giving free pages back to the
+    file system when more than 1/8 of the file is free (files created with
+    auto_vacuum=INCREMENTAL, see docs/storage.md); off, the file keeps its size and
+    reuses its free pages.
     """
 
     def __init__(
@@ -82,6 +87,7 @@ class Engine:
         max_bytes: int | None = None,
         busy_timeout: float = 60.0,
         group_commit_ms: float | None = None,
+        vacuum: bool = True,
     ):
         if durability not in ("normal", "full"):
             raise InvalidInput(f"durability {durability!r} must be 'normal' or 'full'")
@@ -96,6 +102,7 @@ class Engine:
             "durability": durability,
             "busy_timeout": busy_timeout,
             "max_bytes": max_bytes,
+            "vacuum": vacuum,
         }
         self._limits = (checkpoint_rows, checkpoint_bytes)
         self._cache = BitmapCache(cache_bytes, hot_bytes)
@@ -146,6 +153,7 @@ class Engine:
             self._recover,
             rows_limit=self._limits[0],
             bytes_limit=self._limits[1],
+            vacuum=self._settings["vacuum"],
         )
         self._writer = self._write_path(
             Parts(journal, index, bitmaps, catchup, self._checkpointer, self._recover)
@@ -328,7 +336,9 @@ class Engine:
         with self._lock, self._catchup.file_write(), self._journal.errors():
             conn = self._journal.conn
             if self._journal.incremental_vacuum:
-                conn.execute("PRAGMA incremental_vacuum").fetchall()
+                # Python's sqlite3 steps this pragma once: it frees one page per call
+                while conn.execute("PRAGMA freelist_count").fetchone()[0]:
+                    conn.execute("PRAGMA incremental_vacuum")
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def backup(self, path: str | os.PathLike[str]) -> None:

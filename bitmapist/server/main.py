@@ -149,6 +149,12 @@ def _add_storage_flags(parser: argparse.ArgumentParser) -> None:
         default="normal",
         help="normal: writes survive kill -9; full: also power loss (fsync)",
     )
+    parser.add_argument(
+        "--no-vacuum",
+        dest="vacuum",
+        action="store_false",
+        help="checkpoints keep the file's free pages instead of giving them back",
+    )
 
 
 def parse_flags(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -189,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cache_bytes=args.cache_bytes,
             hot_bytes=args.hot_bytes,
             durability=args.durability,
+            vacuum=args.vacuum,
         )
     except BitmapistError as exc:
         print(f"bitmapist-server: cannot open {args.db}: {exc}", file=sys.stderr)

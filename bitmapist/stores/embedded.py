@@ -5,7 +5,7 @@ Writes are durable engine batches; expressions are evaluated on roaring bitmaps 
 `RedisStore`.
 
 URLs: `file:///abs/path.db`, a plain path, or `memory://` (a throwaway store). Options go
-in the query string: `?durability=full` (fsync every commit), `?readonly=1`,
+in the query string: `?durability=full` (fsync every commit), `?readonly=1`, `?vacuum=0`,
 `?cache_mb=512` (memory for loaded bitmaps before cold ones are evicted), `?hot_mb=64`
 (of that, memory for the most recently used bitmaps kept decoded; colder ones stay packed),
 `?group_commit_ms=10` (optional group commit: faster writes, a crash may lose the last
@@ -180,8 +180,8 @@ def _options(url: str, query: dict[str, list[str]]) -> dict[str, Any]:
         value = values[-1]
         if name == "durability":
             options["durability"] = value
-        elif name == "readonly":
-            options["readonly"] = value.lower() in ("1", "true", "yes", "on", "")
+        elif name in ("readonly", "vacuum"):
+            options[name] = value.lower() in ("1", "true", "yes", "on", "")
         elif name == "group_commit_ms":
             try:
                 options["group_commit_ms"] = float(value)
@@ -200,7 +200,7 @@ def _options(url: str, query: dict[str, list[str]]) -> dict[str, Any]:
         else:
             raise InvalidInput(
                 f"store URL {url!r} has an unknown option {name!r}: "
-                "expected durability, readonly, cache_mb, hot_mb or group_commit_ms"
+                "expected durability, readonly, vacuum, cache_mb, hot_mb or group_commit_ms"
             )
     return options
 
