@@ -317,6 +317,7 @@ class Engine:
             while True:
                 with self._lock:  # released between steps so that writers get their turn
                     if checkpointer.step():
+                        self._give_wal_back()
                         return
                 for _ in range(100):  # the lock is not fair: wait until queued threads had it
                     if not self._waiting:
@@ -325,6 +326,22 @@ class Engine:
         finally:
             with self._lock:
                 checkpointer.running -= 1
+
+    def _give_wal_back(self) -> None:
+        """After a whole checkpoint (with `vacuum`): copy the WAL into the file and
+        truncate it, so the disk holds the data, not up to 16 MB of WAL. Skipped, without
+        waiting, while another process reads the file."""
+        if self.path is None or not self._settings["vacuum"]:
+            return
+        conn = self._journal.conn
+        with self._catchup.file_write(), self._journal.errors():
+            timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                with contextlib.suppress(sqlite3.OperationalError):
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {timeout}")
 
     def compact(self) -> None:
         """Checkpoint, then give free pages back to the file system and shrink the WAL.
