@@ -152,7 +152,9 @@ def _bitmap_bytes(bitmap: BitMap, length: int) -> bytes:
 def _fill(out: bytearray, bitmap: BitMap, first: int) -> None:
     """Write `bitmap`'s bits into `out`, which holds the Redis string from byte `first` on.
 
-    Tiny array containers are set a bit at a time. Every other container is XORed (by
+    Bitset containers are the Redis bytes with each byte's bits reversed: one translate.
+    Tiny array containers are set a bit at a time, run containers with few runs a run at
+    a time. Every other container (arrays, runs with many runs) is XORed (by
     CRoaring, in one operation for all of them) with a bitset of a fixed byte pattern:
     the XOR of a bitset container with anything is a bitset unless it holds at most 4096
     bits, so each comes back as 8 KiB that one `translate` turns into the Redis bytes,
@@ -168,6 +170,8 @@ def _fill(out: bytearray, bitmap: BitMap, first: int) -> None:
                 offset = base + value
                 if 0 <= offset < limit:
                     out[offset >> 3] |= 0x80 >> (offset & 7)
+        elif kind == "bitset":  # already 8 KiB: no XOR needed
+            _place(out, key, bytes(body).translate(_REVERSED), first)
         elif kind == "run" and len(body) <= 4 * _RUN_LOOP_MAX_RUNS:
             _fill_runs(out, key * _CONTAINER_BITS - first * 8, body)
         else:
