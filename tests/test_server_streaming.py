@@ -91,3 +91,14 @@ def test_exec_builds_a_huge_reply_whole(ours, redis_server):
         conn.call("SETBIT", "small", 100, 1)
         replies.append(conn.pipeline(commands)[-1])
     assert replies[0] == replies[1]
+
+
+def test_a_client_that_leaves_mid_reply_harms_nobody(ours):
+    _load(ours.port)
+    leaver = socket.create_connection(("127.0.0.1", ours.port), timeout=30)
+    leaver.sendall(command("GET", "big") + command("GET", "big"))
+    assert leaver.recv(1000).startswith(b"$%d\r\n" % (24 * 2**20))
+    leaver.close()
+    other = RawConnection(ours.port)
+    assert other.call("PING") == b"+PONG\r\n"
+    assert other.call("GETRANGE", "big", 0, 0) == b"$1\r\n\x04\r\n"

@@ -218,6 +218,7 @@ class Connection(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.outbox.clear()  # a streamed reply's copy of the bits goes with the client
         self.server.connections.discard(self)
         if self.session is not None:
             self.state.drop_session(self.session)
