@@ -51,7 +51,7 @@ _SCAN_BYTES_PER_STEP = 16 << 10
 # The last phase gives free pages back to the file system (auto_vacuum=INCREMENTAL files),
 # this many per step, once more than 1/_VACUUM_SLACK of the file is free: the deletes and
 # rewrites of a checkpoint free pages that a growing file would otherwise keep forever.
-_VACUUM_PAGES_PER_STEP = 256
+_VACUUM_PAGES_PER_STEP = 64  # 256 KB of 4 KB pages: as much as a fold step writes
 _VACUUM_SLACK = 8
 
 # Insert one journal row only if the journal still ends at sequence ?6 (see the module
