@@ -10,7 +10,8 @@ middle), BITCOUNT and BITOP OR of the months (ours / redis; goal for GET and GET
 <= 2x). Then the database file (plus WAL) after SAVE against the keys' serialized roaring
 size (goal <= 2x). Last, GET of a bitmap holding id 2**32-1 (a 512 MB string, skipped by
 --quick): its time, and the server's RSS before and at its peak while answering (the
-streamed reply's memory bound, docs/server.md).
+streamed reply's memory bound, docs/server.md). RSS of both servers after the load, and
+of ours after a cold restart (data on disk, loaded on demand), are printed too.
 """
 
 from __future__ import annotations
@@ -107,6 +108,10 @@ def bench_dataset(name: str, keys: dict[str, BitMap], cfg: dict, redis_srv, ours
         row["ratio"] = row["ours"] / row["redis"]
         result["latency_us"][label] = row
     clients["ours"].delete("dest")
+    result["rss_after_load"] = {
+        "ours": _rss(ours.process.pid),
+        "redis": _rss(redis_srv.process.pid),
+    }
     clients["ours"].save()
     serialized = sum(len(bits.serialize()) for bits in keys.values())
     result["disk_bytes"] = _disk(Path(ours.db_path))
@@ -114,6 +119,9 @@ def bench_dataset(name: str, keys: dict[str, BitMap], cfg: dict, redis_srv, ours
     result["serialized_bytes"] = serialized
     result["disk_ratio"] = result["disk_bytes"] / serialized
     result["redis_used_memory"] = clients["redis"].info("memory")["used_memory"]
+    ours.terminate()  # a cold restart: the data is on disk, loaded on demand
+    ours.start()
+    result["rss_after_restart"] = _rss(ours.process.pid)
     return result
 
 
@@ -200,6 +208,11 @@ def main() -> None:
             f"(the file {row['file_bytes'] / mib:.2f} MiB, the rest WAL), serialized "
             f"{row['serialized_bytes'] / mib:.2f} MiB ({row['disk_ratio']:.2f}x, goal <= 2x); "
             f"redis used_memory {row['redis_used_memory'] / mib:.2f} MiB"
+        )
+        rss = row["rss_after_load"]
+        print(
+            f"  RSS after load: redis {rss['redis'] / mib:.1f} MiB, ours {rss['ours'] / mib:.1f}"
+            f" MiB; ours after a cold restart {row['rss_after_restart'] / mib:.1f} MiB"
         )
     huge = result.get("huge_get")
     if huge:
