@@ -59,18 +59,20 @@ class BitOperation(EventsBase):
         if isinstance(system_or_event, EventsBase) or hasattr(system_or_event, "redis_key"):
             events = (system_or_event, *events)
             system = getattr(system_or_event, "system", "default")
+            named = False
         else:
+            # a system named first (3.x's BitOpAnd("stats", a, b)) says where to read every key
             system = system_or_event
+            named = True
         if not events:
             raise InvalidInput(f"BitOp{op_name.title()} needs at least one event")
         if op_name == "NOT" and len(events) != 1:
             raise InvalidInput(f"BitOpNot takes exactly one event, got {len(events)}")
-        # a system named first (3.x's BitOpAnd("stats", a, b)) says where to read every key
-        named = system is system_or_event
-        self._depth = _check_operands(op_name, self._resolve_system(system), events, named)
+        system = self._resolve_system(system)
+        self._depth = _check_operands(op_name, system, events, named)
         self.op_name = op_name
         self.events = events
-        self.system = self._resolve_system(system)
+        self.system = system
         # resolved once, when built (as 3.x did): every query asks for it again
         self._system_client = _client_of(self.system)
         # Built now, from the operands' own (already built) expressions: a chain such as
@@ -107,13 +109,16 @@ def _check_operands(op_name: str, system: Any, events: tuple[Any, ...], named: b
     unless its system was `named`, that every operand lives in the store of `system` (its
     first event's): the operation reads them all from there, so an operand from another
     store would silently read that store's key of the same name."""
-    depth = 1 + max((getattr(event, "_depth", 0) for event in events), default=0)
-    check_depth(depth)
+    below = 0
+    foreign = []  # operands whose system is another object: their store is compared below
+    for event in events:
+        below = max(below, getattr(event, "_depth", 0))
+        if not named and getattr(event, "system", system) is not system:
+            foreign.append(event)
+    depth = check_depth(below + 1)
     store = None
-    for event in events if not named else ():
-        other = getattr(event, "system", system)
-        if other is system:
-            continue
+    for event in foreign:
+        other = event.system
         store = store or _client_of(system).store
         if not _same_data(store, _client_of(other).store):
             raise InvalidInput(
