@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -865,6 +866,100 @@ def test_info_counts_changes_since_the_last_save(pair_factory):
         client.call("SET", "d", "y")
         info = client.call("INFO", "persistence")
         assert b"rdb_changes_since_last_save:2\r\n" in info, info
+
+
+# Every read command, on keys present, absent and expired: each lookup is a hit or a miss.
+_LOOKUPS = [
+    ("SET", "h", "abc"),
+    ("SETBIT", "b", "7", "1"),
+    ("SET", "e", "x"),
+    ("PEXPIRE", "e", "1"),
+    ("GET", "h"),
+    ("GET", "nope"),
+    ("GET", "e"),
+    ("STRLEN", "h"),
+    ("STRLEN", "nope"),
+    ("GETRANGE", "h", "0", "1"),
+    ("GETRANGE", "nope", "0", "1"),
+    ("GETRANGE", "h", "x", "1"),
+    ("GETBIT", "b", "7"),
+    ("GETBIT", "b", "100"),
+    ("GETBIT", "nope", "1"),
+    ("GETBIT", "b", "-1"),
+    ("BITCOUNT", "b"),
+    ("BITCOUNT", "nope"),
+    ("BITCOUNT", "b", "0", "-1"),
+    ("BITCOUNT", "nope", "0", "x"),
+    ("BITPOS", "b", "1"),
+    ("BITPOS", "nope", "1"),
+    ("BITPOS", "b", "2"),
+    ("BITOP", "OR", "dest", "b", "nope", "h"),
+    ("EXISTS", "h", "nope", "b", "h"),
+    ("TOUCH", "h", "nope"),
+    ("TYPE", "h"),
+    ("TYPE", "nope"),
+    ("MGET", "h", "nope", "b"),
+    ("TTL", "h"),
+    ("PTTL", "nope"),
+    ("EXPIRETIME", "h"),
+    ("PEXPIRETIME", "nope"),
+    ("GETSET", "g", "1"),
+    ("GETSET", "g", "2"),
+    ("GETDEL", "g"),
+    ("GETDEL", "g"),
+    ("GETEX", "h"),
+    ("GETEX", "nope", "PERSIST"),
+    ("GETEX", "h", "BAD"),
+    ("SET", "h", "abc", "GET"),
+    ("SET", "n", "v", "NX", "GET"),
+    ("SET", "h", "v", "NX"),
+    ("COPY", "h", "h2"),
+    ("COPY", "nope", "h3"),
+    ("COPY", "h", "h"),
+    ("APPEND", "h", "d"),
+    ("SETRANGE", "h", "1", "x"),
+    ("INCR", "i"),
+    ("SETNX", "h", "x"),
+    ("MSETNX", "h", "1"),
+    ("RENAME", "h2", "h4"),
+    ("EXPIRE", "h4", "100"),
+    ("PERSIST", "h4"),
+    ("DEL", "h4", "nope"),
+    ("SETBIT", "b", "1", "1"),
+    ("KEYS", "zz*"),
+    ("SCAN", "0", "MATCH", "zz*"),
+    ("DBSIZE",),
+]
+
+
+def _stats(client: RawConnection) -> dict[bytes, bytes]:
+    text = parse_reply(client.call("INFO", "stats"))
+    return dict(line.split(b":", 1) for line in text.split(b"\r\n") if b":" in line)
+
+
+def test_info_counts_keyspace_hits_and_misses_like_redis(pair_factory):
+    pair = pair_factory()
+    pair.run([("CONFIG", "RESETSTAT")])
+    pair.run(_LOOKUPS[:4])
+    time.sleep(0.01)  # "e" expires
+    pair.run(_LOOKUPS[4:])
+    for client in (pair.redis, pair.ours):  # runs of GETBITs (taken as one column)
+        client.pipeline([("GETBIT", "b", offset) for offset in range(5)])
+        client.pipeline([("GETBIT", key, 7) for key in ("b", "nope", "b", "h")])
+    redis, ours = _stats(pair.redis), _stats(pair.ours)
+    for field in (b"keyspace_hits", b"keyspace_misses", b"total_commands_processed"):
+        assert ours[field] == redis[field], (field, ours[field], redis[field])
+
+
+def test_info_reports_the_command_rate(pair_factory):
+    # an approximation as Redis's: 100 ms samples, averaged over the last 16
+    pair = pair_factory()
+    for _attempt in range(100):
+        pair.ours.pipeline([("PING",)] * 200)
+        if _stats(pair.ours)[b"instantaneous_ops_per_sec"] != b"0":
+            break
+    else:
+        raise AssertionError("instantaneous_ops_per_sec stayed 0")
 
 
 def test_offsets_near_the_top_of_the_range(pair_factory):

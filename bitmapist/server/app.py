@@ -107,6 +107,7 @@ class BitmapistServer:
         addresses = [sock.getsockname()[:2] for sock in server.sockets]
         self.state.port = addresses[0][1] if addresses else port
         self._spawn(self._sweep_expired())
+        self._spawn(self._sample_ops())
         if self.state.settings.checkpoint_interval > 0:
             self._spawn(self._checkpoints())
         return addresses
@@ -125,6 +126,12 @@ class BitmapistServer:
                 self.engine.sweep_expired()
             except Exception:
                 log.exception("expiry sweep failed")
+
+    async def _sample_ops(self) -> None:
+        """Sample the command rate every 100 ms, as Redis's serverCron does."""
+        while True:
+            await asyncio.sleep(0.1)
+            self.state.sample_ops()
 
     async def _checkpoints(self) -> None:
         """Fold the journal regularly, in a thread, in small steps (no stalls)."""

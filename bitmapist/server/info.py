@@ -104,7 +104,11 @@ def _stats(state: ServerState) -> list[str]:
     return [
         f"total_connections_received:{state.connections_received}",
         f"total_commands_processed:{state.commands_processed}",
+        f"instantaneous_ops_per_sec:{state.ops_per_sec}",
         f"rejected_connections:{state.rejected_connections}",
+        "evicted_keys:0",
+        f"keyspace_hits:{state.keyspace_hits}",
+        f"keyspace_misses:{state.keyspace_misses}",
         f"write_batches_committed:{state.batcher.commits}",
     ]
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from ..engine import Engine, Value
 
-_NO_BITS: frozenset[int] = frozenset()
+#: What `bits` gives for a missing key (tell it apart with `is`).
+NO_BITS: frozenset[int] = frozenset()
 
 
 class Keyspace:
@@ -88,7 +89,7 @@ class Keyspace:
             value = self._memo[(db, key)]
         except KeyError:
             value = self.value(db, key)
-        return _NO_BITS if value is None else value.bits
+        return NO_BITS if value is None else value.bits
 
     def bitcount(self, db: int, key: bytes) -> int:
         if self._view is None:

@@ -18,6 +18,8 @@ from .keyspace import Keyspace
 
 #: The Redis version we answer as (HELLO, INFO): replies match this release's.
 REDIS_VERSION = "7.0.15"
+#: Samples INFO's instantaneous_ops_per_sec averages (Redis: STATS_METRIC_SAMPLES).
+OPS_SAMPLES = 16
 
 
 @dataclass
@@ -92,6 +94,12 @@ class ServerState:
     lastsave: int = field(default_factory=lambda: int(time.time()))
     saving: bool = False
     commands_processed: int = 0
+    #: Reads of a key by a read command, found / not found (Redis counts in `lookupKey`).
+    keyspace_hits: int = 0
+    keyspace_misses: int = 0
+    #: Commands per second over the last samples (`sample_ops`), for INFO.
+    ops_samples: list[float] = field(default_factory=list)
+    _ops_last: tuple[float, int] = (0.0, 0)
     connections_received: int = 0
     rejected_connections: int = 0
     saved_changes: int = 0  # `batcher.changes` at the last save
@@ -128,8 +136,35 @@ class ServerState:
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT: the counters INFO reports start again from zero."""
         self.commands_processed = 0
+        self.keyspace_hits = 0
+        self.keyspace_misses = 0
+        self.ops_samples.clear()
+        self._ops_last = (time.monotonic(), 0)
         self.connections_received = 0
         self.rejected_connections = 0
+
+    def looked_up(self, found: bool, count: int = 1) -> None:
+        """A read command looked `count` keys up (INFO's keyspace_hits / keyspace_misses)."""
+        if found:
+            self.keyspace_hits += count
+        else:
+            self.keyspace_misses += count
+
+    def sample_ops(self) -> None:
+        """Take one commands-per-second sample (the app calls it every 100 ms, as
+        Redis's `trackInstantaneousMetric`; INFO averages the last 16)."""
+        now, count = time.monotonic(), self.commands_processed
+        then, before = self._ops_last
+        if then and now > then:
+            self.ops_samples.append((count - before) / (now - then))
+            del self.ops_samples[:-OPS_SAMPLES]
+        self._ops_last = (now, count)
+
+    @property
+    def ops_per_sec(self) -> int:
+        """INFO's instantaneous_ops_per_sec: the mean of the recent samples."""
+        samples = self.ops_samples
+        return int(sum(samples) / len(samples)) if samples else 0
 
     def drop_session(self, session: Session) -> None:
         self.unwatch(session)

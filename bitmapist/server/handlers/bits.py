@@ -15,6 +15,7 @@ from typing import Any
 from ...engine import Delete, Put
 from .. import bitops
 from ..batch import Deferred
+from ..keyspace import NO_BITS
 from ..resp import Error, strict_int
 from ..session import ServerState, Session
 from .arguments import NOT_INTEGER, SYNTAX, parse_offset, sync
@@ -54,7 +55,9 @@ def getbit(state: ServerState, session: Session, args: list[bytes]) -> Any:
     offset = parse_offset(state, args[2])
     if offset is None:
         return OFFSET_ERROR
-    return state.keyspace.getbit(session.db, args[1], offset)
+    bit = state.keyspace.getbit(session.db, args[1], offset)
+    state.looked_up(bit == 1 or state.keyspace.bits(session.db, args[1]) is not NO_BITS)
+    return bit
 
 
 def _plain_offsets(state: ServerState, column: list[bytes]) -> list[int] | None:
@@ -101,10 +104,13 @@ def run(
         sync(state)  # reads see the writes before them
         if keys.count(keys[0]) == len(keys):
             bits = state.keyspace.bits(db, keys[0])
+            state.looked_up(bits is not NO_BITS, len(keys))
             found = [_ONE if offset in bits else _ZERO for offset in offsets]
         else:
             getbit_ = state.keyspace.getbit
             found = [_ONE if getbit_(db, k, o) else _ZERO for k, o in zip(keys, offsets)]
+            for key in set(keys):
+                state.looked_up(state.keyspace.exists(db, key), keys.count(key))
         replies.append(b"".join(found))
         return True
     values = columns[3]
@@ -118,8 +124,11 @@ def run(
 def bitcount(state: ServerState, session: Session, args: list[bytes]) -> Any:
     keyspace, db = state.keyspace, session.db
     if len(args) == 2:
-        return keyspace.bitcount(db, args[1])
+        count = keyspace.bitcount(db, args[1])
+        state.looked_up(count > 0 or keyspace.exists(db, args[1]))
+        return count
     value = keyspace.value(db, args[1])
+    state.looked_up(value is not None)
     if value is None:
         return 0  # Redis 7.0 looks the key up before parsing the range
     return bitops.bitcount(value, args[2:])
@@ -132,6 +141,7 @@ def bitpos(state: ServerState, session: Session, args: list[bytes]) -> Any:
     if bit not in (0, 1):
         return Error("ERR The bit argument must be 1 or 0.")
     value = state.keyspace.value(session.db, args[1])
+    state.looked_up(value is not None)
     if value is None:
         return -1 if bit else 0
     return bitops.bitpos(value, bit, args[3:])
@@ -144,7 +154,10 @@ def bitop(state: ServerState, session: Session, args: list[bytes]) -> Any:
     if operation == b"not" and len(args) != 4:
         return Error("ERR BITOP NOT must be called with a single source key.")
     db, dest = session.db, args[2]
-    result = bitops.bitop(operation, state.keyspace.values(db, args[3:]))
+    sources = state.keyspace.values(db, args[3:])
+    for value in sources:
+        state.looked_up(value is not None)
+    result = bitops.bitop(operation, sources)
 
     def finish(results: list[Any]) -> int:
         if result is not None or results[0]:

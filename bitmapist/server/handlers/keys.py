@@ -15,12 +15,17 @@ from .arguments import LLONG_MAX, NOT_INTEGER, SYNTAX, cstr, now_ms, sync
 
 
 def type_(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    return Status("string" if state.keyspace.exists(session.db, args[1]) else "none")
+    found = state.keyspace.exists(session.db, args[1])
+    state.looked_up(found)
+    return Status("string" if found else "none")
 
 
 def exists(state: ServerState, session: Session, args: list[bytes]) -> Any:
     keyspace, db = state.keyspace, session.db
-    return sum(1 for key in args[1:] if keyspace.exists(db, key))
+    found = sum(1 for key in args[1:] if keyspace.exists(db, key))
+    state.looked_up(True, found)
+    state.looked_up(False, len(args) - 1 - found)
+    return found
 
 
 def randomkey(state: ServerState, session: Session, args: list[bytes]) -> Any:
@@ -55,6 +60,7 @@ def copy(state: ServerState, session: Session, args: list[bytes]) -> Any:
     if db == target and src == dst:
         return Error("ERR source and destination objects are the same")
     value = state.keyspace.value(db, src)
+    state.looked_up(value is not None)
     if value is None:
         return 0
     if not replace and state.keyspace.exists(target, dst):
@@ -213,8 +219,15 @@ def pexpireat(state: ServerState, session: Session, args: list[bytes]) -> Any:
     return _expire(state, session, args, 0, 1)
 
 
-def _ttl(state: ServerState, session: Session, key: bytes, divisor: int) -> int:
+def _expiry(state: ServerState, session: Session, key: bytes) -> int:
+    """The key's expiry (ms, -1 none, -2 no key), looked up as a read."""
     at = state.keyspace.expiry(session.db, key)
+    state.looked_up(at != -2)
+    return at
+
+
+def _ttl(state: ServerState, session: Session, key: bytes, divisor: int) -> int:
+    at = _expiry(state, session, key)
     if at < 0:
         return at
     ttl = max(0, at - now_ms())
@@ -230,12 +243,12 @@ def pttl(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 
 def expiretime(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    at = state.keyspace.expiry(session.db, args[1])
+    at = _expiry(state, session, args[1])
     return at if at < 0 else at // 1000
 
 
 def pexpiretime(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    return state.keyspace.expiry(session.db, args[1])
+    return _expiry(state, session, args[1])
 
 
 def persist(state: ServerState, session: Session, args: list[bytes]) -> Any:

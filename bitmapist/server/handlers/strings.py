@@ -15,7 +15,9 @@ from .arguments import LLONG_MAX, NOT_INTEGER, SYNTAX, now_ms, sync
 def get(state: ServerState, session: Session, args: list[bytes]) -> Any:
     value = state.keyspace.value(session.db, args[1])
     if value is None:
+        state.keyspace_misses += 1
         return None
+    state.keyspace_hits += 1
     return _bulk(value, 0, value.length)
 
 
@@ -29,7 +31,9 @@ def _bulk(value: Value, start: int, end: int) -> bytes | Streamed:
 
 
 def strlen(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    return state.keyspace.strlen(session.db, args[1])
+    length = state.keyspace.strlen(session.db, args[1])
+    state.looked_up(length > 0 or state.keyspace.exists(session.db, args[1]))
+    return length
 
 
 def getrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
@@ -38,6 +42,7 @@ def getrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
     if start is None or end is None:
         return NOT_INTEGER
     value = state.keyspace.value(session.db, args[1])
+    state.looked_up(value is not None)
     if value is None or (start < 0 and end < 0 and start > end):
         return b""
     length = value.length
@@ -88,6 +93,7 @@ def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
         sync(state)
         current = state.keyspace.value(db, key)
         if get_old:
+            state.looked_up(current is not None)
             old = None if current is None else current.to_bytes()
         if (nx and current is not None) or (xx and current is None):
             return old if get_old else None
@@ -153,6 +159,7 @@ def psetex(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 def getset(state: ServerState, session: Session, args: list[bytes]) -> Any:
     current = state.keyspace.value(session.db, args[1])
+    state.looked_up(current is not None)
     old = None if current is None else current.to_bytes()
     return _put(state, session.db, args[1], args[2], old)
 
@@ -160,6 +167,7 @@ def getset(state: ServerState, session: Session, args: list[bytes]) -> Any:
 def getdel(state: ServerState, session: Session, args: list[bytes]) -> Any:
     db, key = session.db, args[1]
     current = state.keyspace.value(db, key)
+    state.looked_up(current is not None)
     if current is None:
         return None
     old = current.to_bytes()
@@ -194,6 +202,7 @@ def getex(state: ServerState, session: Session, args: list[bytes]) -> Any:
         position += 1
     db, key = session.db, args[1]
     current = state.keyspace.value(db, key)
+    state.looked_up(current is not None)
     if current is None:  # (Redis looks the key up before the expiry time)
         return None
     expire_at = None
@@ -220,6 +229,8 @@ def getex(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 def mget(state: ServerState, session: Session, args: list[bytes]) -> Any:
     values = state.keyspace.values(session.db, args[1:])
+    for value in values:
+        state.looked_up(value is not None)
     return [None if value is None else value.to_bytes() for value in values]
 
 
