@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ from pathlib import Path
 from ..errors import StoreError
 from . import format as fmt
 from .bitmaps import Bitmaps
-from .fastlog import HEADER_SIZE, FastLog, log_path
+from .fastlog import HEADER_SIZE, MAGIC, FastLog, log_path
 from .journal import Journal
 from .keyspace import Entry, KeyIndex
 
@@ -98,6 +99,23 @@ class CatchUp:
             if end != self.log_end:
                 self.apply_log(self.log_end)
 
+    def _check_header(self, generation: int, end: int) -> None:
+        """The generation only grows, and within one generation the end only grows: a
+        header that went back was emptied or overwritten behind this process."""
+        log = self.log
+        assert log is not None
+        if (
+            generation < self.log_gen
+            or (generation == self.log_gen and end < self.log_end)
+            or not HEADER_SIZE <= end <= log.capacity
+        ):
+            raise fmt.CorruptStore(
+                f"{log.path} was emptied or overwritten behind this process (generation "
+                f"{generation}, end {end}; it had read {self.log_gen}, {self.log_end}): "
+                "writes it held may be lost. Stop every process using the store and "
+                "restore it from a backup"
+            )
+
     def _open_log_created_since(self) -> FastLog | None:
         """A read-only engine opened before any writer made the log: look again."""
         assert self.journal.path is not None
@@ -118,9 +136,16 @@ class CatchUp:
         assert log is not None
         journal, index, bitmaps = self.journal, self.index, self.bitmaps
         generation, end = log.state()
+        self._check_header(generation, end)
+        previous = 0
         for seq, db, key, op, bits in log.rows(start, end):
+            if seq <= previous:
+                raise self._gap(seq, f"comes after row {previous}")
+            previous = seq
             if seq <= journal.seq:
                 continue  # drained into SQLite already, and read from there
+            if seq != journal.seq + 1:
+                raise self._gap(seq, f"but the journal ends at row {journal.seq}")
             journal.seq = seq
             journal.counted(1, len(bits))
             changes = (
@@ -137,6 +162,17 @@ class CatchUp:
                     bitmaps.change(change_db, change_key, entry, value, offsets)
         self.log_gen, self.log_end = generation, end
 
+    def _gap(self, seq: int, what: str) -> fmt.CorruptStore:
+        """Log rows continue the journal one by one: a skip or a step back means rows
+        were lost (a -wal deleted or truncated, a -log swapped or edited)."""
+        log = self.log
+        assert log is not None
+        return fmt.CorruptStore(
+            f"{log.path}: row {seq} {what}: rows of {self.journal.where} or of its log are "
+            "missing (a -wal or -log deleted, truncated or replaced, or a power loss that "
+            "lost commits), and counts would be wrong. Restore the store from a backup"
+        )
+
     def _sync_file(self) -> None:
         journal = self.journal
         if not journal.changed():
@@ -145,6 +181,14 @@ class CatchUp:
             if journal.meta_int("folded_seq") > journal.seq:
                 self.reload()  # rows we never saw were folded away: start afresh
                 return
+            top = journal.top_seq()
+            if top < journal.seq:
+                raise fmt.CorruptStore(
+                    f"{journal.where} ends at journal row {top}, but this process has read "
+                    f"row {journal.seq}: commits were lost behind it (its -wal deleted or "
+                    "truncated, or the file replaced). Stop every process using the store "
+                    "and restore it from a backup"
+                )
             touched: dict[tuple[int, bytes], None] = {}
             for seq, db, key, op, bits in journal.rows_after(journal.seq):
                 if op in (fmt.OP_FLUSHDB, fmt.OP_FLUSHALL):
@@ -270,12 +314,16 @@ class CatchUp:
         self.log_gen, self.log_end = log.reset()
 
 
-def open_log(path: Path, *, readonly: bool, busy_timeout: float) -> FastLog | None:
+def open_log(
+    path: Path, journal: Journal, *, readonly: bool, busy_timeout: float
+) -> FastLog | None:
     """The store's fast log: created by a writer (and cut at a damaged entry, see
-    `FastLog.repair`), opened by a reader if it exists."""
+    `FastLog.repair`; checked to be this store's, see `_bind_log`), opened by a reader if
+    it exists."""
     name = log_path(path)
     if readonly and not name.exists():
         return None
+    _check_not_emptied(name, journal)
     try:
         log = FastLog(name, readonly=readonly, busy_timeout=busy_timeout)
     except OSError as exc:
@@ -283,6 +331,7 @@ def open_log(path: Path, *, readonly: bool, busy_timeout: float) -> FastLog | No
     if not readonly:
         try:
             with log.locked(exclusive=True):
+                _bind_log(log, journal)
                 dropped = log.repair()
         except BaseException:
             log.close()
@@ -295,3 +344,60 @@ def open_log(path: Path, *, readonly: bool, busy_timeout: float) -> FastLog | No
                 dropped,
             )
     return log
+
+
+def _check_not_emptied(name: Path, journal: Journal) -> None:
+    """Once the database names a log (`meta.log_id`), that log has a durable header: a log
+    file without one was truncated or zeroed behind the store, the rows it held are gone,
+    and applying later writes would give wrong counts. Refused before anything touches it.
+    (A missing file is a new log: it cannot be told from a store copied without its log
+    after a clean close, which loses nothing.)"""
+    with journal.errors():
+        known = journal.meta_int("log_id")
+    if not known:
+        return
+    try:
+        with open(name, "rb") as raw:
+            head = raw.read(len(MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot open the store's log {name}: {exc}") from exc
+    if not head.strip(b"\0"):  # (other bytes: FastLog says it is not a log)
+        raise fmt.CorruptStore(
+            f"{name} was emptied (truncated or zeroed) behind the store: the writes it "
+            f"held are lost and {journal.where} alone would give wrong counts. Restore the "
+            f"store from a backup; to accept the loss and go on, delete {name}"
+        )
+
+
+def _bind_log(log: FastLog, journal: Journal) -> None:
+    """Check that the log is the one the database last used (`meta.log_id`), and give a
+    new log (or one made before ids) the store's id. Under the log's exclusive lock. The
+    log's header is made durable before the database names it, so a power loss cannot
+    leave a database naming a log without a header."""
+    with journal.errors():
+        known = journal.meta_int("log_id")
+    _, end = log.state()
+    if log.log_id and known and log.log_id != known and end > HEADER_SIZE:
+        raise fmt.CorruptStore(
+            f"{log.path} is not the log of {journal.where} (log id {log.log_id:#x}, the "
+            f"database names {known:#x}): restore the store's files together from a backup"
+        )
+    if log.log_id == known and known:
+        return
+    log_id = known or int.from_bytes(os.urandom(8), "little") >> 2 | 1  # 62 bits: SQLite's int
+    log.set_log_id(log_id)
+    if not known:
+        with journal.errors():
+            journal.begin()
+            try:
+                journal.conn.execute(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES ('log_id', ?)",
+                    (log_id,),
+                )
+                journal.commit()
+            except BaseException:
+                journal.rollback()
+                raise
+    # (No generation bump: only meta changed, which no process caches; the log's rows stay.)

@@ -129,7 +129,9 @@ class Engine:
         log: FastLog | None = None
         try:
             if self.path is not None:
-                log = open_log(self.path, readonly=self.readonly, busy_timeout=busy_timeout)
+                log = open_log(
+                    self.path, journal, readonly=self.readonly, busy_timeout=busy_timeout
+                )
             index = KeyIndex()
             bitmaps = Bitmaps(journal, index, self._cache)
             catchup = CatchUp(

@@ -9,7 +9,9 @@ survives a power loss without an fsync). With `flock` around the append: ~2 us.
 `<store>.db-log` (little-endian):
 
 - header, 32 bytes: magic `b"BMPLOG01"`, generation (u64), end (u64: bytes in use,
-  header included), 8 reserved bytes;
+  header included), the store's log id (u64; 0 in logs made before it existed), which
+  the database's `meta.log_id` names, so a log emptied or swapped behind the store is
+  told from a new one;
 - entries from byte 32 to `end`: payload length (u32), CRC-32 of the payload (u32),
   payload = one journal row: seq (u64), db (u8), op (u8), key length (u32,
   0xFFFFFFFF for none), key, bits.
@@ -158,6 +160,18 @@ class FastLog:
     def state(self) -> tuple[int, int]:
         """(generation, end). Without the lock it is a hint, to be checked under it."""
         return _STATE.unpack_from(self._map, 8)
+
+    @property
+    def log_id(self) -> int:
+        return struct.unpack_from("<Q", self._map, 24)[0]
+
+    def set_log_id(self, log_id: int) -> None:
+        """Write the store's id into the header and make the header durable (under the
+        exclusive lock, once per log): the database names this id only after this
+        returns, so a power loss cannot leave a database naming a log with no header."""
+        struct.pack_into("<Q", self._map, 24, log_id)
+        self._map.flush()
+        os.fsync(self._fd)
 
     def rows(self, start: int, end: int) -> list[Row]:
         """The rows of the entries between byte offsets `start` and `end` (under the lock)."""

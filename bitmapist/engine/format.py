@@ -3,7 +3,8 @@
 Tables:
 
 - `meta(name, value)`: `magic` = "bitmapist-engine", `format_version` = 2, `folded_seq`
-  (journal rows up to this sequence may have been folded away by a checkpoint).
+  (journal rows up to this sequence may have been folded away by a checkpoint), `log_id`
+  (the id in the header of the store's `-log`, see `catchup.open_log`).
 - `keys(db, key, length, expire_at, base_seq)`: every stored key with its byte length and
   expiry (ms since the epoch, NULL for none). Always current (written in every batch).
 - `bitmaps(db, key, crc, data)`: the checkpointed bits of a key (portable roaring
