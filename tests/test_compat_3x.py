@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from numbers import Integral
 
+import numpy  # a test dependency (pandas brings it): ids as data pipelines pass them
 import pytest
 
 import bitmapist
@@ -147,7 +148,10 @@ class _Int64(Integral):
     __hash__ = object.__hash__
 
 
-@pytest.mark.parametrize("uuid", ["123", b"123", bytearray(b"123"), _Int64(123), "0123"])
+@pytest.mark.parametrize(
+    "uuid",
+    ["123", b"123", bytearray(b"123"), _Int64(123), "0123", numpy.int64(123), numpy.uint32(123)],
+)
 def test_ids_of_other_types_mark_and_find_the_same_bit(uuid):
     now = datetime(2026, 5, 5, tzinfo=UTC)
     mark_event("active", uuid, now=now)
