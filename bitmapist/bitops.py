@@ -106,7 +106,12 @@ def count(expr: Expr, leaf: LeafReader, results: dict[str, SizedBitmap] | None =
         results = {}
     elif expr.name in results:
         return len(results[expr.name].bits)
-    sources = [evaluate(operand, leaf, results) for operand in expr.operands]
+    # stored keys read straight through `leaf`: a count over keys (the usual case) builds
+    # nothing but the sources' list
+    sources = [
+        leaf(operand.name) if isinstance(operand, Key) else evaluate(operand, leaf, results)
+        for operand in expr.operands
+    ]
     return bitop_count(expr.op, sources)
 
 

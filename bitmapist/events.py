@@ -229,9 +229,11 @@ class MonthEvents(GenericPeriodEvents):
         if isinstance(year, date):  # MonthEvent("active", dt) in the 3.x README
             dt = _date_of(type(self), system, year)
             year, month = dt.year, dt.month
-        now = self._now() if year is None or month is None else None
-        self.year = period_field("year", not_none(year, now and now.year))
-        self.month = period_field("month", not_none(month, now and now.month))
+        if year is None or month is None:
+            now = self._now()
+            year, month = not_none(year, now.year), not_none(month, now.month)
+        self.year = period_field("year", year)
+        self.month = period_field("month", month)
 
     def _from_date(
         cls, event_name: str | None, dt: Any = None, system: Any = "default"
@@ -340,10 +342,13 @@ class DayEvents(GenericPeriodEvents):
         if isinstance(year, date):
             dt = _date_of(type(self), system, year)
             year, month, day = dt.year, dt.month, dt.day
-        now = self._now() if None in (year, month, day) else None
-        self.year = period_field("year", not_none(year, now and now.year))
-        self.month = period_field("month", not_none(month, now and now.month))
-        self.day = period_field("day", not_none(day, now and now.day))
+        if None in (year, month, day):
+            now = self._now()
+            year, month = not_none(year, now.year), not_none(month, now.month)
+            day = not_none(day, now.day)
+        self.year = period_field("year", year)
+        self.month = period_field("month", month)
+        self.day = period_field("day", day)
 
     def _from_date(
         cls, event_name: str | None, dt: Any = None, system: Any = "default"
@@ -399,11 +404,14 @@ class HourEvents(GenericPeriodEvents):
         if isinstance(year, date):
             dt = _date_of(type(self), system, year)
             year, month, day, hour = dt.year, dt.month, dt.day, getattr(dt, "hour", 0)
-        now = self._now() if None in (year, month, day, hour) else None
-        self.year = period_field("year", not_none(year, now and now.year))
-        self.month = period_field("month", not_none(month, now and now.month))
-        self.day = period_field("day", not_none(day, now and now.day))
-        self.hour = period_field("hour", not_none(hour, now and now.hour))
+        if None in (year, month, day, hour):
+            now = self._now()
+            year, month = not_none(year, now.year), not_none(month, now.month)
+            day, hour = not_none(day, now.day), not_none(hour, now.hour)
+        self.year = period_field("year", year)
+        self.month = period_field("month", month)
+        self.day = period_field("day", day)
+        self.hour = period_field("hour", hour)
 
     def _from_date(
         cls, event_name: str | None, dt: Any = None, system: Any = "default"

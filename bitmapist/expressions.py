@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from .errors import InvalidInput
 
@@ -39,6 +39,8 @@ class Key:
     """A stored bitmap, by key."""
 
     name: str
+    #: A stored key is no operation deep (see `Op.depth`).
+    depth: ClassVar[int] = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ class Op:
             raise ValueError(f"NOT takes exactly one operand, got {len(self.operands)}")
         if not self.operands:
             raise ValueError(f"{self.op} needs at least one operand")
-        below = max(getattr(operand, "depth", 0) for operand in self.operands)
+        below = max([operand.depth for operand in self.operands])
         object.__setattr__(self, "depth", check_depth(below + 1))
 
 

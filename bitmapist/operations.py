@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidInput
-from .expressions import OP_NAMES, Expr, Key, Op, check_depth
+from .expressions import OP_NAMES, Expr, Key, Op
 from .mixins import EventsBase, _client_of
 
 if TYPE_CHECKING:
@@ -28,8 +28,8 @@ def _expression_of(event: Any) -> Expr:
 
 
 def op_expression(client: Bitmapist, op_name: str, events: Any) -> Op:
-    operands = tuple(_expression_of(event) for event in events)
-    return Op(op_name, operands, client.keys.bitop(op_name, (o.name for o in operands)))
+    operands = tuple([_expression_of(event) for event in events])  # lists: cheaper than generators
+    return Op(op_name, operands, client.keys.bitop(op_name, [o.name for o in operands]))
 
 
 def snapshot_taken(client: Bitmapist, event: Any) -> bool:
@@ -69,7 +69,8 @@ class BitOperation(EventsBase):
         if op_name == "NOT" and len(events) != 1:
             raise InvalidInput(f"BitOpNot takes exactly one event, got {len(events)}")
         system = self._resolve_system(system)
-        self._depth = _check_operands(op_name, system, events, named)
+        if not named:
+            _check_stores(op_name, system, events)
         self.op_name = op_name
         self.events = events
         self.system = system
@@ -77,7 +78,9 @@ class BitOperation(EventsBase):
         self._system_client = _client_of(self.system)
         # Built now, from the operands' own (already built) expressions: a chain such as
         # reduce(or_, days) never walks its whole depth at once, so no recursion limit.
-        self._expression: Expr = self._op()
+        # `Op` refuses to nest deeper than MAX_DEPTH.
+        self._expression: Expr = op_expression(self._system_client, op_name, events)
+        self._depth = self._expression.depth
         if snapshot_taken(self._system_client, self):
             self._expression = Key(self._expression.name)
             self._depth = 0  # a stored key, as an event's: 3.x's reduce(or_, days) stays flat
@@ -104,21 +107,15 @@ class BitOperation(EventsBase):
 _REPR_DEPTH = 8
 
 
-def _check_operands(op_name: str, system: Any, events: tuple[Any, ...], named: bool) -> int:
-    """The nesting depth of a new operation over `events` (see `MAX_DEPTH`), after checking,
-    unless its system was `named`, that every operand lives in the store of `system` (its
-    first event's): the operation reads them all from there, so an operand from another
-    store would silently read that store's key of the same name."""
-    below = 0
-    foreign = []  # operands whose system is another object: their store is compared below
-    for event in events:
-        below = max(below, getattr(event, "_depth", 0))
-        if not named and getattr(event, "system", system) is not system:
-            foreign.append(event)
-    depth = check_depth(below + 1)
+def _check_stores(op_name: str, system: Any, events: tuple[Any, ...]) -> None:
+    """Check that every operand lives in the store of `system` (the first event's): the
+    operation reads them all from there, so an operand from another store would silently
+    read that store's key of the same name."""
     store = None
-    for event in foreign:
-        other = event.system
+    for event in events:
+        other = getattr(event, "system", system)
+        if other is system:  # the usual case: one system object, nothing to compare
+            continue
         store = store or _client_of(system).store
         if not _same_data(store, _client_of(other).store):
             raise InvalidInput(
@@ -127,7 +124,6 @@ def _check_operands(op_name: str, system: Any, events: tuple[Any, ...], named: b
                 "of one store, name the system to read from first (BitOpAnd(system, a, b)), "
                 "or combine bitmaps in Python: a.bitmap() & b.bitmap()"
             )
-    return depth
 
 
 def _same_data(store: Any, other: Any) -> bool:
