@@ -160,3 +160,17 @@ def client_list(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 def client_info(state: ServerState, session: Session, args: list[bytes]) -> Any:
     return Verbatim((info.client_line(state, session) + "\n").encode("utf-8", "surrogateescape"))
+
+
+def reset(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    """RESET: the connection's state as a new connection's (Redis's
+    `clearClientConnectionState`): no transaction or WATCH, db 0, RESP2, no name, and
+    logged out when a password is required."""
+    session.multi = None
+    session.multi_dirty = False
+    state.unwatch(session)
+    session.db = 0
+    session.protocol = 2
+    session.name = None
+    session.authenticated = not state.settings.requirepass
+    return Status("RESET")

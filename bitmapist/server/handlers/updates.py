@@ -18,7 +18,7 @@ TOO_BIG = Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
 _LLONG_MIN = -(2**63)
 
 
-def _overwrite(state: ServerState, db: int, key: bytes, data: bytes, reply: Any) -> Deferred:
+def overwrite(state: ServerState, db: int, key: bytes, data: bytes, reply: Any) -> Deferred:
     """Write `data` as the key's value (its expiry kept) and answer `reply` once committed."""
 
     def finish(results: list[Any]) -> Any:
@@ -28,18 +28,18 @@ def _overwrite(state: ServerState, db: int, key: bytes, data: bytes, reply: Any)
     return Deferred([Put(key, Value.from_bytes(data), keep_ttl=True, db=db)], finish)
 
 
-def _current(state: ServerState, db: int, key: bytes) -> bytes | None:
+def current_value(state: ServerState, db: int, key: bytes) -> bytes | None:
     value = state.keyspace.value(db, key)
     return None if value is None else value.to_bytes()
 
 
 def append(state: ServerState, session: Session, args: list[bytes]) -> Any:
     db, key = session.db, args[1]
-    current = _current(state, db, key) or b""
+    current = current_value(state, db, key) or b""
     if len(current) + len(args[2]) > state.settings.max_bulk_len:
         return TOO_BIG
     data = current + args[2]
-    return _overwrite(state, db, key, data, len(data))
+    return overwrite(state, db, key, data, len(data))
 
 
 def setrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
@@ -49,7 +49,7 @@ def setrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
     if offset < 0:
         return Error("ERR offset is out of range")
     db, key, piece = session.db, args[1], args[3]
-    current = _current(state, db, key)
+    current = current_value(state, db, key)
     if not piece:
         return 0 if current is None else len(current)
     if offset + len(piece) > state.settings.max_bulk_len:
@@ -58,12 +58,12 @@ def setrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
     if len(data) < offset:
         data.extend(bytes(offset - len(data)))
     data[offset : offset + len(piece)] = piece
-    return _overwrite(state, db, key, bytes(data), len(data))
+    return overwrite(state, db, key, bytes(data), len(data))
 
 
 def _incr(state: ServerState, session: Session, key: bytes, increment: int) -> Any:
     db = session.db
-    current = _current(state, db, key)
+    current = current_value(state, db, key)
     value = 0 if current is None else strict_int(current)
     if value is None:
         return NOT_INTEGER
@@ -72,7 +72,7 @@ def _incr(state: ServerState, session: Session, key: bytes, increment: int) -> A
     ):
         return Error("ERR increment or decrement would overflow")
     value += increment
-    return _overwrite(state, db, key, b"%d" % value, value)
+    return overwrite(state, db, key, b"%d" % value, value)
 
 
 def incr(state: ServerState, session: Session, args: list[bytes]) -> Any:
