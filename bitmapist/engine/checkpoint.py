@@ -255,6 +255,8 @@ class Checkpointer:
         time (freeing a large row's pages is the slow part). True when none are left."""
         conn = self.journal.conn
         conn.execute("UPDATE meta SET value = max(value, ?) WHERE name = 'folded_seq'", (horizon,))
+        if horizon >= self.journal.key_rows_upto:  # every listed row is folded: unused now
+            self.journal.key_rows, self.journal.key_rows_upto = {}, 0  # (reads scan again)
         cut, budget = None, _DELETE_BYTES_PER_STEP
         for seq, size in conn.execute(_DELETABLE, (horizon, _DELETE_ROWS_PER_STEP)):
             if cut is not None and budget < (size or 0):

@@ -362,6 +362,38 @@ def decode_sets(blob: bytes, where: str) -> list[tuple[int, int, bytes, bytes]]:
     return changes
 
 
+def sets_positions(blob: bytes, where: str) -> list[tuple[int, int, bytes]]:
+    """(byte position, db, key) of each change of an OP_SETS row (checked as
+    `decode_sets` does; the offsets are not copied), for `sets_change_at`."""
+    positions = []
+    unpack = _SETS_HEADER.unpack_from
+    size = _SETS_HEADER.size
+    pos, end = 0, len(blob)
+    try:
+        while pos < end:
+            op, data_len, db, key_len = unpack(blob, pos)
+            positions.append((pos, db, blob[pos + size : pos + size + key_len]))
+            pos += size + key_len + data_len
+            if op not in BIT_OPS or pos > end:
+                raise ValueError(f"entry ends at byte {pos} of {end}, op {op}")
+    except (struct.error, ValueError) as exc:
+        raise CorruptStore(f"{where}: unreadable journal row ({exc})") from None
+    return positions
+
+
+def sets_change_at(blob: bytes, pos: int, db: int, key: bytes, where: str) -> tuple[int, bytes]:
+    """(op, serialized offsets) of the change at byte `pos` of an OP_SETS row, which must
+    be of `key` in `db` (a position `sets_positions` gave for that row)."""
+    try:
+        op, data_len, change_db, key_len = _SETS_HEADER.unpack_from(blob, pos)
+    except struct.error:
+        op, change_db, key_len, data_len = 0, -1, 0, 0
+    start = pos + _SETS_HEADER.size
+    if change_db != db or blob[start : start + key_len] != key or op not in BIT_OPS:
+        raise CorruptStore(f"{where}: journal row changed under its index (byte {pos})")
+    return op, blob[start + key_len : start + key_len + data_len]
+
+
 def sets_needle(db: int, key: bytes) -> bytes | None:
     """Bytes every OP_SETS row changing `key` in `db` contains (some others may too);
     None for a key longer than `SETS_MAX_KEY`, which no OP_SETS row holds (SQL's

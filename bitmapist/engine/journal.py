@@ -52,6 +52,12 @@ class Journal:
         self.rows = 0  # journal rows not checkpointed yet (an estimate between checkpoints)
         self.nbytes = 0  # and their bytes
         self.data_version = 0
+        # The journal's rows by key, as of sequence `key_rows_upto` (read with the index):
+        # a cold read of a key fetches its rows by sequence instead of scanning a journal
+        # that a bulk import without a checkpoint left long (see `_changes`).
+        # (Each row as (seq, byte position of the key's change in an OP_SETS row, or -1).)
+        self.key_rows: dict[tuple[int, bytes], list[tuple[int, int]]] = {}
+        self.key_rows_upto = 0
         try:
             with self.errors():
                 # Files made by this version free pages incrementally (auto_vacuum=INCREMENTAL).
@@ -158,14 +164,19 @@ class Journal:
                 f"total(op NOT BETWEEN 1 AND {fmt.OP_SETS}) FROM journal"
             ).fetchone()
             self._check_rows(folded, max_seq, int(unknown))
-            journaled = set(
-                conn.execute("SELECT DISTINCT db, key FROM journal WHERE op IN (?, ?)", fmt.BIT_OPS)
-            )
-            for seq, blob in conn.execute(
-                "SELECT seq, bits FROM journal WHERE op = ?", (fmt.OP_SETS,)
+            key_rows: dict[tuple[int, bytes], list[tuple[int, int]]] = {}
+            for seq, db, key, op, blob in conn.execute(
+                "SELECT seq, db, key, op, bits FROM journal WHERE op IN (?, ?, ?) ORDER BY seq",
+                (*fmt.BIT_OPS, fmt.OP_SETS),
             ):
+                if op != fmt.OP_SETS:
+                    key_rows.setdefault((db, key), []).append((seq, -1))
+                    continue
                 where = f"{self.where} journal row {seq}"
-                journaled.update((db, key) for _, db, key, _ in fmt.decode_sets(blob, where))
+                for pos, change_db, change_key in fmt.sets_positions(blob, where):
+                    key_rows.setdefault((change_db, change_key), []).append((seq, pos))
+            journaled = set(key_rows)
+        self.key_rows, self.key_rows_upto = key_rows, max_seq or 0
         self.seq = max(folded, max_seq or 0)
         self.rows = rows
         self.nbytes = int(nbytes)
@@ -248,8 +259,27 @@ class Journal:
 
     def _changes(self, db: int, key: bytes, after: int, where: str) -> Iterator[tuple[int, bytes]]:
         """(op, data) of the key's journal rows after sequence `after`, in order: its own
-        rows, and its changes in OP_SETS rows (found by SQL's instr, then decoded)."""
-        for op, data in self.conn.execute(
+        rows, and its changes in OP_SETS rows. Rows up to `key_rows_upto` are fetched by
+        the sequence numbers `key_rows` lists (rows a checkpoint deleted since are folded
+        into the key's bitmap, so `after` is past them); newer rows are found by a scan
+        (SQL's instr picks the OP_SETS rows naming the key, which are then decoded)."""
+        conn = self.conn
+        if self.key_rows_upto > after:
+            listed = [row for row in self.key_rows.get((db, key), ()) if row[0] > after]
+            found: dict[int, tuple[int, bytes]] = {}
+            for start in range(0, len(listed), 500):  # (SQLite's parameter limit)
+                chunk = [seq for seq, _ in listed[start : start + 500]]
+                query = (
+                    f"SELECT seq, op, bits FROM journal WHERE seq IN ({','.join('?' * len(chunk))})"
+                )
+                found.update((seq, (op, data)) for seq, op, data in conn.execute(query, chunk))
+            for seq, pos in listed:
+                if seq not in found:
+                    continue  # folded and deleted since, by another process's checkpoint
+                op, data = found[seq]
+                yield fmt.sets_change_at(data, pos, db, key, where) if pos >= 0 else (op, data)
+            after = self.key_rows_upto
+        for op, data in conn.execute(
             "SELECT op, bits FROM journal WHERE seq > ? AND "
             "((db = ? AND key = ?) OR (op = ? AND instr(bits, ?) > 0)) ORDER BY seq",
             (after, db, key, fmt.OP_SETS, fmt.sets_needle(db, key)),
