@@ -10,7 +10,8 @@ key per day, every event marking all three:
 - dense: 90 days x 10,000 ids a day drawn from [0, 100000);
 - yearly: 365 days of sequential signups (1,000 a day), 15% of those signed up active daily.
 `--days N` caps every data set at N days and `--scale F` multiplies the ids per day (and the
-signups), for a quicker run; `--quick` is a smoke run of a few seconds.
+signups), for a quicker run; `--quick` is a smoke run of a few seconds. `--server-flags`
+passes flags to our server (e.g. "--hot-bytes 0": keep no bitmap decoded between commands).
 
 Per data set, each on a fresh server of each kind:
 - load: events/s through pipelined SETBITs over RESP, the same client code for both servers
@@ -241,7 +242,8 @@ def bench_redis(tmp: Path, days: Iterator[Day], full_keys: int) -> tuple[RedisSe
 def bench_dataset(tmp: Path, make: Callable[[], Iterator[Day]], cfg: dict) -> dict:
     keys = bitmaps(make())
     serialized = sum(len(bits.serialize()) for bits in keys.values())
-    ours = BitmapistServerProcess(tmp / "ours", "--checkpoint-interval", "0")
+    flags = ("--checkpoint-interval", "0", *cfg["server_flags"])
+    ours = BitmapistServerProcess(tmp / "ours", *flags)
     try:
         out: dict = {"keys": len(keys), "serialized_bytes": serialized}
         out["rss_idle"] = rss(ours.process.pid)
@@ -351,6 +353,9 @@ def parse_args() -> argparse.Namespace:
         "--redis-days", type=int, default=2, help="days of a sparse set redis loads (256 MiB/key)"
     )
     parser.add_argument("--samples", type=int, default=50, help="round trips per read median")
+    parser.add_argument(
+        "--server-flags", default="", help='more flags for our server, e.g. "--hot-bytes 0"'
+    )
     args = parser.parse_args()
     if args.quick:
         args.days, args.scale = args.days or 3, min(args.scale, 0.02)
@@ -363,7 +368,11 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = {"redis_days": args.redis_days, "samples": args.samples}
+    cfg = {
+        "redis_days": args.redis_days,
+        "samples": args.samples,
+        "server_flags": args.server_flags.split(),
+    }
     makers = datasets(args)
     result: dict = {"args": vars(args), "datasets": {}}
     with tempfile.TemporaryDirectory(prefix="bitmapist-datasets-") as tmp:
