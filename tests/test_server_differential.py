@@ -992,6 +992,17 @@ CASES = {
         ("RESET",),
         ("EXEC",),
     ],
+    "shutdown_refusals": [
+        ("SHUTDOWN", "ABORT"),
+        ("SHUTDOWN", "abort", "x"),
+        ("SHUTDOWN", "NOSAVE", "SAVE"),
+        ("SHUTDOWN", "BAD"),
+        ("SHUTDOWN", "ABORT", "NOW"),
+        ("SHUTDOWN", "SAVE", "ABORT"),
+        ("MULTI",),
+        ("SHUTDOWN",),
+        ("EXEC",),
+    ],
     "command": [
         ("COMMAND", "INFO", "get"),
         ("COMMAND", "INFO", "getrange", "substr"),

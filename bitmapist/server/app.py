@@ -42,6 +42,7 @@ class BitmapistServer:
         self.state = ServerState(Keyspace(engine), settings or Settings())
         self.state.on_bgsave = self.start_background_save
         self.state.on_slurp = self.start_slurp
+        self.state.on_shutdown = self.shutdown
         self.connections: set[Connection] = set()
         #: Every connection's socket reads land here first (see `_READ_SIZE`).
         self.read_buffer = memoryview(bytearray(_READ_SIZE))
@@ -201,6 +202,22 @@ class BitmapistServer:
     async def serve_forever(self) -> None:
         assert self._stopping is not None
         await self._stopping.wait()
+
+    def shutdown(self, save: bool, force: bool) -> bool:
+        """SHUTDOWN: stop serving, after a checkpoint when `save`. False (and the server
+        keeps running) when that checkpoint fails, unless `force`."""
+        if save:
+            try:
+                self.engine.checkpoint()
+                self.state.lastsave = int(time.time())
+                self.state.saved()
+            except Exception:
+                log.exception("checkpoint before SHUTDOWN failed")
+                if not force:
+                    return False
+        log.info("SHUTDOWN received")
+        self.request_stop()
+        return True
 
     def request_stop(self) -> None:
         if self._stopping is not None:

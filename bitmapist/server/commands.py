@@ -36,6 +36,7 @@ Handler = Callable[[ServerState, Session, list[bytes]], Any]
 
 QUEUED = Status("QUEUED")
 NOAUTH = Error("NOAUTH Authentication required.")
+NOT_IN_MULTI = Error("ERR Command not allowed inside a transaction")
 
 
 class Command(NamedTuple):
@@ -47,6 +48,7 @@ class Command(NamedTuple):
     batched: bool = False  # a writer that may return Deferred (no flush before it)
     noauth: bool = False  # allowed before AUTH
     unqueued: bool = False  # runs at once inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT)
+    nomulti: bool = False  # refused inside MULTI (SHUTDOWN)
     subcommands: dict[bytes, Command] | None = None
 
 
@@ -132,6 +134,8 @@ def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
     if not session.authenticated and not cmd.noauth:
         return _reject(state, session, args, NOAUTH)
     if session.multi is not None and not cmd.unqueued:
+        if cmd.nomulti:
+            return _reject(state, session, args, NOT_IN_MULTI)
         session.multi.append(args)
         return QUEUED
     return call(state, session, cmd, args)
@@ -352,6 +356,7 @@ COMMANDS: list[Command] = [
     C("save", 1, server.save),
     C("bgsave", -1, server.bgsave),
     C("lastsave", 1, server.lastsave),
+    C("shutdown", -1, server.shutdown, nomulti=True),
     C("slurp", -2, server.slurp),
     # introspection
     _container(

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .commands import execute
 from .handlers import bits
 from .request import ProtocolError, RequestParser
-from .resp import Ack, Acks, Error, Status, Streamed, encode, encode_int
+from .resp import NO_REPLY, Ack, Acks, Error, Status, Streamed, encode, encode_int
 from .session import Session
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class Connection(asyncio.BufferedProtocol):
         elif kind is Streamed:  # written piece by piece by send_replies
             self.replies.append(reply)
             self.lazy = True
-        else:
+        elif reply is not NO_REPLY:
             self.replies.append((reply, session.protocol))
             self.lazy = True
 

@@ -46,6 +46,19 @@ __all__ = [
 ]
 
 
+class _NoReply:
+    """The type of `NO_REPLY`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_REPLY"
+
+
+#: What a handler returns when the client gets no reply at all (SHUTDOWN: Redis exits).
+NO_REPLY = _NoReply()
+
+
 def strict_int(text: bytes) -> int | None:
     """Redis's `string2ll`: optional '-', no '+', no spaces, no leading zeros; else None."""
     digits = text[1:] if text[:1] == b"-" else text

@@ -110,6 +110,9 @@ class ServerState:
     #: Set by the app: start a background checkpoint (BGSAVE) / a SLURP import.
     on_bgsave: Callable[[], None] | None = None
     on_slurp: Callable[[str, int, int, int], None] | None = None
+    #: Set by the app: stop the server (SHUTDOWN save, force); False when it does not
+    #: stop (the checkpoint asked for failed, without force).
+    on_shutdown: Callable[[bool, bool], bool] | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:

@@ -1,4 +1,5 @@
-"""Server commands: TIME, INFO, DBSIZE, FLUSHDB/FLUSHALL, SAVE, BGSAVE, LASTSAVE, SLURP."""
+"""Server commands: TIME, INFO, DBSIZE, FLUSHDB/FLUSHALL, SAVE, BGSAVE, LASTSAVE,
+SHUTDOWN, SLURP."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from ...engine import FlushAll, FlushDb
 from .. import info
 from ..batch import Deferred
-from ..resp import OK, Error, Status, Verbatim, strict_int
+from ..resp import NO_REPLY, OK, Error, Status, Verbatim, strict_int
 from ..session import ServerState, Session
 from .arguments import NOT_INTEGER, SYNTAX, sync
 
@@ -90,3 +91,37 @@ def slurp(state: ServerState, session: Session, args: list[bytes]) -> Any:
         return Error(f"ERR SLURP needs host:port, got '{address}'")
     state.start_slurp(host, int(port), source_db, session.db)
     return OK
+
+
+_SHUTDOWN_FLAGS = (b"nosave", b"save", b"now", b"force")
+
+
+def shutdown(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    """SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT], as Redis 7.0's `shutdownCommand`.
+
+    Every write is durable once answered, so there is nothing to lose: SAVE folds the
+    journal into the database first (a checkpoint; FORCE stops even if it fails), the
+    default and NOSAVE do not. NOW and FORCE change nothing else here (there are no
+    replicas to wait for), and a shutdown is never in progress for ABORT to cancel.
+    Redis exits without a reply: the connection just closes.
+    """
+    flags: set[bytes] = set()
+    abort = False
+    for arg in args[1:]:
+        option = arg.lower()
+        if option == b"abort":
+            abort = True
+        elif option in _SHUTDOWN_FLAGS:
+            flags.add(option)
+        else:
+            return SYNTAX
+    if (abort and flags) or {b"save", b"nosave"} <= flags:
+        return SYNTAX
+    if abort:
+        return Error("ERR No shutdown in progress.")
+    if state.on_shutdown is not None:
+        sync(state)
+        if not state.on_shutdown(b"save" in flags, b"force" in flags):
+            return Error("ERR Errors trying to SHUTDOWN. Check logs.")
+    session.closing = True
+    return NO_REPLY
