@@ -10,12 +10,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
-import select
 import signal
 from datetime import datetime
 
 from bitmapist import Bitmapist
 from bitmapist.stores.embedded import EmbeddedStore
+
+from .acks import read_acks
 
 WHEN = datetime(2026, 3, 14, 12)
 ROUNDS = 24
@@ -31,18 +32,6 @@ def _child_marks(path: str, round_no: int, ack_fd: int) -> None:
         client.mark_event("active", uid, now=WHEN)
         os.write(ack_fd, b"%d\n" % uid)
         uid += 1
-
-
-def _read_acks(fd: int, wanted: int, buffer: bytearray) -> None:
-    """Read ack lines from `fd` until `wanted` complete lines arrived (or the child died)."""
-    while buffer.count(b"\n") < wanted:
-        ready, _, _ = select.select([fd], [], [], 10)
-        if not ready:
-            raise AssertionError("the child stopped acknowledging writes")
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return
-        buffer.extend(chunk)
 
 
 def test_acknowledged_marks_survive_kill_9(tmp_path):
@@ -61,10 +50,10 @@ def test_acknowledged_marks_survive_kill_9(tmp_path):
         os.close(write_fd)
         buffer = bytearray()
         # Kill after a random number of acknowledged writes (0: possibly while opening).
-        _read_acks(read_fd, rng.choice([0, 1, rng.randrange(2, 400)]), buffer)
+        read_acks(read_fd, rng.choice([0, 1, rng.randrange(2, 400)]), buffer)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        _read_acks(read_fd, 10**9, buffer)  # acks written before the kill still count
+        read_acks(read_fd, 10**9, buffer)  # acks written before the kill still count
         os.close(read_fd)
         acknowledged.update(int(line) for line in buffer.split(b"\n")[:-1])
         # The store opens cleanly after every crash and holds everything acknowledged.

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import random
 import resource
-import select
 import signal
 from datetime import datetime
 
@@ -26,6 +25,8 @@ import pytest
 
 from bitmapist import Bitmapist, StoreError
 from bitmapist.stores.embedded import EmbeddedStore
+
+from .acks import read_acks
 
 WHEN = datetime(2026, 3, 14, 12)
 ROUNDS = 6
@@ -59,18 +60,6 @@ def _child_writes(path: str, write_path: str, round_no: int, ack_fd: int) -> Non
         os.write(ack_fd, b"%d\n" % (uid - 1))
 
 
-def _read_acks(fd: int, wanted: int, buffer: bytearray) -> None:
-    """Read ack lines from `fd` until `wanted` lines arrived or the child is gone."""
-    while buffer.count(b"\n") < wanted:
-        ready, _, _ = select.select([fd], [], [], 20)
-        if not ready:
-            raise AssertionError("the child stopped acknowledging writes")
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return
-        buffer.extend(chunk)
-
-
 def _acknowledged_ids(buffer: bytearray, round_no: int, per_write: int) -> set[int]:
     """Every id acknowledged in a round: each ack line is the last id of one write."""
     lines = buffer.split(b"\n")[:-1]
@@ -97,10 +86,10 @@ def test_acknowledged_writes_survive_kill_9_on_every_write_path(tmp_path, write_
         os.close(write_fd)
         buffer = bytearray()
         # Kill after a random number of acknowledged writes (0: possibly while opening).
-        _read_acks(read_fd, rng.choice([0, 1, rng.randrange(2, 200)]), buffer)
+        read_acks(read_fd, rng.choice([0, 1, rng.randrange(2, 200)]), buffer)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        _read_acks(read_fd, 10**9, buffer)  # acks written before the kill still count
+        read_acks(read_fd, 10**9, buffer)  # acks written before the kill still count
         os.close(read_fd)
         acknowledged |= _acknowledged_ids(buffer, round_no, per_write)
         client = Bitmapist(EmbeddedStore(path))  # opens cleanly after every crash
@@ -144,7 +133,7 @@ def test_a_full_disk_fails_the_write_clearly_and_loses_nothing_acknowledged(tmp_
             os._exit(0)
     os.close(write_fd)
     buffer = bytearray()
-    _read_acks(read_fd, 10**9, buffer)  # until the child exits
+    read_acks(read_fd, 10**9, buffer)  # until the child exits
     os.close(read_fd)
     os.waitpid(pid, 0)
     lines = buffer.decode().splitlines()

@@ -13,6 +13,10 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from ..analytics.funnels import funnel
+from ..analytics.lifecycle import lifecycle
+from ..analytics.stickiness import stickiness
+from ..analytics.trends import trends
 from .options import open_client, print_wide, store_option
 from .query_language import parse_when
 from .reports import _spec
@@ -128,8 +132,6 @@ def trend(events, period, start, end, breakdown, as_csv, as_json, now_text, stor
       bitmapist trend active --period week
       bitmapist trend active song:played --breakdown signup_form:new --breakdown signup_form:classic
     """
-    from ..analytics.trends import trends
-
     ctx = _Context(store_url, period, start, end, breakdown, now_text)
     table = trends(
         [ctx.spec(text) for text in events], period=period, compare=not no_compare, **ctx.common()
@@ -187,8 +189,6 @@ def funnel_command(
       bitmapist funnel signup activate invite upgrade --window 7
       bitmapist funnel signup activate --period week --rule strictly_later --csv
     """
-    from ..analytics.funnels import funnel
-
     ctx = _Context(store_url, period, start, end, breakdown, now_text)
     table = funnel(
         [ctx.spec(text) for text in steps], period=period, window=window, rule=rule, **ctx.common()
@@ -241,8 +241,6 @@ def lifecycle_command(
       bitmapist lifecycle active --period week --first-seen signup
       bitmapist lifecycle active --period day --start 2026-11-01 --json
     """
-    from ..analytics.lifecycle import lifecycle
-
     ctx = _Context(store_url, period, start, end, breakdown, now_text)
     table = lifecycle(
         ctx.spec(event),
@@ -312,8 +310,6 @@ def stickiness_command(
       bitmapist stickiness active --period week
       bitmapist stickiness active --period month --unit day --power 20 --csv
     """
-    from ..analytics.stickiness import stickiness
-
     ctx = _Context(store_url, period, start, end, breakdown, now_text)
     table = stickiness(
         ctx.spec(event, unit),

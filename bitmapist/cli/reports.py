@@ -9,6 +9,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from ..analytics.retention import retention as retention_table
 from ..demo import demo_answers, next_commands, record_demo
 from .heatmap import heatmap_table
 from .options import console, open_client, print_wide, store_option
@@ -75,9 +76,9 @@ def _where(client: Any) -> str:
 
 def _print_demo_retention(client: Any, now: datetime) -> None:
     """Weekly sign-up cohorts and how many of them came back, as a heatmap."""
-    from ..analytics.retention import retention as build
-
-    table = build("signup", "active", period="week", cohorts=6, periods=6, system=client, now=now)
+    table = retention_table(
+        "signup", "active", period="week", cohorts=6, periods=6, system=client, now=now
+    )
     console().print()
     title = "Retention: of each week's sign-ups, % active N weeks later"
     print_wide(heatmap_table(table, title=title))
@@ -147,7 +148,6 @@ def retention(
       bitmapist retention signup active --period week --cohorts 8 --periods 8
       bitmapist retention signup active --period month --segment premium --csv
     """
-    from ..analytics.retention import retention as build
 
     client = open_client(store_url)
     now = parse_when(now_text)
@@ -156,7 +156,7 @@ def retention(
         if isinstance(cohort_spec, str):
             cohort_spec = event_for(client, cohort_spec, period, now)
         cohort_spec = cohort_spec & client.UniqueEvents(segment)
-    table = build(
+    table = retention_table(
         cohort_spec,
         _spec(returning, client, period, now),
         period=period,

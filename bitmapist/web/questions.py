@@ -19,6 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..analytics.funnels import funnel
+from ..analytics.lifecycle import lifecycle
+from ..analytics.stickiness import stickiness
+from ..analytics.trends import trends
 from ..errors import BitmapistError, InvalidInput
 from . import question_charts
 from .params import page_number
@@ -76,8 +80,6 @@ def _end(period: str, end: date | None) -> date | datetime | None:
 
 
 def _trends(dashboard: Dashboard, q: TrendsQuery) -> Any:
-    from ..analytics.trends import trends
-
     return trends(
         list(q.events),
         period=q.period,
@@ -118,8 +120,6 @@ def _in_segment(table: Any, segment: int) -> str:
 
 
 def _funnel(dashboard: Dashboard, q: FunnelQuery) -> Any:
-    from ..analytics.funnels import funnel
-
     return funnel(
         list(q.steps),
         period=q.period,
@@ -155,8 +155,6 @@ STATUSES = ("new", "returning", "resurrecting", "dormant", "active")
 
 
 def _lifecycle(dashboard: Dashboard, q: LifecycleQuery) -> Any:
-    from ..analytics.lifecycle import lifecycle
-
     return lifecycle(
         q.event,
         period=q.period,
@@ -184,8 +182,6 @@ def _lifecycle_drill(table: Any, params: Mapping[str, str]) -> tuple[list[int], 
 
 
 def _stickiness(dashboard: Dashboard, q: StickinessQuery) -> Any:
-    from ..analytics.stickiness import stickiness
-
     return stickiness(
         q.event,
         period=q.period,
