@@ -129,21 +129,30 @@ def test_quoted_names_may_hold_operator_characters(run: Run) -> None:
     [
         (
             "active &",
-            "Error: expression 'active &': it ends too early; "
+            "Error: expression 'active &' at position 9 (the end): it ends too early; "
             "expected EVENT[:PERIOD] operands joined by &, |, ^, ~ and parentheses\n",
         ),
         (
             "(active",
-            "Error: expression '(active': it ends too early; "
+            "Error: expression '(active' at position 8 (the end): missing ')'; "
             "expected EVENT[:PERIOD] operands joined by &, |, ^, ~ and parentheses\n",
         ),
         (
             "active)",
-            "Error: expression 'active)': unexpected ')'; "
+            "Error: expression 'active)' at position 7: unexpected ')'; "
+            "expected EVENT[:PERIOD] operands joined by &, |, ^, ~ and parentheses\n",
+        ),
+        (
+            "a & & b",
+            "Error: expression 'a & & b' at position 5: expected an event name, got '&'; "
             "expected EVENT[:PERIOD] operands joined by &, |, ^, ~ and parentheses\n",
         ),
         ("", "Error: expression '' is empty: give an event name such as active:today\n"),
-        ("active:2026-13", "Error: month 13 is out of range: expected [1, 12]\n"),
+        (
+            "b & active:2026-13",
+            "Error: expression 'b & active:2026-13' at position 5: "
+            "month 13 is out of range: expected [1, 12]\n",
+        ),
     ],
 )
 def test_bad_expressions_are_clean_errors(run: Run, expression: str, message: str) -> None:

@@ -17,9 +17,8 @@ from ..analytics.funnels import funnel
 from ..analytics.lifecycle import lifecycle
 from ..analytics.stickiness import stickiness
 from ..analytics.trends import trends
+from ..query_language import event_spec, parse_when
 from .options import open_client, print_wide, store_option
-from .query_language import parse_when
-from .reports import _spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 BAR_WIDTH = 30
@@ -77,13 +76,13 @@ class _Context:
         self.start = parse_when(start) if start else None
         self.end = parse_when(end) if end else None
         self.breakdown = (
-            [_spec(text, self.client, period, self.now) for text in breakdown]
+            [event_spec(text, self.client, period, self.now) for text in breakdown]
             if breakdown
             else None
         )
 
     def spec(self, text: str, period: str | None = None) -> Any:
-        return _spec(text, self.client, period or self.period, self.now)
+        return event_spec(text, self.client, period or self.period, self.now)
 
     def common(self) -> dict[str, Any]:
         return {

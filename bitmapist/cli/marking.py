@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..query_language import parse_when
 from .options import open_client, store_option
-from .query_language import parse_when
 
 _UUID = click.IntRange(0, 2**32 - 1)
 

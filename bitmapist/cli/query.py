@@ -6,8 +6,8 @@ from itertools import islice
 
 import click
 
+from ..query_language import PERIOD_NAMES, parse_expression, parse_when
 from .options import echo_json, open_client, store_option
-from .query_language import PERIOD_NAMES, parse_expression, parse_when
 
 period_option = click.option(
     "--period",

@@ -11,9 +11,9 @@ from rich.markup import escape
 
 from ..analytics.retention import retention as retention_table
 from ..demo import demo_answers, next_commands, record_demo
+from ..query_language import event_for, event_spec, flag_spec, parse_when
 from .heatmap import heatmap_table
 from .options import console, open_client, print_wide, store_option
-from .query_language import event_for, operand, parse_expression, parse_when, tokenize
 
 
 @click.command()
@@ -115,7 +115,7 @@ def _print_demo_retention(client: Any, now: datetime) -> None:
     "--segment",
     metavar="FLAG",
     default=None,
-    help="Only cohort users with this unique flag (e.g. premium).",
+    help="Only cohort users with this unique flag (e.g. premium), or in this expression.",
 )
 @click.option("--counts", is_flag=True, help="Show user counts instead of percentages.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (percentages, or --counts).")
@@ -151,14 +151,14 @@ def retention(
 
     client = open_client(store_url)
     now = parse_when(now_text)
-    cohort_spec = _spec(cohort, client, period, now)
+    cohort_spec = event_spec(cohort, client, period, now)
     if segment:
         if isinstance(cohort_spec, str):
             cohort_spec = event_for(client, cohort_spec, period, now)
-        cohort_spec = cohort_spec & client.UniqueEvents(segment)
+        cohort_spec = cohort_spec & flag_spec(segment, client, period, now)
     table = retention_table(
         cohort_spec,
-        _spec(returning, client, period, now),
+        event_spec(returning, client, period, now),
         period=period,
         start=parse_when(start) if start else None,
         cohorts=cohorts,
@@ -175,14 +175,3 @@ def retention(
     else:
         title = f"{cohort} \u2192 {returning}" + (f" (segment: {segment})" if segment else "")
         print_wide(heatmap_table(table, title=title, values=values))
-
-
-def _spec(text: str, client: Any, period: str, now: datetime) -> Any:
-    """A plain event name stays a name (retention moves it along the periods); anything
-    else (a period suffix, operators) becomes event objects."""
-    tokens = tokenize(text)
-    if tokens == [("name", text)]:
-        event = operand(client, text, period, now)
-        if getattr(event, "event_name", None) == text:
-            return text
-    return parse_expression(text, client, period, now)

@@ -1,4 +1,5 @@
-"""The little query language of `bitmapist count` and `bitmapist ids`.
+"""The little query language of the CLI (`bitmapist count`, `ids`, `trend`, ...) and of
+the dashboard's question pages.
 
     active:2026-11 & signup:2026-10        active in November and signed up in October
     song:played:this-week | task:complete  either event (bare names take --period/--at)
@@ -10,7 +11,10 @@ trailing part that reads as a period is taken as one. Periods: `2026` (year), `2
 unique bitmap), and relative ones: `this-hour`, `today`, `yesterday`, `this-week`,
 `last-week`, `this-month`, `last-month`, `this-year`, `last-year`. Operators as in Python,
 tightest first: `~`, `&`, `^`, `|`; parentheses group. Quote a name with spaces or
-operator characters: `"a&b":2026-11`.
+operator characters: `"a&b":2026-11`. Errors name the text and the (1-based) position.
+
+`event_spec` is how a question's event text is read, the same in the CLI and the dashboard:
+a plain name stays a name, anything else becomes event objects.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..client import Bitmapist
-from ..errors import InvalidInput
-from ..events import BitOpAnd, BitOpNot, BitOpOr, BitOpXor
-from ..periods import check_period
+from .client import Bitmapist
+from .errors import InvalidInput
+from .events import BitOpAnd, BitOpNot, BitOpOr, BitOpXor
+from .periods import check_period
 
 PERIOD_NAMES = ("hour", "day", "week", "month", "year", "unique")
 RELATIVE_PERIODS = {
@@ -125,29 +129,35 @@ def _with_period(client: Bitmapist, name: str, suffix: str, at: datetime) -> Any
 
 def tokenize(text: str) -> list[tuple[str, str]]:
     """`("op", "&")` and `("name", "song:played:2026-11")` tokens."""
-    tokens: list[tuple[str, str]] = []
+    return [(kind, value) for kind, value, _ in _scan(text)]
+
+
+def _scan(text: str) -> list[tuple[str, str, int]]:
+    """The tokens with the (1-based) position of their first character in `text`."""
+    tokens: list[tuple[str, str, int]] = []
     position = 0
     text = text.rstrip()
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise InvalidInput(f"expression {text!r}: cannot read from position {position}")
+            raise InvalidInput(f"expression {text!r}: cannot read from position {position + 1}")
         position = match.end()
+        where = len(text) - len(text[match.start() :].lstrip()) + 1  # after the spaces
         if match["op"]:
-            tokens.append(("op", match["op"]))
+            tokens.append(("op", match["op"], where))
         elif match["dq"] is not None:
-            tokens.append(("name", match["dq"] + match["dqs"]))
+            tokens.append(("name", match["dq"] + match["dqs"], where))
         elif match["sq"] is not None:
-            tokens.append(("name", match["sq"] + match["sqs"]))
+            tokens.append(("name", match["sq"] + match["sqs"], where))
         else:
-            tokens.append(("name", match["bare"]))
+            tokens.append(("name", match["bare"], where))
     return tokens
 
 
 class _Parser:
     def __init__(self, text: str, client: Bitmapist, default_period: str, at: datetime):
         self.text = text
-        self.tokens = tokenize(text)
+        self.tokens = _scan(text)
         self.position = 0
         self.client = client
         self.default_period = default_period
@@ -180,28 +190,35 @@ class _Parser:
         if token in (("op", "~"), ("op", "(")):
             return self._nested(token[1])
         if token[0] == "name":
-            return operand(self.client, token[1], self.default_period, self.at)
+            try:
+                return operand(self.client, token[1], self.default_period, self.at)
+            except InvalidInput as exc:  # e.g. month 13: say which operand of the text
+                self.position -= 1
+                raise self._error(str(exc), expected=False) from None
+        self.position -= 1
         raise self._error(f"expected an event name, got {token[1]!r}")
 
     def _nested(self, symbol: str) -> Any:
         # each level recurses through several methods: bound it well below Python's limit
         self.nesting += 1
         if self.nesting > MAX_NESTING:
-            raise self._error(
-                f"more than {MAX_NESTING} levels of parentheses and ~ (at position "
-                f"{self.position} of {len(self.tokens)} tokens)"
-            )
+            self.position -= 1
+            raise self._error(f"more than {MAX_NESTING} levels of parentheses and ~")
         if symbol == "~":
             result = BitOpNot(self._unary())
         else:
             result = self._binary(0)
-            if self._next() != ("op", ")"):
+            if self._peek() != ("op", ")"):
                 raise self._error("missing ')'")
+            self.position += 1
         self.nesting -= 1
         return result
 
     def _peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.position] if self.position < len(self.tokens) else None
+        if self.position >= len(self.tokens):
+            return None
+        kind, value, _ = self.tokens[self.position]
+        return kind, value
 
     def _next(self) -> tuple[str, str]:
         token = self._peek()
@@ -210,12 +227,19 @@ class _Parser:
         self.position += 1
         return token
 
-    def _error(self, problem: str) -> InvalidInput:
+    def _error(self, problem: str, expected: bool = True) -> InvalidInput:
+        """`problem` at the current token (or the end), naming the text and the position."""
         text = self.text if len(self.text) <= 80 else self.text[:77] + "..."
-        return InvalidInput(
-            f"expression {text!r}: {problem}; "
-            "expected EVENT[:PERIOD] operands joined by &, |, ^, ~ and parentheses"
+        if self.position < len(self.tokens):
+            where = f"position {self.tokens[self.position][2]}"
+        else:
+            where = f"position {len(self.text.rstrip()) + 1} (the end)"
+        hint = (
+            "; expected EVENT[:PERIOD] operands joined by &, |, ^, ~ and parentheses"
+            if expected
+            else ""
         )
+        return InvalidInput(f"expression {text!r} at {where}: {problem}{hint}")
 
 
 def parse_expression(
@@ -223,3 +247,28 @@ def parse_expression(
 ) -> Any:
     """An event or bit operation on `client` for a query such as `"active:2026-11 & signup"`."""
     return _Parser(text, client, default_period, at or parse_when(None)).parse()
+
+
+def event_spec(text: str, client: Bitmapist, period: str, at: datetime) -> Any:
+    """The event a question (trends, funnel, lifecycle, stickiness, retention) is asked of,
+    from the text a person typed: the one rule the CLI and the dashboard share.
+
+    A plain event name (`active`, `song:played`, `signup_form:new`) stays a name, so the
+    question moves it to each of its periods and a custom handler of that name applies.
+    Anything else (a period suffix such as `premium:u` or `active:2026-11`, a quoted name,
+    operators) becomes event objects, read with `period` for bare operands and `at` for
+    relative suffixes; the question moves their period events to each of its periods too,
+    and unique bitmaps stay as they are. Bad text raises `InvalidInput` naming the text and
+    the position.
+    """
+    spec = parse_expression(text, client, period, at)
+    if tokenize(text) == [("name", text)] and getattr(spec, "event_name", None) == text:
+        return text
+    return spec
+
+
+def flag_spec(text: str, client: Bitmapist, period: str, at: datetime) -> Any:
+    """A segment that narrows one set of users (retention's): a plain name is that flag,
+    `UniqueEvents(name)`; anything else is the expression, as `event_spec` reads it."""
+    spec = event_spec(text, client, period, at)
+    return client.UniqueEvents(spec) if isinstance(spec, str) else spec
