@@ -122,18 +122,23 @@ _NO_OFFSET_THRESHOLD = 4  # serializations with runs and fewer containers omit o
 _PATTERNS = (0x55, 0x33)
 # Per pattern: a byte of (container XOR pattern) in roaring's layout -> the Redis byte.
 _UNMASK = {p: bytes(_REVERSED[value ^ p] for value in range(256)) for p in _PATTERNS}
+_PATTERN_BODIES = {p: bytes([p]) * _CONTAINER_BYTES for p in _PATTERNS}
+_PATTERN_CARDINALITY = 4 * _CONTAINER_BYTES  # both patterns set 4 bits of every byte
 
 
 def byte_range(bitmap: BitMap, start: int, end: int) -> bytes:
     """Bytes [start, end) of the Redis string whose set bits are `bitmap`: zero bytes
     where no bit is set, so `end` may lie past the last set bit (GETRANGE, and the pieces
-    of a streamed GET). Costs one 8 KiB translate per container the range covers.
+    of a streamed GET). Costs a translate of the bytes the range covers, per container.
     """
     if end <= start:
         return b""
     out = bytearray(end - start)
     if bitmap:
-        lo, hi = start * 8, end * 8
+        # Only the containers the range touches are serialized: a huge bitmap streamed
+        # in pieces must not be serialized whole for every piece.
+        lo = (start * 8) & ~(_CONTAINER_BITS - 1)
+        hi = -(-end * 8 // _CONTAINER_BITS) * _CONTAINER_BITS
         if bitmap.min() < lo or bitmap.max() >= hi:
             window = BitMap()
             window.add_range(lo, hi)
@@ -152,26 +157,26 @@ def _bitmap_bytes(bitmap: BitMap, length: int) -> bytes:
 def _fill(out: bytearray, bitmap: BitMap, first: int) -> None:
     """Write `bitmap`'s bits into `out`, which holds the Redis string from byte `first` on.
 
-    Bitset containers are the Redis bytes with each byte's bits reversed: one translate.
-    Tiny array containers are set a bit at a time, run containers with few runs a run at
-    a time. Every other container (arrays, runs with many runs) is XORed (by
-    CRoaring, in one operation for all of them) with a bitset of a fixed byte pattern:
-    the XOR of a bitset container with anything is a bitset unless it holds at most 4096
-    bits, so each comes back as 8 KiB that one `translate` turns into the Redis bytes,
-    whatever kind (array, run, bitset) the container was. The few within 4096 bits of
-    the pattern go again with the second pattern.
+    Bitset containers are the Redis bytes with each byte's bits reversed: one translate
+    of the part `out` holds. Tiny array containers are set a bit at a time, run
+    containers with few runs a run at a time. Every other container (arrays, runs with
+    many runs) is XORed (by CRoaring, in one operation for all of them) with a bitset of
+    a fixed byte pattern: the XOR of a bitset container with anything is a bitset unless
+    it holds at most 4096 bits, so each comes back as 8 KiB that one `translate` turns
+    into the Redis bytes, whatever kind (array, run, bitset) the container was. The few
+    within 4096 bits of the pattern go again with the second pattern.
     """
     keys: list[int] = []
     limit = len(out) * 8
     for key, kind, body in _containers(bitmap.serialize()):
-        if kind == "array" and len(body) <= 2 * _ARRAY_LOOP_MAX_BITS:
+        if kind == "bitset":  # already 8 KiB: no XOR needed
+            _place(out, key, body, first, _REVERSED)
+        elif kind == "array" and len(body) <= 2 * _ARRAY_LOOP_MAX_BITS:
             base = key * _CONTAINER_BITS - first * 8
             for value in struct.unpack(f"<{len(body) // 2}H", body):
                 offset = base + value
                 if 0 <= offset < limit:
                     out[offset >> 3] |= 0x80 >> (offset & 7)
-        elif kind == "bitset":  # already 8 KiB: no XOR needed
-            _place(out, key, bytes(body).translate(_REVERSED), first)
         elif kind == "run" and len(body) <= 4 * _RUN_LOOP_MAX_RUNS:
             _fill_runs(out, key * _CONTAINER_BITS - first * 8, body)
         else:
@@ -181,12 +186,15 @@ def _fill(out: bytearray, bitmap: BitMap, first: int) -> None:
             break
         wanted = set(keys)
         masked = bitmap ^ _pattern_bitmap(keys, pattern)
+        keys = []
         table = _UNMASK[pattern]
         for key, kind, body in _containers(masked.serialize()):
-            if key in wanted and kind == "bitset":
-                _place(out, key, bytes(body).translate(table), first)
-                wanted.discard(key)
-        keys = sorted(wanted)
+            if key not in wanted:  # a container placed above, unchanged by the XOR
+                continue
+            if kind == "bitset":
+                _place(out, key, body, first, table)
+            else:  # within 4096 bits of the pattern: the next one
+                keys.append(key)
     if keys:
         raise AssertionError(f"containers {keys} near both patterns")  # impossible, see above
 
@@ -214,14 +222,13 @@ def _pattern_bitmap(keys: list[int], pattern: int) -> BitMap:
     """A bitmap whose containers `keys` are bitsets of the byte `pattern` (half the bits)."""
     count = len(keys)
     header_size = 8 + 8 * count
-    body = bytes([pattern]) * _CONTAINER_BYTES
-    cardinality = bin(pattern).count("1") * _CONTAINER_BYTES
+    cardinality = _PATTERN_CARDINALITY - 1
     parts = [struct.pack("<II", _COOKIE_NO_RUNS, count)]
-    parts.append(struct.pack(f"<{2 * count}H", *_interleave(keys, cardinality - 1)))
+    parts.append(struct.pack(f"<{2 * count}H", *_interleave(keys, cardinality)))
     parts.append(
         struct.pack(f"<{count}I", *(header_size + i * _CONTAINER_BYTES for i in range(count)))
     )
-    parts.append(body * count)
+    parts.extend([_PATTERN_BODIES[pattern]] * count)
     return BitMap.deserialize(b"".join(parts))
 
 
@@ -260,10 +267,12 @@ def _containers(data: bytes) -> Iterator[tuple[int, str, memoryview]]:
         position += size
 
 
-def _place(out: bytearray, key: int, chunk: bytes, first: int) -> None:
-    """Copy container `key`'s 8 KiB into `out` (the string from byte `first`), clipped."""
+def _place(out: bytearray, key: int, body: memoryview, first: int, table: bytes) -> None:
+    """Write container `key` (8 KiB `body` in roaring's layout, `table` turning its bytes
+    into Redis bytes) into `out` (the string from byte `first` on): only the part `out`
+    holds is translated."""
     start = key * _CONTAINER_BYTES - first
     skip = max(0, -start)
     size = min(_CONTAINER_BYTES, len(out) - start)
     if size > skip:
-        out[start + skip : start + size] = chunk[skip:size]
+        out[start + skip : start + size] = bytes(body[skip:size]).translate(table)

@@ -3,8 +3,8 @@
 Connections (`connection.py`) queue their replies during a turn; at its end `flush`
 commits the turn's writes in one batch and only then sends every reply, so a client never
 sees an acknowledgement before its write is on disk, and a busy server commits many
-writes at a time. Checkpoints, backups (SIGUSR1), expiry sweeps and SLURP imports run in
-the background.
+writes at a time; a turn with no write queued ends at once (`end_turn`). Checkpoints,
+backups (SIGUSR1), expiry sweeps and SLURP imports run in the background.
 """
 
 from __future__ import annotations
@@ -72,13 +72,29 @@ class BitmapistServer:
         self.loop.call_soon(connection.continue_processing)
 
     def open_turn(self) -> None:
-        """Read from one engine view until the turn's `flush` (see `Keyspace.open_turn`)."""
+        """Read from one engine view until the turn's `flush` (see `Keyspace.open_turn`);
+        the caller ends the turn with `end_turn`."""
         self.state.keyspace.open_turn()
         self.turn_open = True
-        if not self._flush_scheduled:  # flush() is what closes the turn
-            self._flush_scheduled = True
-            assert self.loop is not None
-            self.loop.call_soon(self.flush)
+
+    def end_turn(self, connection: Connection) -> None:
+        """`connection` ran its commands: with writes queued, its replies wait for their
+        commit at the end of the event-loop iteration (`flush`, one commit for every
+        connection's writes); with none (reads flush the queue before them), the turn
+        ends now and the replies go out at once, without another pass of the loop."""
+        if not connection.dirty:
+            connection.dirty = True
+            self._dirty.append(connection)
+        if self.state.batcher.queued:
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                assert self.loop is not None
+                self.loop.call_soon(self.flush)
+            return
+        try:
+            self.flush()
+        except Exception:  # as from a scheduled flush: logged, the connection lives on
+            log.exception("ending the turn failed")
 
     def flush(self) -> None:
         """Commit the turn's writes in one batch, then send every queued reply."""

@@ -3,10 +3,12 @@
 Each connection parses commands one at a time (as Redis does: a protocol error comes
 after the replies of the commands before it) and runs them at once; a pipeline of plain
 GETBITs or SETBITs is taken and run as a whole (`RequestParser.take_run`,
-`handlers.bits.run`), with the same replies in the same order. Replies wait for the end
-of the event-loop turn (`app.BitmapistServer.flush`): then the write batcher commits every
-write of the turn in one transaction, and all replies go out. A write's reply is an
-`Ack`/`Acks` until then, which its batch turns into the error if the commit fails.
+`handlers.bits.run`), with the same replies in the same order. When writes are queued,
+replies wait for the end of the event-loop iteration (`app.BitmapistServer.flush`): then
+the write batcher commits every connection's writes in one transaction, and all replies
+go out. A write's reply is an `Ack`/`Acks` until then, which its batch turns into the
+error if the commit fails. When none is (a turn of reads: a read commits the queue before
+it runs), the replies go out at once (`app.BitmapistServer.end_turn`).
 
 A client that stops reading is paused (its commands wait) once its unsent replies pass
 the transport's high-water mark, and dropped past `max_output_buffer`. A huge bulk
@@ -98,7 +100,7 @@ class Connection(asyncio.BufferedProtocol):
         assert session is not None and self.transport is not None
         replies = self.replies
         server = self.server
-        if not server.turn_open:  # one engine view for the whole turn, closed by flush()
+        if not server.turn_open:  # one engine view for the turn, closed by flush()
             server.open_turn()
         try:
             self._run(_COMMANDS_PER_TURN)
@@ -110,7 +112,7 @@ class Connection(asyncio.BufferedProtocol):
             log.exception("request parsing failed")
             replies.append(encode(Error(f"ERR internal error: {exc}")))
             session.closing = True
-        server.schedule_flush(self)
+        server.end_turn(self)
 
     def _run(self, budget: int) -> None:
         """Run up to `budget` buffered commands: runs of plain GETBITs or SETBITs at once
