@@ -140,6 +140,12 @@ def pair_factory(redis_server, bitmapist_server):
 
 # --- hand-written edge cases
 
+
+def _words(text: str) -> tuple[str, ...]:
+    """A command written as one line of words (long BITFIELDs)."""
+    return tuple(text.split())
+
+
 CASES = {
     "connection": [
         ("PING",),
@@ -535,6 +541,171 @@ CASES = {
         ("BITPOS", "ff", "0", "3", "BIT"),
         ("BITPOS", "ff", "1", "-1"),
         ("BITPOS", "b", "1", "0", "1", "BYTE", "x"),
+    ],
+    "bitfield": [
+        # Redis's tests/unit/bitfield.tcl, then the edges
+        ("BITFIELD", "bf", "SET", "i8", "0", "-100"),
+        ("BITFIELD", "bf", "SET", "i8", "0", "101"),
+        ("BITFIELD", "bf", "GET", "i8", "0"),
+        ("BITFIELD", "bf", "SET", "u8", "0", "255"),
+        ("BITFIELD", "bf", "SET", "u8", "0", "100"),
+        ("BITFIELD", "bf", "GET", "u8", "0"),
+        ("DEL", "bf"),
+        _words("BITFIELD bf SET u8 #0 65 SET u8 #1 66 SET u8 #2 67"),
+        ("GET", "bf"),
+        _words("BITFIELD bf SET u8 #0 10 INCRBY u8 #0 100 INCRBY u8 #0 100"),
+        ("BITFIELD", "bf", "OVERFLOW", "WRAP", "INCRBY", "u8", "#0", "257", "GET", "u8", "#0"),
+        ("BITFIELD", "bf", "overflow", "wrap", "incrby", "u8", "#0", "255", "get", "u8", "#0"),
+        ("BITFIELD", "bf", "OVERFLOW", "SAT", "INCRBY", "u8", "#0", "257", "GET", "u8", "#0"),
+        ("BITFIELD", "bf", "OVERFLOW", "SAT", "INCRBY", "u8", "#0", "-255", "GET", "u8", "#0"),
+        _words("BITFIELD bf SET i8 #0 100 OVERFLOW WRAP INCRBY i8 #0 257"),
+        _words("BITFIELD bf OvErFlOw Sat IncrBy i8 #0 257 INCRBY i8 #0 -255"),
+        _words("BITFIELD bf OVERFLOW FAIL INCRBY i8 #0 -1 INCRBY u8 #0 -1"),
+        _words("BITFIELD bf OVERFLOW FAIL SET u4 0 16 SET u4 0 15 SET i4 0 -9"),
+        ("GET", "bf"),
+        ("SET", "bf", "1"),
+        _words("BITFIELD bf GET u1 0 GET u8 0 GET i64 0 GET u63 1"),
+        ("DEL", "bf"),
+        _words("BITFIELD bf SET i8 0 10 SET i8 64 10 INCRBY i8 10 99900"),
+        ("GET", "bf"),
+        # every width, unaligned, past the end (zeros), negative values
+        ("SET", "bf", b"\x12\x34\x56\x78\x9a\xbc\xde\xf0\x0f"),
+        _words("BITFIELD bf GET u1 3 GET u7 3 GET i7 3 GET u13 5 GET i13 5"),
+        _words("BITFIELD bf GET u63 0 GET u63 9 GET i64 0 GET i64 7 GET i64 8"),
+        _words("BITFIELD bf GET u32 60 GET i32 60 GET u8 72 GET i16 1000"),
+        _words("BITFIELD bf SET i5 3 -7 GET i5 3 GET u16 0 SET u63 9 1"),
+        ("GET", "bf"),
+        ("BITFIELD", "bf", "SET", "u3", "75", "7", "GET", "u16", "70"),
+        ("STRLEN", "bf"),
+        ("GET", "bf"),
+        # i64 / u63 boundaries, WRAP SAT FAIL
+        ("BITFIELD", "e", "SET", "i64", "0", "9223372036854775807", "INCRBY", "i64", "0", "1"),
+        ("BITFIELD", "e", "INCRBY", "i64", "0", "-1", "INCRBY", "i64", "0", "-9223372036854775808"),
+        _words("BITFIELD e OVERFLOW SAT INCRBY i64 0 -9223372036854775808 INCRBY i64 0 -1"),
+        _words(
+            "BITFIELD e OVERFLOW SAT INCRBY i64 0 9223372036854775807 INCRBY i64 0 9223372036854775807"
+        ),
+        _words(
+            "BITFIELD e OVERFLOW FAIL INCRBY i64 0 1 INCRBY i64 0 -9223372036854775808 GET i64 0"
+        ),
+        _words("BITFIELD e SET i64 0 -9223372036854775808 GET i64 0 GET u63 0 GET u63 1"),
+        _words("BITFIELD e SET u63 0 9223372036854775807 SET u63 0 -1 GET u63 0"),
+        _words("BITFIELD e OVERFLOW SAT SET u63 0 -1 SET u63 0 -1 SET u8 0 -5 GET u8 0"),
+        _words("BITFIELD e OVERFLOW FAIL SET u63 0 -1 SET u63 0 9223372036854775807"),
+        _words("BITFIELD e SET u63 0 4611686018427387904 INCRBY u63 0 4611686018427387904"),
+        _words(
+            "BITFIELD e OVERFLOW SAT INCRBY u63 0 9223372036854775807 INCRBY u63 0 -9223372036854775808"
+        ),
+        _words("BITFIELD e OVERFLOW WRAP INCRBY u63 0 -1 INCRBY u63 0 9223372036854775807"),
+        _words("BITFIELD e SET i1 0 1 SET i1 0 -1 SET i1 0 -2 INCRBY i1 0 1"),
+        _words("BITFIELD e OVERFLOW SAT SET i1 0 5 INCRBY i1 0 -3 SET u1 0 2 INCRBY u1 0 -1"),
+        _words("BITFIELD e OVERFLOW FAIL SET i1 0 1 SET u1 0 1 INCRBY u1 0 1"),
+        _words(
+            "BITFIELD e SET i63 1 -4611686018427387904 INCRBY i63 1 -1 OVERFLOW SAT INCRBY i63 1 -9223372036854775808"
+        ),
+        ("GET", "e"),
+        # offsets: #N (times the width), the 512 MB limit, a product past 2**63
+        ("BITFIELD", "o", "GET", "u8", "#536870911", "GET", "i64", "#67108863"),
+        ("BITFIELD", "o", "GET", "u8", "#536870912"),
+        ("BITFIELD", "o", "GET", "u8", "4294967295", "GET", "i64", "4294967290"),
+        ("BITFIELD", "o", "GET", "u8", "4294967296"),
+        ("BITFIELD", "o", "GET", "i64", "#288230376151711745"),
+        ("BITFIELD", "o", "GET", "i64", "#144115188075855872"),
+        ("BITFIELD", "o", "GET", "u8", "#-1"),
+        ("BITFIELD", "o", "GET", "u8", "-1"),
+        ("BITFIELD", "o", "GET", "u8", "#"),
+        ("BITFIELD", "o", "GET", "u8", "##1"),
+        ("BITFIELD", "o", "GET", "u8", "01"),
+        ("BITFIELD", "o", "GET", "u8", "#01"),
+        ("BITFIELD", "o", "GET", "u8", "1.0"),
+        ("BITFIELD", "o", "GET", "u8", "99999999999999999999"),
+        ("BITFIELD", "o", "GET", "u8", ""),
+        ("BITFIELD", "o", "GET", "u8", "#0", "GET", "u8", "#1"),
+        ("EXISTS", "o"),
+        ("BITFIELD", "o", "SET", "u8", "#2", "1", "SET", "u8", "5", "0"),
+        ("STRLEN", "o"),
+        ("GET", "o"),
+        # types
+        ("BITFIELD", "t", "GET", "u64", "0"),
+        ("BITFIELD", "t", "GET", "i65", "0"),
+        ("BITFIELD", "t", "GET", "i0", "0"),
+        ("BITFIELD", "t", "GET", "u0", "0"),
+        ("BITFIELD", "t", "GET", "I8", "0"),
+        ("BITFIELD", "t", "GET", "U8", "0"),
+        ("BITFIELD", "t", "GET", "x8", "0"),
+        ("BITFIELD", "t", "GET", "i", "0"),
+        ("BITFIELD", "t", "GET", "", "0"),
+        ("BITFIELD", "t", "GET", "i08", "0"),
+        ("BITFIELD", "t", "GET", "i-8", "0"),
+        ("BITFIELD", "t", "GET", "i+8", "0"),
+        ("BITFIELD", "t", "GET", "i8 ", "0"),
+        ("BITFIELD", "t", "GET", "i8\x00junk", "0"),
+        ("BITFIELD", "t", "GET\x00junk", "i8", "0"),
+        ("BITFIELD", "t", "GET", "i99999999999999999999", "0"),
+        # syntax: missing arguments, unknown subcommands and OVERFLOW types, the first error wins
+        ("BITFIELD",),
+        ("BITFIELD", "t"),
+        ("BITFIELD", "t", "GET"),
+        ("BITFIELD", "t", "GET", "i8"),
+        ("BITFIELD", "t", "SET", "i8", "0"),
+        ("BITFIELD", "t", "INCRBY", "i8", "0"),
+        ("BITFIELD", "t", "FOO", "i8", "0"),
+        ("BITFIELD", "t", "OVERFLOW"),
+        ("BITFIELD", "t", "OVERFLOW", "BAD"),
+        ("BITFIELD", "t", "OVERFLOW", "SAT"),
+        ("BITFIELD", "t", "OVERFLOW", "SAT", "OVERFLOW", "FAIL", "GET", "u8", "0"),
+        ("BITFIELD", "t", "GET", "u8", "0", "OVERFLOW"),
+        ("BITFIELD", "t", "SET", "i8", "0", "x"),
+        ("BITFIELD", "t", "SET", "i8", "0", "1.5"),
+        ("BITFIELD", "t", "SET", "i8", "0", "-0"),
+        ("BITFIELD", "t", "SET", "i8", "0", "9223372036854775808"),
+        ("BITFIELD", "t", "INCRBY", "i8", "0", "-9223372036854775809"),
+        ("BITFIELD", "t", "SET", "i8", "0", "1", "SET", "i99", "0", "1"),
+        ("BITFIELD", "t", "SET", "i8", "0", "1", "OVERFLOW", "NOPE", "SET", "u64", "0", "1"),
+        ("BITFIELD", "t", "GET", "u8", "x", "OVERFLOW", "NOPE"),
+        ("BITFIELD", "t", "SET", "u8", "4294967288", "1"),
+        ("EXISTS", "t"),
+        ("BITFIELD", "t", "SET", "u8", "8", "1", "GET", "u8", "8", "GET"),
+        ("EXISTS", "t"),
+        # OVERFLOW FAIL still creates and grows the string (to the farthest field)
+        ("BITFIELD", "f", "OVERFLOW", "FAIL", "SET", "u4", "0", "100"),
+        ("GET", "f"),
+        ("BITFIELD", "f", "OVERFLOW", "FAIL", "SET", "u4", "100", "100", "GET", "u4", "0"),
+        ("STRLEN", "f"),
+        ("BITFIELD", "f", "SET", "u8", "0", "0"),
+        ("STRLEN", "f"),
+        # the expiry is kept, as by SETBIT
+        ("SET", "x", "abc", "EX", "1000"),
+        ("BITFIELD", "x", "SET", "u8", "#3", "100", "INCRBY", "u8", "#0", "1"),
+        ("TTL", "x"),
+        ("GET", "x"),
+        # a wrong-arity name in MULTI, and BITFIELD queued in one
+        ("MULTI",),
+        ("BITFIELD", "m", "INCRBY", "u2", "0", "3"),
+        ("BITFIELD", "m", "INCRBY", "u2", "0", "3"),
+        ("BITFIELD_RO", "m", "GET", "u2", "0"),
+        ("EXEC",),
+    ],
+    "bitfield_ro": [
+        ("SET", "r", "\x81"),
+        ("BITFIELD_RO", "r"),
+        _words("BITFIELD_RO r GET u1 0 GET i8 0 get u8 #0 GET u8 #1"),
+        ("BITFIELD_RO", "r", "SET", "u8", "0", "1"),
+        ("BITFIELD_RO", "r", "INCRBY", "u8", "0", "1"),
+        ("BITFIELD_RO", "r", "GET", "u8", "0", "OVERFLOW", "SAT", "SET", "u8", "0", "1"),
+        ("BITFIELD_RO", "r", "OVERFLOW", "SAT", "GET", "u8", "0"),
+        ("BITFIELD_RO", "r", "OVERFLOW", "SAT"),
+        ("BITFIELD_RO", "r", "OVERFLOW", "NO"),
+        ("BITFIELD_RO", "r", "SET", "u8", "0", "x"),
+        ("BITFIELD_RO", "r", "SET", "u64", "0", "1"),
+        ("BITFIELD_RO", "r", "GET", "u8", "0", "SET"),
+        ("BITFIELD_RO", "r", "GET", "u8"),
+        ("BITFIELD_RO",),
+        ("BITFIELD_RO", "none", "GET", "u8", "0"),
+        ("BITFIELD_RO", "none"),
+        ("EXISTS", "none"),
+        ("GET", "r"),
+        ("bitfield_ro", "r", "get", "i4", "#1"),
     ],
     "bitop": [
         ("SETBIT", "a", "3", "1"),
@@ -1008,6 +1179,8 @@ CASES = {
         ("COMMAND", "INFO", "getrange", "substr"),
         ("COMMAND", "DOCS", "getrange"),
         ("COMMAND", "INFO", "setbit", "bitop", "nosuch"),
+        ("COMMAND", "INFO", "bitfield", "BITFIELD_RO"),
+        ("COMMAND", "DOCS", "bitfield", "bitfield_ro"),
         ("COMMAND", "INFO", "client|id"),
         ("COMMAND", "DOCS", "bitcount"),
         ("COMMAND", "DOCS", "get", "set", "nosuch"),
@@ -1062,6 +1235,43 @@ def test_watch_ignores_setbits_that_change_nothing(pair_factory, write):
     watcher.run([("SETBIT", "w", "5", "1"), ("WATCH", "w"), ("MULTI",), ("GET", "w")])
     writer.run([("SETBIT", "w", *write)])
     watcher.run([("EXEC",), ("GET", "w")])
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        ("SET", "u8", "0", "5"),  # the same value: no change
+        ("OVERFLOW", "FAIL", "SET", "u4", "0", "100"),  # refused: no change
+        ("OVERFLOW", "FAIL", "SET", "u4", "100", "100"),  # refused, yet grows the string
+        ("SET", "u8", "0", "6"),
+        ("SET", "u8", "16", "0"),  # grows the string
+        ("INCRBY", "u8", "0", "0"),
+        ("GET", "u8", "0"),
+    ],
+    ids=["same", "fail", "fail-grows", "changes", "grows", "incrby-0", "get"],
+)
+@pytest.mark.parametrize("watched", ["w", "new"])
+def test_watch_sees_bitfield_writes_as_redis(pair_factory, write, watched):
+    # Redis 7.0 signals a BITFIELD only when one of its writes runs and changes a field
+    # or grows the string; a refused write still creates or grows it, unsignalled
+    watcher, writer = pair_factory(), pair_factory()
+    watcher.run([("BITFIELD", "w", "SET", "u8", "0", "5"), ("WATCH", watched), ("MULTI",)])
+    watcher.run([("GET", watched)])
+    writer.run([("BITFIELD", watched, *write)])
+    watcher.run([("EXEC",), ("GET", watched)])
+
+
+def test_info_counts_bitfield_changes_like_redis(pair_factory):
+    pair = pair_factory()
+    pair.run([("SAVE",)])
+    for client in (pair.redis, pair.ours):
+        client.call("BITFIELD", "c", "SET", "u8", "0", "1", "SET", "u8", "8", "2", "GET", "u8", "0")
+        client.call("BITFIELD", "c", "SET", "u8", "0", "1", "INCRBY", "u8", "8", "1")
+        client.call("BITFIELD", "c", "OVERFLOW", "FAIL", "INCRBY", "u8", "8", "300")
+        client.call("BITFIELD", "c2", "OVERFLOW", "FAIL", "SET", "u8", "0", "300")
+        client.call("BITFIELD_RO", "c", "GET", "u8", "0")
+        info = client.call("INFO", "persistence")
+        assert b"rdb_changes_since_last_save:3\r\n" in info, info
 
 
 def test_info_counts_changes_since_the_last_save(pair_factory):
@@ -1133,6 +1343,15 @@ _LOOKUPS = [
     ("PERSIST", "h4"),
     ("DEL", "h4", "nope"),
     ("SETBIT", "b", "1", "1"),
+    ("BITFIELD", "b", "GET", "u8", "0"),
+    ("BITFIELD", "nope", "GET", "u8", "0"),
+    ("BITFIELD", "nope"),
+    ("BITFIELD_RO", "b", "GET", "u8", "0", "GET", "i4", "4"),
+    ("BITFIELD_RO", "nope"),
+    ("BITFIELD_RO", "b", "GET", "u64", "0"),
+    ("BITFIELD_RO", "b", "SET", "u8", "0", "1"),
+    ("BITFIELD", "b", "SET", "u8", "0", "1"),
+    ("BITFIELD", "nope2", "INCRBY", "u8", "0", "1", "GET", "u8", "0"),
     ("KEYS", "zz*"),
     ("SCAN", "0", "MATCH", "zz*"),
     ("DBSIZE",),
@@ -1189,9 +1408,26 @@ def test_offsets_near_the_top_of_the_range(pair_factory):
             ("SETBIT", "top", top, "0"),
             ("BITCOUNT", "top"),
             ("BITPOS", "top", "1"),
+            ("BITFIELD", "top", "SET", "u8", top - 7, "200", "GET", "i64", top - 10),
+            ("BITFIELD_RO", "top", "GET", "u8", top - 7, "GET", "i64", top, "GET", "u8", "#1"),
+            ("BITFIELD", "top", "OVERFLOW", "SAT", "INCRBY", "u8", "#536870911", "100"),
+            ("BITCOUNT", "top"),
+            ("STRLEN", "top"),
             ("DEL", "top"),
         ]
     )
+
+
+def test_bitfield_writes_past_the_last_bit_are_refused(bitmapist_server):
+    # A known difference: Redis grows the string up to 8 bytes past 512 MB for a field
+    # that starts below bit 2**32 and ends past it; roaring offsets end at 2**32 - 1.
+    with RawConnection(bitmapist_server.port) as conn:
+        for write in (("SET", "u8", TWO_POW_32 - 7, "1"), ("INCRBY", "i64", TWO_POW_32 - 63, "1")):
+            assert conn.call("BITFIELD", "past", *write) == (
+                b"-ERR bit offset is not an integer or out of range\r\n"
+            )
+        assert conn.call("BITFIELD", "past", "GET", "i64", TWO_POW_32 - 1) == b"*1\r\n:0\r\n"
+        assert conn.call("EXISTS", "past") == b":0\r\n"
 
 
 def test_scan_visits_the_same_keys(pair_factory):
@@ -1291,8 +1527,45 @@ def _no_short_expiry(value):
     return 100_000 if isinstance(value, int) and value > 0 else value
 
 
+FIELD_TYPES = st.one_of(
+    st.sampled_from(["i1", "u1", "i8", "u8", "i63", "u63", "i64", "u64", "i0", "x8", "I8"]),
+    st.builds(lambda sign, width: f"{sign}{width}", st.sampled_from("iu"), st.integers(1, 64)),
+)
+FIELD_OFFSETS = st.one_of(
+    st.integers(0, 80).map(str),
+    st.integers(0, 10).map(lambda index: f"#{index}"),
+    st.sampled_from(["-1", "#-1", "x", "4294967296", "#"]),  # (no 512 MB values)
+)
+FIELD_NUMBERS = st.one_of(
+    st.integers(-300, 300),
+    st.integers(-(2**63), 2**63 - 1),
+    st.sampled_from(["x", str(2**63), "-0"]),
+    st.integers(1, 63).flatmap(
+        lambda width: st.sampled_from([2**width, 2**width - 1, -(2**width), 2 ** (width - 1)])
+    ),
+)
+
+
+@st.composite
+def _bitfield(draw):
+    """BITFIELD or BITFIELD_RO with a few subcommands, mostly well formed."""
+    args = [draw(st.sampled_from(["BITFIELD", "BITFIELD", "BITFIELD_RO", "bitfield"])), draw(KEYS)]
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(st.sampled_from(["GET", "SET", "INCRBY", "OVERFLOW", "get", "incrby", "BAD"]))
+        if kind == "OVERFLOW":
+            args += [kind, draw(st.sampled_from(["WRAP", "SAT", "FAIL", "sat", "nope"]))]
+        elif kind != "BAD":
+            args += [kind, draw(FIELD_TYPES), draw(FIELD_OFFSETS)]
+            if kind.upper() != "GET":
+                args.append(draw(FIELD_NUMBERS))
+    if draw(st.integers(0, 9)) == 0 and len(args) > 2:
+        args.pop()  # a missing argument
+    return tuple(args)
+
+
 def _commands():
     return st.one_of(
+        _bitfield(),
         st.tuples(st.just("SETBIT"), KEYS, OFFSETS, BITS),
         st.tuples(st.just("GETBIT"), KEYS, OFFSETS),
         st.tuples(st.just("BITCOUNT"), KEYS),
@@ -1379,6 +1652,34 @@ def test_generated_sequences_match_redis(pair_factory, sequence, protocol):
         pair.run(sequence)
     finally:
         pair.call("DISCARD")
+        pair.close()
+
+
+@settings(
+    max_examples=int(os.environ.get("DIFF_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    sequence=st.lists(
+        st.one_of(
+            _bitfield(),
+            _bitfield(),
+            st.tuples(st.just("SETBIT"), KEYS, st.integers(0, 90), st.sampled_from(["0", "1"])),
+            st.tuples(st.just("SET"), KEYS, VALUES),
+            st.tuples(st.sampled_from(["GET", "STRLEN", "DEL"]), KEYS),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    protocol=st.sampled_from([2, 3]),
+)
+def test_generated_bitfields_match_redis(pair_factory, sequence, protocol):
+    pair = pair_factory(protocol)
+    try:
+        pair.call("FLUSHALL")
+        pair.run(sequence)
+    finally:
         pair.close()
 
 

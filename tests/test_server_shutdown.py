@@ -3,6 +3,8 @@ connection closes, exit status 0, and every answered write is there after a rest
 
 from __future__ import annotations
 
+import resource
+
 import pytest
 
 from .bitmapist_server import BitmapistServerProcess
@@ -45,5 +47,37 @@ def test_shutdown_refusals_leave_the_server_running(tmp_path):
         assert client.call("EXEC").startswith(b"-EXECABORT")
         assert client.call("PING") == b"+PONG\r\n"
         assert server.process is not None and server.process.poll() is None
+    finally:
+        server.stop()
+
+
+def test_shutdown_save_that_cannot_checkpoint_answers_an_error_and_keeps_serving(tmp_path):
+    # A real failure: the server's files may no longer grow (RLIMIT_FSIZE on the process,
+    # as a full disk), so the checkpoint SAVE asks for fails. Redis then answers an error
+    # and keeps running; with FORCE it stops anyway. Writes answered before are kept.
+    server = BitmapistServerProcess(tmp_path, "--checkpoint-interval", "0")
+    try:
+        client = RawConnection(server.port)
+        assert client.call("SET", "k", "v") == b"+OK\r\n"
+        for offset in range(0, 300_000, 7):  # journal rows for the checkpoint to fold
+            client.send(command("SETBIT", "b", offset, "1"))
+        assert {client.reply() for _ in range(0, 300_000, 7)} == {b":0\r\n"}
+        assert server.process is not None
+        resource.prlimit(server.process.pid, resource.RLIMIT_FSIZE, (1, resource.RLIM_INFINITY))
+        for options in (("SAVE",), ("save", "now")):
+            assert client.call("SHUTDOWN", *options) == (
+                b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+            )
+            assert server.process.poll() is None
+            assert client.call("PING") == b"+PONG\r\n"
+            assert client.call("GET", "k") == b"$1\r\nv\r\n"
+        client.send(command("SHUTDOWN", "SAVE", "FORCE"))
+        assert client.reply() == EOF
+        assert server.process.wait(timeout=20) == 0
+        server.start()
+        again = RawConnection(server.port)
+        assert again.call("GET", "k") == b"$1\r\nv\r\n"
+        assert again.call("BITCOUNT", "b") == b":%d\r\n" % len(range(0, 300_000, 7))
+        again.close()
     finally:
         server.stop()

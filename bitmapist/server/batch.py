@@ -28,10 +28,13 @@ log = logging.getLogger("bitmapist.server")
 
 
 class Deferred(NamedTuple):
-    """Engine ops to write, and how to turn their results into the reply."""
+    """Engine ops to write, how to turn their results into the reply, and how many
+    changes the command makes (INFO's changes since save; Redis counts some commands'
+    changes one by one, e.g. BITFIELD's writes that change a field)."""
 
     ops: Sequence[Any]
     finish: Callable[[list[Any]], Any]
+    changes: int = 1
 
 
 class WriteBatcher:
@@ -57,7 +60,7 @@ class WriteBatcher:
         self.touch = touch  # told of every key whose bits a SETBIT changed (WATCH)...
         self.watching = watching  # ...when anyone watches at all
         self._ops: list[Any] = []
-        self._pending: list[tuple[Later, Callable[[list[Any]], Any], int, int]] = []
+        self._pending: list[tuple[Later, Callable[[list[Any]], Any], int, int, int]] = []
         self._bits: dict[tuple[int, bytes], dict[int, bool]] = {}  # queued SETBITs
         self._bit_count = 0
         #: The current batch's replies of one SETBIT whose previous bit was 0 or 1.
@@ -153,7 +156,7 @@ class WriteBatcher:
         later = Later()
         start = len(self._ops)
         self._ops.extend(deferred.ops)
-        self._pending.append((later, deferred.finish, start, len(self._ops)))
+        self._pending.append((later, deferred.finish, start, len(self._ops), deferred.changes))
         self.queued = True
         if len(self._ops) >= self.max_ops:
             self.flush()
@@ -174,8 +177,8 @@ class WriteBatcher:
             _fail([later for later, *_ in pending], exc, len(ops))
             return
         self.commits += 1
-        self.changes += len(pending)  # (one per command: Redis counts per key changed)
-        for later, finish, start, stop in pending:
+        for later, finish, start, stop, changes in pending:
+            self.changes += changes  # (mostly one per command: Redis counts per key)
             later.value = finish(results[start:stop])
 
     def _flush_bits(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from .batch import Deferred
 from .handlers import (
+    bitfield,
     bits,
     config,
     connection,
@@ -346,6 +347,8 @@ COMMANDS: list[Command] = [
     C("bitcount", -2, bits.bitcount),
     C("bitpos", -3, bits.bitpos),
     C("bitop", -4, bits.bitop),
+    C("bitfield", -2, bitfield.bitfield),
+    C("bitfield_ro", -2, bitfield.bitfield_ro),
     # transactions
     C("multi", 1, transactions.multi, unqueued=True),
     C("exec", 1, exec_, unqueued=True),
