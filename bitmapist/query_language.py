@@ -261,10 +261,8 @@ def event_spec(text: str, client: Bitmapist, period: str, at: datetime) -> Any:
     and unique bitmaps stay as they are. Bad text raises `InvalidInput` naming the text and
     the position.
     """
-    spec = parse_expression(text, client, period, at)
-    if tokenize(text) == [("name", text)] and getattr(spec, "event_name", None) == text:
-        return text
-    return spec
+    spec = parse_expression(text, client, period, at)  # also checks a plain name
+    return text if _is_plain(text) else spec
 
 
 def flag_spec(text: str, client: Bitmapist, period: str, at: datetime) -> Any:
@@ -272,3 +270,32 @@ def flag_spec(text: str, client: Bitmapist, period: str, at: datetime) -> Any:
     `UniqueEvents(name)`; anything else is the expression, as `event_spec` reads it."""
     spec = event_spec(text, client, period, at)
     return client.UniqueEvents(spec) if isinstance(spec, str) else spec
+
+
+def name_text(name: str, flag: bool = False) -> str:
+    """Text that `event_spec` (`flag=True`: `flag_spec`) reads back as the event (or flag)
+    `name`, for links and forms made from stored names: the name itself when it is plain,
+    else quoted with a period suffix (`"a&b":this-month` stands for the name in every
+    period of a question, `"a&b":u` for the flag). A name holding both kinds of quote
+    cannot be written in the language; it is returned as it is."""
+    if _is_plain(name):
+        return name
+    quote = '"' if '"' not in name else "'"
+    if quote in name:
+        return name
+    return f"{quote}{name}{quote}:{'u' if flag else 'this-month'}"
+
+
+def _is_plain(name: str) -> bool:
+    """Whether `name` alone reads as that name: one token (no operator, quote or space)
+    without a trailing part that `operand` takes as a period."""
+    if not name or tokenize(name) != [("name", name)]:
+        return False
+    base, sep, suffix = name.rpartition(":")
+    if not (sep and base):
+        return True
+    return (
+        suffix not in ("u", "unique")
+        and suffix not in RELATIVE_PERIODS
+        and not any(pattern.fullmatch(suffix) for _, pattern in _ABSOLUTE)
+    )

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from bitmapist import Bitmapist, InvalidInput, UniqueEvents
-from bitmapist.query_language import MAX_NESTING, event_spec, flag_spec, parse_expression
+from bitmapist.query_language import (
+    MAX_NESTING,
+    event_spec,
+    flag_spec,
+    name_text,
+    parse_expression,
+)
 
 NOW = datetime(2026, 11, 28, 15, tzinfo=UTC)
 
@@ -71,3 +77,27 @@ def test_errors_name_the_text_and_the_position(
 def test_nesting_up_to_the_limit_parses(client: Bitmapist) -> None:
     text = "(" * MAX_NESTING + "a" + ")" * MAX_NESTING
     assert repr(parse_expression(text, client, "day", NOW)) == "DayEvents('a', 2026, 11, 28)"
+
+
+ODD_NAMES = ["active", "song:played", "a&b", "a b", "x:2026-11", "x:u", "(x)", "~a", "it's"]
+
+
+@pytest.mark.parametrize("name", [*ODD_NAMES, 'say "hi"', "a:today", "b:2026-02-30"])
+def test_name_text_reads_back_as_the_name(client: Bitmapist, name: str) -> None:
+    """Links made from stored names (the dashboard's overview) must name those events."""
+    text = name_text(name)
+    spec = event_spec(text, client, "day", NOW)
+    assert spec == name if text == name else spec.event_name == name
+    flag = flag_spec(name_text(name, flag=True), client, "day", NOW)
+    assert repr(flag) == repr(UniqueEvents(name))
+
+
+def test_plain_names_are_written_as_they_are() -> None:
+    assert [name_text(n) for n in ("active", "song:played", "it's")] == [
+        "active",
+        "song:played",
+        "it's",
+    ]
+    assert name_text("a&b") == '"a&b":this-month'
+    assert name_text("a&b", flag=True) == '"a&b":u'
+    assert name_text('say "hi"', flag=True) == "'say \"hi\"':u"

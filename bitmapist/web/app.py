@@ -20,7 +20,9 @@ from ..analytics.ranges import active_users
 from ..analytics.retention import retention
 from ..client import Bitmapist
 from ..errors import BitmapistError, InvalidInput
+from ..query_language import name_text
 from . import charts
+from .event_texts import EventTexts
 from .overview import PERIODS as PERIODS_OVERVIEW
 from .overview import Change, overview
 from .params import MODES, PERIODS, ActivityQuery, RetentionQuery, page_number
@@ -58,8 +60,15 @@ def _environment() -> Environment:
         PERIODS_OVERVIEW=PERIODS_OVERVIEW,
         NAV=NAV,
         STATUSES=STATUSES,
+        name_text=name_text,
+        named=_as_typed,
     )
     return env
+
+
+def _as_typed(text: Any) -> Any:
+    """`named` of a page without expressions: every name is shown as it is."""
+    return text
 
 
 class Dashboard:
@@ -115,25 +124,29 @@ class Dashboard:
     def error(self, request: Request, exc: BitmapistError, **context: Any) -> Response:
         return self.render(request, "error.html", status=400, message=str(exc), **context)
 
-    def build_table(self, query: RetentionQuery) -> Any:
-        cohort: Any = query.cohort
+    def build_table(self, query: RetentionQuery) -> tuple[Any, EventTexts]:
+        """The retention table of `query`, and its texts (cohort, returning and segment are
+        names or expressions, read as `bitmapist retention` reads them)."""
+        texts = EventTexts(self.client, query.period, self.now())
+        cohort = texts.spec("cohort", query.cohort)
         if query.segment:
-            # only cohort users carrying the flag: the period event AND the unique bitmap
-            period_class = getattr(self.client, f"{query.period.title()}Events")
-            cohort = period_class.from_date(query.cohort, self.now()) & self.client.UniqueEvents(
-                query.segment
-            )
-        return retention(
+            # only cohort users in the segment: the period event AND the flag (or expression)
+            if isinstance(cohort, str):
+                period_class = getattr(self.client, f"{query.period.title()}Events")
+                cohort = period_class.from_date(cohort, texts.now)
+            cohort = cohort & texts.flag("segment", query.segment)
+        table = retention(
             cohort,
-            query.returning,
+            texts.spec("returning", query.returning),
             period=query.period,
             start=query.start,
             cohorts=query.cohorts,
             periods=query.periods,
             mode=query.mode,
             system=self.client,
-            now=self.now(),
+            now=texts.now,
         )
+        return table, texts
 
     # --- views
 
@@ -158,15 +171,16 @@ class Dashboard:
             query = RetentionQuery.parse(request.query_params)
             if not query.ready:
                 return self.render(request, "retention_form.html", query=query)
-            table = self.build_table(query)
+            table, texts = self.build_table(query)
         except BitmapistError as exc:
-            return self.error(request, exc, query=RetentionQuery())
+            return self.error(request, exc, query=RetentionQuery.lenient(request.query_params))
         return self.render(
             request,
             "retention.html",
             query=query,
             table=table,
-            curve=_retention_curve(table),
+            curve=_retention_curve(table, texts.named(table.title)),
+            named=texts.named,
         )
 
     def retention_csv(self, request: Request) -> Response:
@@ -174,7 +188,7 @@ class Dashboard:
             query = RetentionQuery.parse(request.query_params)
             if not query.ready:
                 raise_missing("cohort")
-            table = self.build_table(query)
+            table, _ = self.build_table(query)
         except BitmapistError as exc:
             return Response(f"error: {exc}\n", status_code=400, media_type="text/plain")
         filename = f"retention-{query.cohort}-{query.returning}-{query.period}.csv"
@@ -189,7 +203,7 @@ class Dashboard:
         query = RetentionQuery.parse(request.query_params)
         if not query.ready:
             raise_missing("cohort")
-        table = self.build_table(query)
+        table, _ = self.build_table(query)
         row = _index(request, "row", len(table.rows))
         column_text = request.query_params.get("col", "")
         column = None if column_text == "" else _index(request, "col", len(table.columns))
@@ -214,7 +228,7 @@ class Dashboard:
             query, table, row, column, ids = self.cell(request)
             page = page_number(request.query_params)
         except BitmapistError as exc:
-            return self.error(request, exc, query=RetentionQuery())
+            return self.error(request, exc, query=RetentionQuery.lenient(request.query_params))
         pages = max(1, -(-len(ids) // PAGE_SIZE))
         page = min(page, pages)
         return self.render(
@@ -278,7 +292,7 @@ def _short_date(day: date) -> str:
     return f"{day:%b} {day.day}"
 
 
-def _retention_curve(table: Any) -> Any:
+def _retention_curve(table: Any, title: str) -> Any:
     """The average curve (bold) over each cohort's curve (faint)."""
     series = [
         charts.Series(
@@ -301,6 +315,6 @@ def _retention_curve(table: Any) -> Any:
     return charts.line_chart(
         series,
         [column.label for column in table.columns],
-        title=f"Retention curve: {table.title}",
+        title=f"Retention curve: {title}",
         percent=True,
     )

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, timedelta
+from typing import Any
 from urllib.parse import urlencode
+
+from starlette.datastructures import QueryParams
 
 from ..errors import InvalidInput
 from ..periods import add_month
@@ -59,6 +62,20 @@ def _name(params: Mapping[str, str], name: str, default: str = "") -> str:
     return value or default
 
 
+def lenient(cls: Any, params: Any) -> Any:
+    """A query of dataclass `cls` with every parameter that is valid on its own kept and
+    the others at their defaults: what a form shows again after a 400, so one bad date
+    does not wipe out the events."""
+    kept = {}
+    for f in fields(cls):
+        alone = QueryParams([(k, v) for k, v in params.multi_items() if k == f.name])
+        try:
+            kept[f.name] = getattr(cls.parse(alone), f.name)
+        except InvalidInput:
+            continue
+    return cls(**kept)
+
+
 @dataclass(frozen=True)
 class RetentionQuery:
     """What the retention view shows: cohort and returning events, their periods, etc."""
@@ -103,6 +120,11 @@ class RetentionQuery:
                 f"{self.periods} periods (by {self.period}) from it runs past {date.max}; "
                 f"expected a date from {date.min} to {latest}"
             )
+
+    @classmethod
+    def lenient(cls, params: Any) -> RetentionQuery:
+        """See `lenient`."""
+        return lenient(cls, params)
 
     @property
     def ready(self) -> bool:

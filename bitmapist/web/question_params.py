@@ -14,10 +14,8 @@ from datetime import date
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from starlette.datastructures import QueryParams
-
 from ..errors import InvalidInput
-from .params import _choice, _date, _int, _name
+from .params import _choice, _date, _int, _name, lenient
 
 QUESTION_PERIODS = ("day", "week", "month", "hour")
 RULES = ("same_period", "strictly_later")
@@ -78,16 +76,8 @@ class QuestionQuery:
     @classmethod
     def lenient(cls, params: Any) -> Any:
         """The query with every parameter that is valid on its own kept and the others at
-        their defaults: what a form shows again after a 400, so one bad date does not
-        wipe out the events."""
-        kept = {}
-        for f in fields(cls):
-            alone = QueryParams([(k, v) for k, v in params.multi_items() if k == f.name])
-            try:
-                kept[f.name] = getattr(cls.parse(alone), f.name)  # type: ignore[attr-defined]
-            except InvalidInput:
-                continue
-        return cls(**kept)
+        their defaults (`params.lenient`): what a form shows again after a 400."""
+        return lenient(cls, params)
 
     def params(self, **changes: Any) -> list[tuple[str, str]]:
         """The query string's pairs (defaults left out), with `changes` applied."""

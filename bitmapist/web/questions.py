@@ -1,7 +1,8 @@
 """The question pages (trends, funnel, lifecycle, stickiness): one route set per question.
 
 Each question is a `Question`: how to parse its query, compute its table with the library,
-draw its chart and resolve a drill-down (which users are behind one number). The routes
+draw its chart and resolve a drill-down (which users are behind one number). Events, steps
+and segments are names or expressions, read as the CLI reads them (`event_texts`). The routes
 are the same for all: the page (`/trends?...`), its CSV (`/trends.csv?...`), the users
 behind a number (`/trends/users?...&row=2&series=0`, paginated) and those as CSV; the
 table is also served as JSON (`/trends.json?...`, the library's `to_json()`).
@@ -25,6 +26,7 @@ from ..analytics.stickiness import stickiness
 from ..analytics.trends import trends
 from ..errors import BitmapistError, InvalidInput
 from . import question_charts
+from .event_texts import EventTexts
 from .params import page_number
 from .question_params import FunnelQuery, LifecycleQuery, StickinessQuery, TrendsQuery
 from .responses import csv_response
@@ -42,10 +44,10 @@ class Question:
     name: str
     heading: str
     query_type: Any
-    #: (dashboard, query) -> the library's table
-    compute: Callable[[Any, Any], Any]
-    #: (table, query) -> the chart's SVG
-    chart: Callable[[Any, Any], Markup]
+    #: (the page's event texts, query) -> the library's table
+    compute: Callable[[EventTexts, Any], Any]
+    #: (table, query, named) -> the chart's SVG; `named` shows an expression as typed
+    chart: Callable[[Any, Any, Callable[[Any], Any]], Markup]
     #: (table, params) -> (user ids, what they are, the drill-down parameters)
     drill: Callable[[Any, Mapping[str, str]], tuple[list[int], str, dict[str, object]]]
 
@@ -79,16 +81,21 @@ def _end(period: str, end: date | None) -> date | datetime | None:
     return datetime.combine(end, time(23))
 
 
-def _trends(dashboard: Dashboard, q: TrendsQuery) -> Any:
+def _breakdown(texts: EventTexts, breakdown: tuple[str, ...]) -> list[Any] | None:
+    """Segments as the CLI's --breakdown reads them (a plain name is a flag)."""
+    return texts.specs("breakdown", breakdown) or None
+
+
+def _trends(texts: EventTexts, q: TrendsQuery) -> Any:
     return trends(
-        list(q.events),
+        texts.specs("events", q.events),
         period=q.period,
         start=q.start,
         end=_end(q.period, q.end),
         compare=q.compare == "on",
-        breakdown=list(q.breakdown) or None,
-        system=dashboard.client,
-        now=dashboard.now(),
+        breakdown=_breakdown(texts, q.breakdown),
+        system=texts.client,
+        now=texts.now,
     )
 
 
@@ -119,17 +126,17 @@ def _in_segment(table: Any, segment: int) -> str:
 # --- funnel
 
 
-def _funnel(dashboard: Dashboard, q: FunnelQuery) -> Any:
+def _funnel(texts: EventTexts, q: FunnelQuery) -> Any:
     return funnel(
-        list(q.steps),
+        texts.specs("steps", q.steps),
         period=q.period,
         start=q.start,
         end=_end(q.period, q.end),
         window=q.window,
         rule=q.rule,
-        breakdown=list(q.breakdown) or None,
-        system=dashboard.client,
-        now=dashboard.now(),
+        breakdown=_breakdown(texts, q.breakdown),
+        system=texts.client,
+        now=texts.now,
     )
 
 
@@ -154,16 +161,16 @@ def _funnel_drill(table: Any, params: Mapping[str, str]) -> tuple[list[int], str
 STATUSES = ("new", "returning", "resurrecting", "dormant", "active")
 
 
-def _lifecycle(dashboard: Dashboard, q: LifecycleQuery) -> Any:
+def _lifecycle(texts: EventTexts, q: LifecycleQuery) -> Any:
     return lifecycle(
-        q.event,
+        texts.spec("event", q.event),
         period=q.period,
         start=q.start,
         end=_end(q.period, q.end),
-        first_seen=q.first_seen or None,
-        breakdown=list(q.breakdown) or None,
-        system=dashboard.client,
-        now=dashboard.now(),
+        first_seen=texts.spec("first_seen", q.first_seen) if q.first_seen else None,
+        breakdown=_breakdown(texts, q.breakdown),
+        system=texts.client,
+        now=texts.now,
     )
 
 
@@ -181,17 +188,17 @@ def _lifecycle_drill(table: Any, params: Mapping[str, str]) -> tuple[list[int], 
 # --- stickiness
 
 
-def _stickiness(dashboard: Dashboard, q: StickinessQuery) -> Any:
+def _stickiness(texts: EventTexts, q: StickinessQuery) -> Any:
     return stickiness(
-        q.event,
+        texts.spec("event", q.event, q.unit),  # as the CLI: bare operands are of the unit
         period=q.period,
         unit=q.unit,
         start=q.start,
         end=_end(q.period, q.end),
         power_threshold=q.power_threshold,
-        breakdown=list(q.breakdown) or None,
-        system=dashboard.client,
-        now=dashboard.now(),
+        breakdown=_breakdown(texts, q.breakdown),
+        system=texts.client,
+        now=texts.now,
     )
 
 
@@ -285,51 +292,55 @@ class _Views:
             **context,
         )
 
-    def _table(self, request: Request) -> tuple[Any, Any]:
+    def _texts(self, query: Any) -> EventTexts:
+        return EventTexts(self.dashboard.client, query.period, self.dashboard.now())
+
+    def _table(self, request: Request) -> tuple[Any, Any, EventTexts]:
         query = self.question.query_type.parse(request.query_params)
         if not query.ready:
             raise InvalidInput(f"{self.question.name}: choose the event(s) first")
-        return query, self.question.compute(self.dashboard, query)
+        texts = self._texts(query)
+        return query, self.question.compute(texts, query), texts
 
     def page(self, request: Request) -> Response:
         try:
             query = self.question.query_type.parse(request.query_params)
             if not query.ready:
                 return self._render(request, query=query, table=None, chart=None)
-            table = self.question.compute(self.dashboard, query)
-            chart = self.question.chart(table, query)
+            texts = self._texts(query)
+            table = self.question.compute(texts, query)
+            chart = self.question.chart(table, query, texts.named)
         except BitmapistError as exc:
             query = self.question.query_type.lenient(request.query_params)
             return self._render(request, status=400, message=str(exc), query=query)
-        return self._render(request, query=query, table=table, chart=chart)
+        return self._render(request, query=query, table=table, chart=chart, named=texts.named)
 
     def csv(self, request: Request) -> Response:
         try:
-            query, table = self._table(request)
+            query, table, texts = self._table(request)
         except BitmapistError as exc:
             return Response(f"error: {exc}\n", status_code=400, media_type="text/plain")
-        return csv_response(table.to_csv(), f"{self.question.name}-{query.period}.csv")
+        return csv_response(texts.csv(table.to_csv()), f"{self.question.name}-{query.period}.csv")
 
     def json(self, request: Request) -> Response:
         try:
-            _, table = self._table(request)
+            _, table, texts = self._table(request)
         except BitmapistError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        return Response(table.to_json(), media_type="application/json")
+        return Response(texts.json(table.to_json()), media_type="application/json")
 
     def _drill(self, request: Request) -> tuple[Any, Any, list[int], str, dict]:
-        query, table = self._table(request)
+        query, table, texts = self._table(request)
         ids, what, where = self.question.drill(table, request.query_params)
-        return query, table, ids, what, where
+        return query, table, ids, texts.named(what), where
 
     def users(self, request: Request) -> Response:
         try:
             query, table, ids, what, where = self._drill(request)
             page = page_number(request.query_params)
         except BitmapistError as exc:
-            return self._render(
-                request, status=400, message=str(exc), query=self.question.query_type()
-            )
+            query = self.question.query_type.lenient(request.query_params)
+            return self._render(request, status=400, message=str(exc), query=query)
         pages = max(1, -(-len(ids) // PAGE_SIZE))
         page = min(page, pages)
         return self.dashboard.render(
