@@ -3,8 +3,9 @@
 Connections (`connection.py`) queue their replies during a turn; at its end `flush`
 commits the turn's writes in one batch and only then sends every reply, so a client never
 sees an acknowledgement before its write is on disk, and a busy server commits many
-writes at a time; a turn with no write queued ends at once (`end_turn`). Checkpoints,
-backups (SIGUSR1), expiry sweeps and SLURP imports run in the background.
+writes at a time (the first connection of a turn that leaves no write queued answers at
+once: `end_turn`). Checkpoints, backups (SIGUSR1), expiry sweeps and SLURP imports run in
+the background.
 """
 
 from __future__ import annotations
@@ -78,23 +79,23 @@ class BitmapistServer:
         self.turn_open = True
 
     def end_turn(self, connection: Connection) -> None:
-        """`connection` ran its commands: with writes queued, its replies wait for their
-        commit at the end of the event-loop iteration (`flush`, one commit for every
-        connection's writes); with none (reads flush the queue before them), the turn
-        ends now and the replies go out at once, without another pass of the loop."""
-        if not connection.dirty:
-            connection.dirty = True
-            self._dirty.append(connection)
-        if self.state.batcher.queued:
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                assert self.loop is not None
-                self.loop.call_soon(self.flush)
+        """`connection` ran its commands. Its replies wait for `flush` at the end of the
+        event-loop iteration (one commit for every connection's writes, one pass sending
+        every reply) unless it is the first connection of the iteration and no write is
+        queued (a read commits the queue before it runs): then they go out at once, and
+        a lone client is answered without waiting for another pass of the loop. `flush`
+        closes the turn's view either way."""
+        first = not self._flush_scheduled
+        if first:
+            self._flush_scheduled = True
+            assert self.loop is not None
+            self.loop.call_soon(self.flush)
+        if not first or self.state.batcher.queued or connection.dirty:
+            if not connection.dirty:
+                connection.dirty = True
+                self._dirty.append(connection)
             return
-        try:
-            self.flush()
-        except Exception:  # as from a scheduled flush: logged, the connection lives on
-            log.exception("ending the turn failed")
+        connection.send_replies()
 
     def flush(self) -> None:
         """Commit the turn's writes in one batch, then send every queued reply."""

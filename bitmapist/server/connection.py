@@ -7,8 +7,9 @@ GETBITs or SETBITs is taken and run as a whole (`RequestParser.take_run`,
 replies wait for the end of the event-loop iteration (`app.BitmapistServer.flush`): then
 the write batcher commits every connection's writes in one transaction, and all replies
 go out. A write's reply is an `Ack`/`Acks` until then, which its batch turns into the
-error if the commit fails. When none is (a turn of reads: a read commits the queue before
-it runs), the replies go out at once (`app.BitmapistServer.end_turn`).
+error if the commit fails. The first connection of an iteration that leaves no write
+queued (a read commits the queue before it runs) sends its replies at once instead
+(`app.BitmapistServer.end_turn`).
 
 A client that stops reading is paused (its commands wait) once its unsent replies pass
 the transport's high-water mark, and dropped past `max_output_buffer`. A huge bulk
