@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from html import unescape
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -431,3 +432,19 @@ def test_the_query_languages_limits_apply(http: TestClient, path: str) -> None:
     assert answer.json()["error"] == f"{field} is 537 characters long: at most 500 are allowed"
     page = ask(too_deep, "")
     assert page.status_code == 400 and "more than 100 levels" in page.text
+
+
+def test_the_docs_example_urls_answer(http: TestClient) -> None:
+    docs = Path(__file__).parent.parent / "docs"
+    found = re.findall(r"/trends\?events=active\+%26[^\s`]*", (docs / "dashboard.md").read_text())
+    found += re.findall(r"/trends\?events=active\+%26[^\s`]*", (docs / "analytics.md").read_text())
+    assert len(found) == 2, found
+    names = []
+    for example in found:
+        answer = http.get(example.replace("/trends?", "/trends.json?"))
+        assert answer.status_code == 200, example
+        names.append([s["name"] for s in answer.json()["series"]])
+    assert names == [
+        ["active & premium:u · ~premium:u", "song:played · ~premium:u"],
+        ["active & premium:u · ~churned:u"],
+    ]
