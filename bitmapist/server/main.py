@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from ..engine import Engine
 from ..errors import BitmapistError
-from .app import run_server
+from .app import event_loop_factory, run_server
 from .session import Settings
 
 DEFAULT_ADDR = "localhost:6379"
@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limit_flags(parser)
     _add_storage_flags(parser)
     parser.add_argument("--loglevel", default="info", choices=("debug", "info", "warning", "error"))
+    parser.add_argument(
+        "--event-loop",
+        default="auto",
+        choices=("auto", "asyncio", "uvloop"),
+        help="auto (default): uvloop when installed (pip install bitmapist[uvloop]), else asyncio",
+    )
     parser.add_argument(
         "-v", "-version", "--version", action="store_true", help="print the version and exit"
     )
@@ -177,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         host, port = parse_addr(args.addr)
-    except ValueError as exc:
+        loop_factory = event_loop_factory(args.event_loop)
+    except ValueError as exc:  # InvalidInput too
         print(f"bitmapist-server: {exc}", file=sys.stderr)
         return 2
     settings = Settings(
@@ -201,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bitmapist-server: cannot open {args.db}: {exc}", file=sys.stderr)
         return 1
     try:
-        asyncio.run(run_server(engine, settings, host, port))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(run_server(engine, settings, host, port))
     except OSError as exc:
         print(f"bitmapist-server: cannot listen on {args.addr}: {exc}", file=sys.stderr)
         engine.close()
