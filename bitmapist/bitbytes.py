@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections.abc import Iterable, Iterator
@@ -124,6 +125,7 @@ _PATTERNS = (0x55, 0x33)
 _UNMASK = {p: bytes(_REVERSED[value ^ p] for value in range(256)) for p in _PATTERNS}
 _PATTERN_BODIES = {p: bytes([p]) * _CONTAINER_BYTES for p in _PATTERNS}
 _PATTERN_CARDINALITY = 4 * _CONTAINER_BYTES  # both patterns set 4 bits of every byte
+_PATTERN_CACHE_KEYS = 8  # `_pattern_bitmap` keeps 4 of up to 8 containers: <= 256 KiB
 
 
 def byte_range(bitmap: BitMap, start: int, end: int) -> bytes:
@@ -219,7 +221,15 @@ def _fill_runs(out: bytearray, base: int, body: memoryview) -> None:
 
 
 def _pattern_bitmap(keys: list[int], pattern: int) -> BitMap:
-    """A bitmap whose containers `keys` are bitsets of the byte `pattern` (half the bits)."""
+    """A bitmap whose containers `keys` are bitsets of the byte `pattern` (half the bits),
+    shared (never modify it): the last few of up to 8 containers are kept, as bitmaps of
+    similar ids (the months of one event) have their run containers at the same keys."""
+    if len(keys) > _PATTERN_CACHE_KEYS:
+        return _new_pattern_bitmap(tuple(keys), pattern)
+    return _kept_pattern_bitmap(tuple(keys), pattern)
+
+
+def _new_pattern_bitmap(keys: tuple[int, ...], pattern: int) -> BitMap:
     count = len(keys)
     header_size = 8 + 8 * count
     cardinality = _PATTERN_CARDINALITY - 1
@@ -232,7 +242,10 @@ def _pattern_bitmap(keys: list[int], pattern: int) -> BitMap:
     return BitMap.deserialize(b"".join(parts))
 
 
-def _interleave(keys: list[int], value: int) -> Iterator[int]:
+_kept_pattern_bitmap = functools.lru_cache(maxsize=4)(_new_pattern_bitmap)
+
+
+def _interleave(keys: Iterable[int], value: int) -> Iterator[int]:
     for key in keys:
         yield key
         yield value
