@@ -9,9 +9,11 @@ bitmapist-server, replies compared byte for byte in RESP2 and RESP3.
 # ruff: noqa: E501
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from .test_server_differential import pair_factory  # noqa: F401 - the fixture
+from .test_server_differential import pair_factory, parse_reply  # noqa: F401 - the fixture
 
 # The two strings of the suite's "LCS basic" tests (unit/type/string.tcl).
 RNA1 = "CACCTTCCCAGGTAACAAACCAACCAACTTTCGATCTCTTGTAGATCTGTTCTCTAAACGAACTTTAAAATCTGTGTGGCTGTCACTCGGCTGCATGCTTAGTGCACTCACGCAGTATAATTAATAACTAATTACTGTCGTTGACAGGACACGAGTAACTCGTCTATCTTCTGCAGGCTGCTTACGGTTTCGTCCGTGTTGCAGCCGATCATCAGCACATCTAGGTTTCGTCCGGGTGTG"
@@ -72,3 +74,85 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_cases_from_redis_suite_match_redis(pair_factory, case, protocol):  # noqa: F811
     pair_factory(protocol).run(CASES[case])
+
+
+# Calls that run, fail, are refused (arity, NOAUTH, inside MULTI) or are unknown, one by
+# one and as a pipelined run of GETBITs / SETBITs (which the server takes as one column).
+_STATS_SEQUENCE = [
+    ("SET", "a", "1"),
+    ("GET", "a"),
+    ("SET",),
+    ("NOSUCH", "x"),
+    ("CONFIG", "NOSUB"),
+    ("CONFIG", "GET"),
+    ("INCR", "a"),
+    ("SET", "a", "x"),
+    ("INCR", "a"),
+    ("LCS", "a", "b", "LEN", "IDX"),
+    ("GETBIT", "a", "-1"),
+    ("MULTI",),
+    ("SET", "k", "v"),
+    ("INCR", "k"),
+    ("GET",),
+    ("EXEC",),
+    ("MULTI",),
+    ("SET", "k", "v"),
+    ("INCR", "k"),
+    ("EXEC",),
+    ("EXEC",),
+    ("MULTI",),
+    ("MULTI",),
+    ("DISCARD",),
+    ("BITFIELD", "f", "GET", "u99", "0"),
+    ("EXPIRE", "k", "x"),
+]
+
+
+def _section(client, name: str) -> bytes:
+    """An INFO section, without the usec fields (not measured here) of commandstats."""
+    text = parse_reply(client.call("INFO", name))
+    return re.sub(rb"usec=\d+,usec_per_call=[\d.]+,", b"", text)
+
+
+def _lines(client, name: str) -> list[bytes]:
+    """The section's lines, sorted: Redis lists commands in its hash table's order."""
+    return sorted(_section(client, name).split(b"\r\n"))
+
+
+def test_info_commandstats_and_errorstats_count_like_redis(pair_factory):  # noqa: F811
+    pair = pair_factory()
+    pair.run([("CONFIG", "RESETSTAT")])
+    for args in _STATS_SEQUENCE:
+        pair.call(*args)
+    for client in (pair.redis, pair.ours):
+        client.pipeline([("SETBIT", "b", offset, "1") for offset in range(5)])
+        client.pipeline([("GETBIT", "b", offset) for offset in range(5)])
+    for section in ("commandstats", "errorstats"):
+        assert _lines(pair.ours, section) == _lines(pair.redis, section), section
+    stats = [
+        re.search(rb"total_error_replies:\d+", parse_reply(client.call("INFO", "stats")))
+        for client in (pair.redis, pair.ours)
+    ]
+    assert stats[0] and stats[1] and stats[0].group() == stats[1].group()
+    pair.run([("CONFIG", "RESETSTAT")])
+    for section in ("errorstats", "commandstats"):  # empty but for CONFIG RESETSTAT, INFO
+        assert _lines(pair.ours, section) == _lines(pair.redis, section), section
+
+
+def test_info_sections_like_redis(pair_factory):  # noqa: F811
+    pair = pair_factory()
+    for client in (pair.redis, pair.ours):
+        replication = parse_reply(client.call("INFO", "replication"))
+        assert re.fullmatch(rb".*master_replid:[0-9a-f]{40}\r\n.*", replication, re.S)
+    masked = [
+        re.sub(rb"master_replid:[0-9a-f]{40}", b"ID", parse_reply(c.call("INFO", "replication")))
+        for c in (pair.redis, pair.ours)
+    ]
+    assert masked[0] == masked[1]
+    for names in [(), ("default",), ("all",), ("everything",), ("cpu", "default")]:
+        headers = [
+            re.findall(rb"^# (\w+)", parse_reply(c.call("INFO", *names)), re.M)
+            for c in (pair.redis, pair.ours)
+        ]
+        redis_headers = [h for h in headers[0] if h != b"Latencystats"]  # not kept here
+        assert [h for h in headers[1] if h != b"Keys"] == redis_headers, names

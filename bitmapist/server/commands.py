@@ -111,10 +111,14 @@ def _reject(state: ServerState, session: Session, args: list[bytes], error: Erro
     """Redis's `rejectCommand`: flag the transaction; a rejected EXEC aborts it."""
     if session.multi is not None:
         session.multi_dirty = True
+    cmd = _resolve(args)
+    if type(cmd) is not Error:  # unknown commands and subcommands have no stats
+        state.rejected_calls[cmd.name] += 1
     if args[0].lower() == b"exec" and not error.startswith("ERR unknown"):
         discard_transaction(state, session)
         reason = error[4:] if error.startswith("ERR ") else error
-        return Error(f"EXECABORT Transaction discarded because of: {reason}")
+        error = Error(f"EXECABORT Transaction discarded because of: {reason}")
+    state.count_error(error)
     return error
 
 
@@ -124,12 +128,18 @@ def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
     session.last_command = args[0]
     plain = _PLAIN.get(args[0])
     if plain is not None and session.authenticated and session.multi is None:
-        handler, fewest, most, batched = plain
+        handler, fewest, most, batched, name = plain
         if fewest <= len(args) <= most:
             if not batched and state.batcher.queued:
                 state.batcher.flush()  # reads (and unbatched writes) see the writes before
             reply = handler(state, session, args)
-            return state.batcher.add(reply) if type(reply) is Deferred else reply
+            state.command_calls[name] += 1
+            kind = type(reply)
+            if kind is Deferred:
+                return state.batcher.add(reply)
+            if kind is Error:
+                _failed(state, name, reply)
+            return reply
     cmd = lookup(args)
     if type(cmd) is Error:
         return _reject(state, session, args, cmd)
@@ -149,9 +159,18 @@ def call(state: ServerState, session: Session, cmd: Command, args: list[bytes]) 
     if not cmd.batched and batcher.queued:
         batcher.flush()
     reply = cmd.handler(state, session, args)
+    state.command_calls[cmd.name] += 1
     if type(reply) is Deferred:
         return batcher.add(reply)
+    if type(reply) is Error:
+        _failed(state, cmd.name, reply)
     return reply
+
+
+def _failed(state: ServerState, name: str, error: Error) -> None:
+    """A command answered an error (INFO commandstats' failed_calls, errorstats)."""
+    state.failed_calls[name] += 1
+    state.count_error(error)
 
 
 def exec_(state: ServerState, session: Session, args: list[bytes]) -> Any:
@@ -386,13 +405,18 @@ class _Plain(NamedTuple):
     fewest: int  # arguments, its name included
     most: int
     batched: bool
+    name: str  # for INFO commandstats
 
 
 #: Commands without subcommands by the spellings clients send (lower, upper and
 #: capitalized): `execute` calls them without lower() and arity parsing.
 _PLAIN: dict[bytes, _Plain] = {
     spelling: _Plain(
-        cmd.handler, abs(cmd.arity), cmd.arity if cmd.arity > 0 else 1 << 62, cmd.batched
+        cmd.handler,
+        abs(cmd.arity),
+        cmd.arity if cmd.arity > 0 else 1 << 62,
+        cmd.batched,
+        cmd.name,
     )
     for name, cmd in TABLE.items()
     if cmd.subcommands is None

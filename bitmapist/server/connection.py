@@ -165,6 +165,7 @@ class Connection(asyncio.BufferedProtocol):
         if handled:
             self.lazy = True
             state.commands_processed += count
+            state.command_calls["getbit" if len(columns) == 3 else "setbit"] += count
             session.last_command = columns[0][-1]
         else:  # not all plain GETBITs or SETBITs: one at a time, as any command
             for args in zip(*columns):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import resource
+import secrets
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from .session import ServerState, Session
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+#: INFO replication's master_replid: random per process, as Redis's.
+_REPLID = secrets.token_hex(20)
 
 
 def rss_bytes() -> int:
@@ -109,17 +112,52 @@ def _stats(state: ServerState) -> list[str]:
         "evicted_keys:0",
         f"keyspace_hits:{state.keyspace_hits}",
         f"keyspace_misses:{state.keyspace_misses}",
+        f"total_error_replies:{sum(state.error_replies.values())}",
         f"write_batches_committed:{state.batcher.commits}",
     ]
 
 
 def _replication(state: ServerState) -> list[str]:
-    return ["role:master", "connected_slaves:0"]
+    """A master without replicas nor backlog, as Redis 7.0 reports one."""
+    return [
+        "role:master",
+        "connected_slaves:0",
+        "master_failover_state:no-failover",
+        f"master_replid:{_REPLID}",
+        "master_replid2:0000000000000000000000000000000000000000",
+        "master_repl_offset:0",
+        "second_repl_offset:-1",
+        "repl_backlog_active:0",
+        "repl_backlog_size:1048576",
+        "repl_backlog_first_byte_offset:0",
+        "repl_backlog_histlen:0",
+    ]
 
 
 def _cpu(state: ServerState) -> list[str]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return [f"used_cpu_sys:{usage.ru_stime:.6f}", f"used_cpu_user:{usage.ru_utime:.6f}"]
+
+
+def _modules(state: ServerState) -> list[str]:
+    return []
+
+
+def _commandstats(state: ServerState) -> list[str]:
+    """Calls per command; usec is not measured (0), an approximation."""
+    names = set(state.command_calls) | set(state.rejected_calls) | set(state.failed_calls)
+    return [
+        f"cmdstat_{name}:calls={state.command_calls.get(name, 0)},usec=0,usec_per_call=0.00,"
+        f"rejected_calls={state.rejected_calls.get(name, 0)},"
+        f"failed_calls={state.failed_calls.get(name, 0)}"
+        for name in sorted(names)
+    ]
+
+
+def _errorstats(state: ServerState) -> list[str]:
+    return [
+        f"errorstat_{code}:count={count}" for code, count in sorted(state.error_replies.items())
+    ]
 
 
 def _cluster(state: ServerState) -> list[str]:
@@ -153,29 +191,31 @@ SECTIONS: dict[bytes, tuple[str, Callable[[ServerState], list[str]]]] = {
     b"stats": ("Stats", _stats),
     b"replication": ("Replication", _replication),
     b"cpu": ("CPU", _cpu),
+    b"modules": ("Modules", _modules),
+    b"commandstats": ("Commandstats", _commandstats),
+    b"errorstats": ("Errorstats", _errorstats),
     b"cluster": ("Cluster", _cluster),
     b"keyspace": ("Keyspace", _keyspace),
     b"keys": ("Keys", _keys),
 }
-_DEFAULT = [name for name in SECTIONS if name != b"keys"]
+_DEFAULT = [name for name in SECTIONS if name not in (b"keys", b"commandstats")]
 
 
 def render(state: ServerState, names: Sequence[bytes]) -> bytes:
-    """The INFO text for the requested section names (lowercase; empty = default)."""
-    wanted: list[bytes] = []
+    """The INFO text for the requested section names (lowercase; empty = default), in
+    Redis's order of sections whatever the order asked."""
+    wanted: set[bytes] = set()
     for name in names or [b"default"]:
         if name == b"default":
-            wanted.extend(_DEFAULT)
+            wanted.update(_DEFAULT)
         elif name in (b"all", b"everything"):
-            wanted.extend(SECTIONS)
+            wanted.update(SECTIONS)
         elif name in SECTIONS:
-            wanted.append(name)
-    seen: set[bytes] = set()
+            wanted.add(name)
     blocks = []
-    for name in wanted:
-        if name in seen:
+    for name in SECTIONS:
+        if name not in wanted:
             continue
-        seen.add(name)
         title, lines = SECTIONS[name]
         blocks.append("".join([f"# {title}\r\n"] + [line + "\r\n" for line in lines(state)]))
     return "\r\n".join(blocks).encode()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +103,13 @@ class ServerState:
     _ops_last: tuple[float, int] = (0.0, 0)
     connections_received: int = 0
     rejected_connections: int = 0
+    #: INFO commandstats, by a command's full name (`config|get`): calls that ran, calls
+    #: refused before running (arity, NOAUTH, MULTI rules), calls that answered an error.
+    command_calls: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rejected_calls: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    failed_calls: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: INFO errorstats: error replies by their code (the first word: ERR, WRONGTYPE, ...).
+    error_replies: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     saved_changes: int = 0  # `batcher.changes` at the last save
     port: int = 0
     scan_snapshots: dict[int, Any] = field(default_factory=dict)
@@ -145,6 +153,19 @@ class ServerState:
         self._ops_last = (time.monotonic(), 0)
         self.connections_received = 0
         self.rejected_connections = 0
+        for counters in (
+            self.command_calls,
+            self.rejected_calls,
+            self.failed_calls,
+            self.error_replies,
+        ):
+            counters.clear()
+
+    def count_error(self, error: str) -> None:
+        """An error reply was sent: count it by its code, as Redis's `afterErrorReply`
+        (the text up to the first space within 32 characters, else ERR)."""
+        space = error.find(" ", 0, 31)
+        self.error_replies[error[:space] if space >= 0 else "ERR"] += 1
 
     def looked_up(self, found: bool, count: int = 1) -> None:
         """A read command looked `count` keys up (INFO's keyspace_hits / keyspace_misses)."""
