@@ -1737,6 +1737,10 @@ _OTHERS = st.sampled_from(
         [("GETBIT", "k1")],
         [("SETBIT", "k1", "1")],
         [("GETBIT", "k1", "1", "2")],
+        # BITFIELD reads the bits the queued SETBITs wrote, and writes between them
+        [("BITFIELD", "k1", "GET", "u8", "0", "INCRBY", "u4", "2", "5", "GET", "i16", "#1")],
+        [("BITFIELD", "k2", "OVERFLOW", "FAIL", "SET", "u2", "4999", "1", "SET", "u2", "6", "9")],
+        [("BITFIELD_RO", "k1", "GET", "u16", "0"), ("BITFIELD", "k2", "SET", "i8", "#1", "-1")],
     ]
 )
 
