@@ -26,6 +26,7 @@ from bitmapist.analytics.stickiness import stickiness
 from bitmapist.analytics.trends import trends
 from bitmapist.query_language import MAX_NESTING
 from bitmapist.web import create_app
+from bitmapist.web.event_texts import MAX_PAGE_OPERANDS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -448,3 +449,20 @@ def test_the_docs_example_urls_answer(http: TestClient) -> None:
         ["active & premium:u · ~premium:u", "song:played · ~premium:u"],
         ["active & premium:u · ~churned:u"],
     ]
+
+
+def test_a_page_reads_a_bounded_number_of_operands(http: TestClient) -> None:
+    """Each operand is read in every period: all the fields of a page share one budget."""
+    names = [f"e{i}" for i in range(MAX_PAGE_OPERANDS + 1)]
+    most = "|".join(names[:MAX_PAGE_OPERANDS])
+    assert http.get(url("/trends.json", events=most, **WEEKS)).status_code == 200
+    two_fields = {"events": "|".join(names[:40]), "breakdown": "|".join(names[40:])}
+    answer = http.get(url("/trends.json", **two_fields, **WEEKS))
+    assert answer.status_code == 400
+    assert answer.json()["error"] == (
+        f"breakdown: expression {two_fields['breakdown']!r} brings the page to "
+        f"{MAX_PAGE_OPERANDS + 1} event operands: at most {MAX_PAGE_OPERANDS} fit a page "
+        "(each is read in every period); ask fewer or shorter expressions"
+    )
+    page = http.get(url("/funnel", steps=["signup", "|".join(names)], **WEEKS))
+    assert page.status_code == 400 and "brings the page to 66 event operands" in page.text

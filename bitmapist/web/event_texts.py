@@ -9,6 +9,9 @@ The library names an event object by its repr (`BitOpAnd(DayEvents('active', 202
 UniqueEvents('premium'))`, with a period that is only a template: the question moves it to
 each of its periods). `EventTexts.named` puts back the text the person typed wherever the
 page, its chart, CSV or JSON would show that repr.
+
+A page reads every operand in every period (and the range before): `MAX_PAGE_OPERANDS`
+bounds the operands of all its fields together, as `MAX_PAGE_PERIODS` bounds the periods.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from typing import Any
 from ..analytics.tables import spec_name
 from ..client import Bitmapist
 from ..errors import InvalidInput
+from ..events import BitOperation
 from ..query_language import event_spec, flag_spec
+
+#: Most event operands (names, `NAME:u`, ... in all the fields of a page together): each is
+#: read in every period of the page, so this bounds a request's work (10 events and 8
+#: segments that are plain names are 18).
+MAX_PAGE_OPERANDS = 64
 
 
 class EventTexts:
@@ -35,6 +44,7 @@ class EventTexts:
         #: The moment relative suffixes (`active:today`) and the page's question use.
         self.now = now
         self._typed: dict[str, str] = {}  # the library's name of a spec -> the text
+        self.operands = 0
 
     def spec(self, field: str, text: str, period: str | None = None) -> Any:
         """`text` as a question's event: a name, or event objects (bare operands of
@@ -43,7 +53,7 @@ class EventTexts:
             spec = event_spec(text, self.client, period or self.period, self.now)
         except InvalidInput as exc:
             raise InvalidInput(f"{field}: {exc}") from None
-        return self._remember(spec, text)
+        return self._remember(field, spec, text)
 
     def specs(self, field: str, texts: Iterable[str], period: str | None = None) -> list[Any]:
         """Each of `texts` as `spec` reads it."""
@@ -56,9 +66,16 @@ class EventTexts:
             spec = flag_spec(text, self.client, self.period, self.now)
         except InvalidInput as exc:
             raise InvalidInput(f"{field}: {exc}") from None
-        return self._remember(spec, text)
+        return self._remember(field, spec, text)
 
-    def _remember(self, spec: Any, text: str) -> Any:
+    def _remember(self, field: str, spec: Any, text: str) -> Any:
+        self.operands += _operands(spec)
+        if self.operands > MAX_PAGE_OPERANDS:
+            raise InvalidInput(
+                f"{field}: expression {text!r} brings the page to {self.operands} event "
+                f"operands: at most {MAX_PAGE_OPERANDS} fit a page (each is read in every "
+                "period); ask fewer or shorter expressions"
+            )
         if not isinstance(spec, str):
             self._typed.setdefault(spec_name(spec), text)
         return spec
@@ -97,3 +114,15 @@ class EventTexts:
         if isinstance(value, dict):
             return {self.named(key): self._named_json(item) for key, item in value.items()}
         return value
+
+
+def _operands(spec: Any) -> int:
+    """How many events and flags `spec` combines (a name is one)."""
+    count, pending = 0, [spec]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, BitOperation):
+            pending.extend(item.events)
+        else:
+            count += 1
+    return count
