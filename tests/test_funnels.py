@@ -95,6 +95,38 @@ def test_funnel_matches_the_model(embedded, kind, rule, window):
                 )
 
 
+@pytest.mark.parametrize("rule", ["same_period", "strictly_later"])
+def test_long_windows_and_entries_up_to_now_match_the_model(embedded, rule):
+    """Windows shorter and longer than the entry range (the window sliding over blocks of
+    periods, any alignment), entries up to `now`: later steps cut at `now`."""
+    model = Model("day", seed=11, events=2500)
+    model.mark(embedded)
+    start, end = model.moment(0.05), model.moment(0.9)
+    now = model.moment(0.93)
+    first, last, at = (model.position("day", m) for m in (start, end, now))
+    for window in [2, 5, 7, 40]:
+        table = funnel(
+            ["a", "b", "c", "d"], "day", start, end, window, rule, system=embedded, now=now
+        )
+        counts, members = _expected(
+            model, "day", ["a", "b", "c", "d"], first, last, at, window, rule, None
+        )
+        assert [row.count for row in table.rows] == counts, window
+        assert [table.ids(k) for k in range(4)] == [sorted(m) for m in members]
+
+
+def test_a_step_nobody_did_ends_the_funnel(embedded):
+    model = Model("day", seed=5)
+    model.mark(embedded)
+    start, end = model.moment(0.1), model.moment(0.6)
+    table = funnel(["a", "never", "b"], start=start, end=end, window=3, system=embedded)
+    assert [row.count for row in table.rows][1:] == [0, 0]
+    assert table.rows[0].count > 0 and table.rows[2].percent_of_previous is None
+    assert table.ids(2) == [] and table.ids(1, dropped=True) == table.ids(0)
+    nobody = funnel(["never", "a"], start=start, end=end, system=embedded)
+    assert [row.count for row in nobody.rows] == [0, 0]
+
+
 def test_window_zero_counts_the_same_period_only(embedded):
     model = Model("day", seed=9)
     model.mark(embedded)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pyroaring import BitMap
 
 from bitmapist import Bitmapist, InvalidInput
+from bitmapist.analytics.counting import dense_universe
 from bitmapist.analytics.stickiness import default_power_threshold, stickiness
 
 from .analytics_model import Model, period_key
@@ -96,3 +99,32 @@ def test_bad_input_is_named(embedded):
         stickiness("a", period="month", unit="week", system=embedded)
     with pytest.raises(InvalidInput, match="power_threshold"):
         stickiness("a", power_threshold=0, system=embedded)
+
+
+def test_dense_data_counted_on_complements_matches_sets(embedded):
+    """Thousands of users in one id block: the counts are made on complemented bitmaps
+    (`counting.dense_universe`), with and without a segment."""
+    rng = random.Random(3)
+    monday = datetime(2026, 3, 2, tzinfo=UTC)
+    habit = {user: rng.choice([0.15, 0.5, 0.95]) for user in range(0, 9000, 2)}
+    days = {d: {u for u, p in habit.items() if rng.random() < p} for d in range(7)}
+    premium = {u for u in habit if rng.random() < 0.4}
+    embedded.mark_events(
+        [("a", u, monday + timedelta(days=d, hours=5)) for d, users in days.items() for u in users]
+    )
+    for user in premium:
+        embedded.mark_unique("premium", user)
+    assert dense_universe([BitMap(users) for users in days.values()])  # the path under test
+    week = {"start": monday, "end": monday, "system": embedded, "now": monday}
+    table = stickiness("a", breakdown=["premium"], **week)
+    everyone = stickiness("a", **week)
+    for row, members in ((everyone.rows[0], None), (table.rows[0], premium)):
+        times = defaultdict(int)
+        for users in days.values():
+            for user in users:
+                if members is None or user in members:
+                    times[user] += 1
+        expected = [sum(1 for t in times.values() if t == j) for j in range(1, 8)]
+        assert list(row.counts) == expected
+        assert row.active == len(times)
+    assert everyone.ids(0, 7) == sorted(u for u in habit if all(u in s for s in days.values()))

@@ -35,6 +35,7 @@ from pyroaring import BitMap
 
 from ..errors import InvalidInput
 from ..validation import check_int
+from .counting import union
 from .tables import AnalyticsTable, Question, check_specs, percent, pick, segments, spec_name
 from .timeline import check_kind, label, shift, span
 
@@ -217,7 +218,11 @@ def funnel(
             break
         starts.append(following)
     segs = segments(breakdown, system)
-    step_exprs = [[q.expr(spec, moment) for moment in starts] for spec in specs]
+    # step k can only follow an entry within k windows: later periods are not read
+    step_exprs = [
+        [q.expr(spec, moment) for moment in starts[: n + window * k]]
+        for k, spec in enumerate(specs)
+    ]
     segment_exprs = [
         None if seg is None else [q.expr(seg, moment) for moment in entries] for _, seg in segs
     ]
@@ -232,11 +237,11 @@ def funnel(
         entry = [q.bitmap(step_exprs[0][t]) for t in range(n)]
         if seg_exprs is not None:
             entry = [users & q.bitmap(seg_exprs[t]) for t, users in enumerate(entry)]
-        by_period = entry + [BitMap()] * (len(starts) - n)
-        reached = [_union(by_period)]
+        by_period = entry
+        reached = [union(by_period)]
         for k in range(1, len(specs)):
             by_period = _advance(by_period, [q.bitmap(e) for e in step_exprs[k]], window, lag)
-            reached.append(_union(by_period))
+            reached.append(union(by_period))
         reached_all.append(reached)
         rows.extend(_step_rows(specs, seg_label, [len(users) for users in reached]))
 
@@ -255,29 +260,48 @@ def funnel(
 
 
 def _advance(previous: list[BitMap], step: list[BitMap], window: int, lag: int) -> list[BitMap]:
-    """Users reaching the next step in each period: did it then, and reached the step
-    before in one of the periods `window`..`lag` before."""
-    out = []
+    """Users reaching the next step in each period t of `step`: did it in t, and reached the
+    step before in one of the periods t - window .. t - lag (of `previous`).
+
+    No window's union is built. Periods are cut into blocks as long as a window, so a
+    window is the end of one block (a suffix: the unions from each period to its block's
+    end, made once per block) and the start of the next (a prefix, grown one period at a
+    time); the step's users of t are intersected with each side. Per period that is two
+    unions and two ANDs whatever the window, instead of a union of window - lag + 1."""
+    width = window - lag + 1
+    empty = BitMap()
+
+    def before(i: int) -> BitMap:
+        return previous[i] if 0 <= i < len(previous) else empty
+
+    out: list[BitMap] = []
+    prefix = empty  # the union from the start of the block of t - lag up to t - lag
+    suffixes: dict[int, BitMap] = {}
     for t, users in enumerate(step):
-        low, high = max(0, t - window), t - lag
-        if high < low or not users:
-            out.append(BitMap())
+        high, low = t - lag, t - window
+        if high < 0:
+            out.append(empty)
             continue
-        before = [previous[i] for i in range(low, high + 1) if previous[i]]
-        if not before:
-            out.append(BitMap())
-        elif len(before) == 1:
-            out.append(users & before[0])
-        else:
-            out.append(users & BitMap.union(*before))
+        prefix = before(high) if high % width == 0 else union([prefix, before(high)])
+        if low > 0 and low % width and low not in suffixes:
+            suffixes = _suffixes(before, low - low % width, width)
+        if not users:
+            out.append(empty)
+            continue
+        # a window starting a block (or at period 0) is the prefix alone
+        sides = [prefix] if low <= 0 or low % width == 0 else [suffixes[low], prefix]
+        out.append(union([users & side for side in sides if side]))
     return out
 
 
-def _union(bitmaps: list[BitMap]) -> BitMap:
-    present = [b for b in bitmaps if b]
-    if not present:
-        return BitMap()
-    return present[0].copy() if len(present) == 1 else BitMap.union(*present)
+def _suffixes(before: Any, start: int, width: int) -> dict[int, BitMap]:
+    """The unions from each period of the block [start, start + width) but the first to
+    the block's end, by period."""
+    out: dict[int, BitMap] = {}
+    tail = BitMap()
+    for i in range(start + width - 1, start, -1):
+        tail = out[i] = union([tail, before(i)])
+    return out
 
 
 def _step_rows(specs: Sequence[Any], segment: str | None, counts: list[int]) -> list[FunnelStep]:

@@ -4,8 +4,10 @@ For each period (a day, week or month) the users who did `event` in some unit of
 hour or a day) are split by how many units they were active on: exactly 1, 2, ... k.
 "Power users" are those active on at least `power_threshold` units; by default 5 of 7 of
 the period's nominal units, rounded up: 5 days a week, 22 days a month, 18 hours a day,
-120 hours a week, 515 hours a month. Each stored bitmap is read once, and the counting is
-done on roaring bitmaps as binary counters (one bit plane per bit of the count).
+120 hours a week, 515 hours a month. Each stored bitmap is read once. The counts come
+from `counting.exact_counts` (a sorting network of ANDs and ORs up to 8 units, binary
+adders beyond, on complemented bitmaps when they are dense), as cardinalities only: the
+users behind a count are found when `ids()` asks for them.
 
 Example::
 
@@ -29,6 +31,7 @@ from pyroaring import BitMap
 
 from ..errors import InvalidInput
 from ..validation import check_int
+from .counting import exact_counts, split_by_count
 from .tables import AnalyticsTable, Question, check_specs, percent, pick, segments, spec_name
 from .timeline import check_kind, label, shift, span
 
@@ -79,7 +82,7 @@ class StickinessTable(AnalyticsTable):
         generated_at: datetime,
         rows: Sequence[StickinessRow],
         segments: Sequence[str | None],
-        groups: Sequence[Sequence[dict[int, BitMap]]],
+        units: Sequence[Sequence[tuple[list[BitMap], BitMap | None]]],
     ):
         self.title = title
         self.period = period
@@ -90,7 +93,9 @@ class StickinessTable(AnalyticsTable):
         self.segments = tuple(segments)
         #: Longest distribution of any row (columns of the CSV).
         self.max_units = max((row.units for row in self.rows), default=0)
-        self._groups = groups  # [segment][period][count] -> users active on that many units
+        # [segment][period] -> (users of each unit, segment members or None), read-only
+        self._units = units
+        self._groups: dict[tuple[int, int], dict[int, BitMap]] = {}
 
     @property
     def labels(self) -> list[str]:
@@ -104,7 +109,7 @@ class StickinessTable(AnalyticsTable):
         ascending; `units="power"` gives the power users, `"active"` everyone active."""
         t = pick(period, self.labels, "period")
         s = 0 if segment is None else pick(segment, self.segments, "segment")
-        groups = self._groups[s][t]
+        groups = self._users_by_count(s, t)
         if units == "active":
             low = 1
         elif units == "power":
@@ -114,6 +119,16 @@ class StickinessTable(AnalyticsTable):
             return list(groups.get(low, ()))
         found = [users for count, users in groups.items() if count >= low]
         return list(BitMap.union(*found)) if len(found) > 1 else list(found[0]) if found else []
+
+    def _users_by_count(self, s: int, t: int) -> dict[int, BitMap]:
+        """count -> users active on that many units, built on the first drill-down."""
+        groups = self._groups.get((s, t))
+        if groups is None:
+            units, members = self._units[s][t]
+            if members is not None:
+                units = [users & members for users in units]
+            groups = self._groups[(s, t)] = split_by_count(units)
+        return groups
 
     def header(self) -> list[str]:
         name = self.unit
@@ -221,17 +236,14 @@ def stickiness(
     q.prefetch([e for row in unit_exprs for e in row] + [e for r in segment_exprs if r for e in r])
 
     rows: list[StickinessRow] = []
-    all_groups: list[list[dict[int, BitMap]]] = []
+    all_units: list[list[tuple[list[BitMap], BitMap | None]]] = []
     for (seg_label, _), seg_exprs in zip(segs, segment_exprs):
-        seg_groups = []
+        seg_units = []
         for i, exprs in enumerate(unit_exprs):
             units = [q.bitmap(e) for e in exprs]
-            if seg_exprs is not None:
-                members = q.bitmap(seg_exprs[i])
-                units = [users & members for users in units]
-            groups = _by_count(_planes(units))
-            seg_groups.append(groups)
-            counts = tuple(len(groups.get(j, ())) for j in range(1, len(units) + 1))
+            members = None if seg_exprs is None else q.bitmap(seg_exprs[i])
+            seg_units.append((units, members))
+            counts = tuple(exact_counts(units, members))
             active = sum(counts)
             power = sum(counts[threshold - 1 :])
             rows.append(
@@ -247,7 +259,7 @@ def stickiness(
                     percent(power, active),
                 )
             )
-        all_groups.append(seg_groups)
+        all_units.append(seg_units)
     return StickinessTable(
         title=f"Stickiness of {spec_name(spec)}: {unit}s active per {kind}",
         period=kind,
@@ -256,7 +268,7 @@ def stickiness(
         generated_at=q.aware(q.now_wall),
         rows=rows,
         segments=[seg_label for seg_label, _ in segs],
-        groups=all_groups,
+        units=all_units,
     )
 
 
@@ -266,41 +278,3 @@ def _units(kind: str, unit: str, start: datetime) -> list[datetime]:
     while (following := shift(unit, moments[-1], 1)) < end:  # type: ignore[arg-type]
         moments.append(following)
     return moments
-
-
-def _planes(units: list[BitMap]) -> list[BitMap]:
-    """Bit planes of each user's unit count: plane b holds the users whose count has bit b
-    set. Adding a unit is a binary increment (XOR, carry by AND): about 2 log2(k) roaring
-    operations per unit instead of one per count level."""
-    planes: list[BitMap] = []
-    for users in units:
-        carry = users
-        for b in range(len(planes)):
-            if not carry:
-                break
-            overflow = planes[b] & carry
-            planes[b] ^= carry
-            carry = overflow
-        else:
-            if carry:
-                planes.append(carry.copy())  # units are shared with the reader's cache
-    return planes
-
-
-def _by_count(planes: list[BitMap]) -> dict[int, BitMap]:
-    """The users of each count >= 1, split plane by plane from the highest bit down."""
-    out: dict[int, BitMap] = {}
-    if not planes:
-        return out
-
-    def split(users: BitMap, b: int, value: int) -> None:
-        if not users:
-            return
-        if b < 0:
-            out[value] = users
-            return
-        split(users & planes[b], b - 1, value | (1 << b))
-        split(users - planes[b], b - 1, value)
-
-    split(BitMap.union(*planes) if len(planes) > 1 else planes[0].copy(), len(planes) - 1, 0)
-    return out

@@ -138,7 +138,7 @@ class EmbeddedStore(Store):
             leaf = _leaf_reader(view)
             sized = [bitops.evaluate(expr, leaf) for expr in exprs]
             return [
-                SizedBitmap(BitMap(bits) if isinstance(expr, Key) else bits, length)
+                SizedBitmap(_copy(bits) if isinstance(expr, Key) else bits, length)
                 for expr, (bits, length) in zip(exprs, sized)
             ]
 
@@ -226,4 +226,10 @@ def _count(view: View, expr: Expr) -> int:
 def _owned_bitmap(view: View, expr: Expr) -> BitMap:
     bits = bitops.evaluate(expr, _leaf_reader(view))[0]
     # an operation's result is always a fresh bitmap; a stored key's is the engine's own
-    return BitMap(bits) if isinstance(expr, Key) else bits
+    return _copy(bits) if isinstance(expr, Key) else bits
+
+
+def _copy(bits: BitMap) -> BitMap:
+    # optimize=False: a plain copy re-runs run-length optimisation over every container,
+    # ~8x the cost of the copy itself (30 us vs 4 us for 100,000 ids over 1M), for nothing
+    return BitMap(bits, optimize=False)
