@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .commands import execute
 from .handlers import bits
 from .request import ProtocolError, RequestParser
-from .resp import NO_REPLY, Ack, Acks, Error, Status, Streamed, encode, encode_int
+from .resp import NO_REPLY, Ack, Acks, Error, Status, Streamed, bulk_pieces, encode, encode_int
 from .session import Session
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ _MAX_CLIENTS = b"-ERR max number of clients reached\r\n"
 # Commands one connection runs per event-loop turn before others get theirs.
 _COMMANDS_PER_TURN = 128
 _HIGH_WATER = 64 * 1024  # asyncio's default high-water mark for a transport's buffer
+_LONG_BULK = 4096  # bulk replies this long are queued as pieces (`resp.bulk_pieces`)
 
 
 class Connection(asyncio.BufferedProtocol):
@@ -189,6 +190,8 @@ class Connection(asyncio.BufferedProtocol):
         elif kind is Ack:  # the same bytes in RESP2 and RESP3
             self.replies.append(reply)
             self.lazy = True
+        elif kind is bytes and len(reply) >= _LONG_BULK:
+            self.replies.extend(bulk_pieces(reply))
         elif kind is bytes or kind is Error or kind is Status:
             self.replies.append(encode(reply))
         elif kind is Streamed:  # written piece by piece by send_replies

@@ -40,6 +40,7 @@ __all__ = [
     "Status",
     "Streamed",
     "Verbatim",
+    "bulk_pieces",
     "encode",
     "encode_int",
     "strict_int",
@@ -222,6 +223,12 @@ def _encode_into(out: list[bytes], value: Any, resp3: bool) -> None:
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     else:
         raise TypeError(f"cannot encode {value!r} as a RESP reply")
+
+
+def bulk_pieces(value: bytes) -> tuple[bytes, bytes, bytes]:
+    """The wire bytes of a bulk string reply as three pieces (header, `value`, CRLF): a
+    long value is then copied once, when the turn's replies are joined, not twice."""
+    return b"$%d\r\n" % len(value), value, b"\r\n"
 
 
 def encode_int(value: int) -> bytes:

@@ -66,7 +66,7 @@ def take_run(
     ):
         star = bytes(buf[pos : pos + 2])
         count = _COUNTS.get(star)
-        if count is None:
+        if count is None or buf.find(star + b"\r\n", pos + 4) < 0:  # no second command
             return None
         # the name first: other commands are not worth a split
         line = buf.find(b"\r\n", pos + 4, pos + 10)
@@ -79,6 +79,8 @@ def take_run(
     else:
         star, count = shape.star, shape.count
     if shape is not None:
+        if len(buf) - pos <= shape.length:  # one command (a lone request): no run
+            return None
         same = _take_same(buf, pos, limit, shape)
         if same is not None:
             return same, shape
