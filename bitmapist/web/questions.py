@@ -5,7 +5,8 @@ draw its chart and resolve a drill-down (which users are behind one number). Eve
 and segments are names or expressions, read as the CLI reads them (`event_texts`). The routes
 are the same for all: the page (`/trends?...`), its CSV (`/trends.csv?...`), the users
 behind a number (`/trends/users?...&row=2&series=0`, paginated) and those as CSV; the
-table is also served as JSON (`/trends.json?...`, the library's `to_json()`).
+table is also served as JSON (`/trends.json?...`, the library's `to_json()`; CSV and JSON
+name an expression as it was typed).
 """
 
 from __future__ import annotations
