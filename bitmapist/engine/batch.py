@@ -124,7 +124,7 @@ class Batch:
                 previous = offsets.intersection_cardinality(bits)
             if op.value:
                 bits |= offsets
-                bitmaps.grow(entry, len(offsets))  # an upper bound, see fastplan.apply
+                bitmaps.grow(db, key, entry, len(offsets))  # measured when over budget
             else:
                 bits -= offsets
         else:
@@ -155,10 +155,8 @@ class Batch:
             "VALUES (?, ?, ?, ?, ?)",
             (db, key, value.length, expire_at, seq),
         )
-        stored = 0
         if bits:
             crc, data = fmt.encode_bitmap(bits)
-            stored = len(data)
             self.conn.execute(
                 "INSERT OR REPLACE INTO bitmaps (db, key, crc, data) VALUES (?, ?, ?, ?)",
                 (db, key, crc, data),
@@ -168,8 +166,7 @@ class Batch:
         if old is not None:
             bitmaps.unload(db, key, old)
         entry = self.index.dbs[db][key] = Entry(value.length, expire_at, bits)
-        bitmaps.add_new(db, key, entry)
-        bitmaps.grow(entry, stored // 4)
+        bitmaps.add_new(db, key, entry)  # (measures the new bits)
         self.index.note_expiry(db, key, expire_at)
 
     def delete(self, key: bytes, db: int) -> bool:

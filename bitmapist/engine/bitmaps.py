@@ -38,13 +38,14 @@ class Bitmaps:
         self.index = index
         self.cache = cache
 
-    def load(self, db: int, key: bytes) -> tuple[BitMap, int]:
-        """A key's bits from the file and the log (not cached), and the bytes they were
-        stored in (a memory estimate)."""
-        bits, stored = self.journal.load_bits(db, key, (db, key) in self.index.journaled)
+    def load(self, db: int, key: bytes) -> BitMap:
+        """A key's bits from the file and the log (not cached)."""
+        bits = self.journal.load_bits(db, key, (db, key) in self.index.journaled)
         for value, offsets in self.index.log_changes.get((db, key), ()):
+            if type(offsets) is bytes:
+                offsets = BitMap.deserialize(offsets)  # (the log's own row: checked)
             change_bits(bits, value, offsets)
-        return bits, stored
+        return bits
 
     def bits(self, db: int, key: bytes, entry: Entry) -> BitMap:
         """The entry's bits, decoded (loading or unpacking them if needed), most recently
@@ -55,8 +56,8 @@ class Bitmaps:
             return bits
         if entry.packed is not None:
             return self.cache.decode((db, key), entry)
-        bits, stored_bytes = self.load(db, key)
-        self.cache.add_hot((db, key), entry, bits, stored_bytes)
+        bits = self.load(db, key)
+        self.cache.add_hot((db, key), entry, bits)
         return bits
 
     def count(self, db: int, key: bytes, entry: Entry) -> int:
@@ -82,24 +83,26 @@ class Bitmaps:
             return entry.bits
         if entry.packed is not None:  # current: any change drops a packed copy
             return BitMap.deserialize(entry.packed)
-        return self.load(db, key)[0]
+        return self.load(db, key)
 
     def change(self, db: int, key: bytes, entry: Entry, value: bool, offsets: Any) -> None:
         """Apply a change (already durable) to the entry's cached bits: decoded bits change
         in place; a packed copy is stale and dropped (its next use reloads it)."""
         if entry.bits is not None:
             change_bits(entry.bits, value, offsets)
+            if value:
+                self.cache.grow((db, key), entry, 1 if type(offsets) is int else len(offsets))
         elif entry.packed is not None:
             self.cache.drop((db, key), entry)
 
     def add_new(self, db: int, key: bytes, entry: Entry) -> None:
         """Cache a new key's (decoded, empty or just written) bits."""
         assert entry.bits is not None
-        self.cache.add_hot((db, key), entry, entry.bits, 0)
+        self.cache.add_hot((db, key), entry, entry.bits)
 
-    def grow(self, entry: Entry, added: int) -> None:
-        # An upper bound until the next checkpoint measures the bitmap exactly.
-        self.cache.grow(entry, 4 * added)
+    def grow(self, db: int, key: bytes, entry: Entry, added: int) -> None:
+        """A hot entry gained up to `added` bits (an upper bound until it is measured)."""
+        self.cache.grow((db, key), entry, added)
 
     def unload(self, db: int, key: bytes, entry: Entry) -> None:
         self.cache.drop((db, key), entry)

@@ -4,13 +4,21 @@ Two tiers, each least-recently-used first:
 
 - *hot*: decoded `BitMap`s, ready for any operation, up to `hot_bytes`;
 - *packed*: the portable serialization (bytes) plus the bitmap's cardinality. For sparse
-  bitmaps this is about half of CRoaring's decoded size (CRoaring allocates every
-  container on its own: ~60 bytes each, plus 2 per id), and BITCOUNT needs no decoding.
+  bitmaps this is far smaller than CRoaring's decoded form (every container is allocated
+  on its own: ~75 bytes each before its values, see `decoded_bytes`), and BITCOUNT needs
+  no decoding.
 
 A bitmap pushed out of the hot tier is packed; once hot and packed together pass
 `total_bytes` the coldest packed ones are dropped (the engine reloads them from the file
-when next needed). Sizes are counted as serialized bytes (plus a fixed overhead), so a
-decoded sparse bitmap takes up to ~2x its count in RSS.
+when next needed).
+
+Budgets count what the bitmaps take in memory: a hot bitmap its decoded size as CRoaring
+allocates it (`decoded_bytes`, measured from its containers), a packed one its bytes.
+A write to a hot bitmap adds an upper bound (`GROWTH_PER_BIT` per bit set) and marks it
+for measuring; when the bounds pass a budget, those bitmaps are measured again, and only
+a budget that the measured sizes still pass evicts, down to 7/8 of it (so that the next
+few writes do not measure again). Bitmaps freed by an eviction go back to the allocator,
+which is asked to return free pages to the system after a large one (`heap.give_back`).
 
 A packed bitmap must be current: whoever changes a key whose bits are not decoded drops
 its packed copy (`drop`), as the change is in the journal a reload reads.
@@ -22,11 +30,38 @@ from collections import OrderedDict
 
 from pyroaring import BitMap
 
+from . import heap
 from .keyspace import Entry
 
-ENTRY_OVERHEAD = 200  # bytes of bookkeeping per cached bitmap, for the budgets
+ENTRY_OVERHEAD = 200  # bytes of bookkeeping per cached bitmap (Entry, dict slots, objects)
+# CRoaring's heap per container before its values, as glibc's malloc counts it (mallinfo2,
+# over sparse, dense, run-heavy, deserialized and incrementally built bitmaps): 11 bytes in
+# the bitmap's arrays (key, pointer, type), a 16-byte container struct in a 32-byte chunk,
+# and its values' array in a chunk of at least 32 bytes (24 usable: 12 values).
+CONTAINER_BYTES = 75
+SMALL_VALUES_BYTES = 24  # values bytes that fit in that smallest chunk
+BITSET_BYTES = 8192 + 64  # a bitset container: 8 KB of words, aligned
+# Upper bound of the heap one more set bit takes: a new container (an id 65,536 away from
+# every other) plus its share of array growth. Real growth is 0-2 bytes in dense bitmaps.
+GROWTH_PER_BIT = CONTAINER_BYTES + 5
+GIVE_BACK_BYTES = 4 << 20  # evicting this much at once asks the allocator to give it back
 
 _Name = tuple[int, bytes]  # (db, key)
+
+
+def decoded_bytes(bits: BitMap) -> int:
+    """The heap `bits` takes decoded, estimated from its containers (one pass in C, ~5 ns a
+    container). Within 0.7-1.35x of glibc's count (tests/test_engine_memory.py): large
+    arrays grown one write at a time keep up to 1/4 spare capacity; tiny bitmaps round
+    up."""
+    stats = bits.get_statistics()
+    small = stats["n_array_containers"] + stats["n_run_containers"]
+    values = stats["n_bytes_array_containers"] + stats["n_bytes_run_containers"]
+    return (
+        stats["n_containers"] * CONTAINER_BYTES
+        + max(0, values - SMALL_VALUES_BYTES * small) * 9 // 8
+        + stats["n_bitset_containers"] * BITSET_BYTES
+    )
 
 
 class BitmapCache:
@@ -37,8 +72,10 @@ class BitmapCache:
         self.hot_bytes = hot_bytes  # (at most total_bytes take effect)
         self._hot: OrderedDict[_Name, Entry] = OrderedDict()
         self._packed: OrderedDict[_Name, Entry] = OrderedDict()
+        self._grown: dict[_Name, Entry] = {}  # hot entries whose size is an upper bound
         self.hot_used = 0
         self.packed_used = 0
+        self.evicted = 0  # bytes evicted since the allocator last gave memory back
         #: Mark a hot (`touch`) or packed (`touch_packed`) entry most recently used, by
         #: its (db, key): the dicts' own C methods, as every read of a bitmap calls one.
         self.touch = self._hot.move_to_end
@@ -62,7 +99,7 @@ class BitmapCache:
 
     def serialized_bytes(self) -> int:
         """Bytes the cached bitmaps take serialized, measured (packed ones take that;
-        decoded sparse ones up to ~2x that in memory)."""
+        decoded sparse ones up to ~7x that in memory, see `decoded_bytes`)."""
         return (
             self.packed_used
             - ENTRY_OVERHEAD * len(self._packed)
@@ -73,12 +110,17 @@ class BitmapCache:
             )
         )
 
+    def measured_hot_bytes(self) -> int:
+        """The hot tier's size with every grown entry measured again (for stats)."""
+        self._measure_grown()
+        return self.hot_used
+
     # --- adding and using
 
-    def add_hot(self, name: _Name, entry: Entry, bits: BitMap, stored_bytes: int) -> None:
+    def add_hot(self, name: _Name, entry: Entry, bits: BitMap) -> None:
         """Hold `bits` decoded as the entry's, most recently used."""
         entry.bits = bits
-        entry.size = ENTRY_OVERHEAD + stored_bytes
+        entry.size = ENTRY_OVERHEAD + decoded_bytes(bits)
         self.hot_used += entry.size
         self._hot[name] = entry
 
@@ -96,19 +138,24 @@ class BitmapCache:
         assert data is not None
         self._forget_packed(name, entry)
         bits = BitMap.deserialize(data)
-        self.add_hot(name, entry, bits, len(data))
+        self.add_hot(name, entry, bits)
         return bits
 
-    def grow(self, entry: Entry, added: int) -> None:
-        """A hot entry gained up to `added` bytes (an estimate until `resize`)."""
-        entry.size += added
-        self.hot_used += added
+    def grow(self, name: _Name, entry: Entry, added: int) -> None:
+        """A hot entry gained up to `added` set bits: count an upper bound of their memory
+        until the entry is measured again."""
+        size = GROWTH_PER_BIT * added
+        entry.size += size
+        self.hot_used += size
+        self._grown[name] = entry
 
-    def resize(self, entry: Entry, stored_bytes: int) -> None:
-        """A hot entry's exact serialized size, measured by a checkpoint."""
-        size = ENTRY_OVERHEAD + stored_bytes
+    def measure(self, name: _Name, entry: Entry) -> None:
+        """Count a hot entry's exact decoded size again (after its bits changed)."""
+        assert entry.bits is not None
+        size = ENTRY_OVERHEAD + decoded_bytes(entry.bits)
         self.hot_used += size - entry.size
         entry.size = size
+        self._grown.pop(name, None)
 
     def drop(self, name: _Name, entry: Entry) -> None:
         """Forget the entry's bits, hot or packed (no-op when neither)."""
@@ -117,6 +164,7 @@ class BitmapCache:
             self.hot_used -= entry.size
             entry.size = 0
             self._hot.pop(name, None)
+            self._grown.pop(name, None)
         elif entry.packed is not None:
             self._forget_packed(name, entry)
 
@@ -129,6 +177,7 @@ class BitmapCache:
             entry.size = 0
         self._hot.clear()
         self._packed.clear()
+        self._grown.clear()
         self.hot_used = self.packed_used = 0
 
     # --- staying within budget
@@ -139,28 +188,49 @@ class BitmapCache:
         )
 
     def evict(self) -> None:
-        """Pack the coldest hot bitmaps beyond `hot_bytes`, then drop the coldest packed
-        ones (and, if still needed, hot ones) beyond `total_bytes`."""
+        """Measure grown hot bitmaps; if a budget is still passed, pack the coldest hot
+        bitmaps down to 7/8 of `hot_bytes`, then drop the coldest packed ones (and, if
+        still needed, hot ones) down to 7/8 of `total_bytes`."""
+        self._measure_grown()
+        if not self.over_budget():
+            return
         hot, packed = self._hot, self._packed
-        hot_bytes = min(self.hot_bytes, self.total_bytes)
-        while self.hot_used > hot_bytes and hot:
+        before = self.used
+        total = self.total_bytes * 7 // 8
+        hot_target = min(self.hot_bytes, self.total_bytes) * 7 // 8
+        while self.hot_used > hot_target and hot:
             name, entry = hot.popitem(last=False)
             bits = entry.bits
             assert bits is not None
-            self.hot_used -= entry.size
+            freed = entry.size
+            self.hot_used -= freed
             entry.bits = None
             entry.size = 0
             self.add_packed(name, entry, bits.serialize(), len(bits))
-        while self.used > self.total_bytes and packed:
+            self.evicted += freed - entry.size
+        while self.used > total and packed:
             name, entry = packed.popitem(last=False)
             self.packed_used -= entry.size
+            self.evicted += entry.size
             entry.packed = None
             entry.size = 0
-        while self.used > self.total_bytes and hot:
+        while self.used > total and hot:
             name, entry = hot.popitem(last=False)
+            self._grown.pop(name, None)
             self.hot_used -= entry.size
+            self.evicted += entry.size
             entry.bits = None
             entry.size = 0
+        if self.evicted >= GIVE_BACK_BYTES and before > self.used:
+            self.evicted = 0
+            heap.give_back()
+
+    def _measure_grown(self) -> None:
+        grown = self._grown
+        while grown:
+            name, entry = grown.popitem()
+            if entry.bits is not None:
+                self.measure(name, entry)
 
     def _forget_packed(self, name: _Name, entry: Entry) -> None:
         self.packed_used -= entry.size

@@ -156,7 +156,7 @@ class CatchUp:
             for change_op, change_db, change_key, data in changes:
                 value = change_op == fmt.OP_SET
                 offsets = fmt.decode_bits(data, journal.where_key(change_db, change_key))
-                index.note_log_change(change_db, change_key, value, offsets)
+                index.note_log_change(change_db, change_key, value, data)
                 entry = index.dbs[change_db].get(change_key)
                 if entry is not None:
                     bitmaps.change(change_db, change_key, entry, value, offsets)

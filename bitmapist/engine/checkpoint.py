@@ -32,6 +32,7 @@ from pyroaring import BitMap
 
 from ..errors import StoreError
 from . import format as fmt
+from . import heap
 from .bitmaps import Bitmaps
 from .catchup import CatchUp
 from .foldscan import NetChanges
@@ -83,14 +84,19 @@ class _Progress:
     )
 
     def __init__(
-        self, horizon: int, pending: list[tuple[int, bytes]], reloads: int, folded_at: int
+        self,
+        horizon: int,
+        pending: list[tuple[int, bytes]],
+        reloads: int,
+        folded_at: int,
+        loaded: Callable[[tuple[int, bytes]], bool],
     ):
         self.horizon = horizon
         self.pending = pending
         self.reloads = reloads  # made from this index: a reload makes it stale
         self.folded_at = folded_at  # meta.folded_seq when it started
         self.scanned_to = folded_at if pending else horizon
-        self.changes = NetChanges()
+        self.changes = NetChanges(skip=loaded)  # (loaded keys fold their bits in memory)
         self.deleted = False  # every folded row is deleted
         self.vacuuming = False  # freeing pages, until none are free
 
@@ -177,6 +183,7 @@ class Checkpointer:
             journal.rows = journal.seq - self._progress.horizon
             journal.nbytes = 0
             self._progress = None
+            heap.give_back()  # what the fold decoded and freed (~3 MiB after a bulk load)
         return done
 
     def _scan_only(self) -> bool:
@@ -205,7 +212,11 @@ class Checkpointer:
         if progress is None:
             # Caught up under the write lock: the keys with unfolded rows are known.
             progress = self._progress = _Progress(
-                self.journal.seq, sorted(self.index.journaled), self.catchup.reloads, folded
+                self.journal.seq,
+                sorted(self.index.journaled),
+                self.catchup.reloads,
+                folded,
+                self._loaded,
             )
         if progress.scanned_to < progress.horizon:
             self._scan_some(progress)
@@ -217,6 +228,12 @@ class Checkpointer:
             progress.deleted = self._delete_some(progress.horizon)
             return False
         return self._vacuum_some(progress)
+
+    def _loaded(self, name: tuple[int, bytes]) -> bool:
+        """Whether the key's current bits are in memory (hot or packed)."""
+        dbs = self.index.dbs
+        entry = dbs[name[0]].get(name[1]) if 0 <= name[0] < len(dbs) else None
+        return entry is not None and (entry.bits is not None or entry.packed is not None)
 
     def _vacuum_some(self, progress: _Progress) -> bool:
         """Free some of the file's free pages (truncating it); True when done. Starts only
@@ -285,7 +302,7 @@ class Checkpointer:
                 bits = bitmaps.current(db, key, entry)
             else:
                 if tail is None:
-                    tail = NetChanges()
+                    tail = NetChanges(skip=self._loaded)
                     tail.add_rows(
                         self.journal.rows_after(progress.horizon), f"{self.journal.where} journal"
                     )
@@ -296,8 +313,6 @@ class Checkpointer:
             else:
                 emptied.append((db, key))
             index.journaled.discard((db, key))
-            if entry.bits is not None:  # measure it exactly while we have the bytes
-                bitmaps.cache.resize(entry, len(data))
             folded_bytes += len(data)
             if folded_bytes >= _FOLD_BYTES_PER_STEP:
                 break
@@ -318,8 +333,11 @@ class Checkpointer:
         """An unloaded key's current bits: its stored bitmap plus the net changes of the
         rows up to the horizon and of those after it (see `foldscan`), without reading the
         journal again for it."""
-        if tail.was_reset(db, key):
-            return self.bitmaps.load(db, key)[0]  # replaced after the horizon: load it whole
+        name = (db, key)
+        if tail.was_reset(db, key) or name in changes.skipped or name in tail.skipped:
+            # Replaced after the horizon, or loaded (and skipped) when the rows were read
+            # and unloaded since: load it whole.
+            return self.bitmaps.load(db, key)
         bits = self.journal.stored_bits(db, key)
         changes.apply(db, key, bits)
         tail.apply(db, key, bits)

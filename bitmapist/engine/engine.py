@@ -58,9 +58,10 @@ class Engine:
     makes a returned write survive the death of the process (kill -9); "full" also
     fsyncs each commit (survives power loss, slower). `readonly` opens the file for
     reading only. `max_bytes` caps the database file (writes beyond fail cleanly).
-    `cache_bytes` is the memory for cached bitmaps (counted as their serialized size),
-    of which up to `hot_bytes` hold the most recently used decoded; colder ones stay
-    packed (about half the memory for sparse bitmaps) until `cache_bytes` is full.
+    `cache_bytes` is the memory for cached bitmaps, of which up to `hot_bytes` hold the
+    most recently used decoded (counted as CRoaring allocates them: up to ~7x their
+    serialized size when sparse, see `cache.decoded_bytes`); colder ones stay packed
+    (counted as their bytes) until `cache_bytes` is full.
 
     `group_commit_ms` (optional, off by default) trades durability for speed: writes
     return once applied in memory and are committed together at most that many ms later
@@ -388,7 +389,8 @@ class Engine:
                 "keys": self._index.key_count(),
                 "loaded_bitmaps": len(self._cache),
                 "packed_bitmaps": self._cache.packed_count,
-                "cached_bytes": self._cache.used,
+                "cached_bytes": self._cache.measured_hot_bytes() + self._cache.packed_used,
+                "hot_bytes": self._cache.hot_used,
                 "journal_rows": self._journal.rows,
                 "journal_bytes": self._journal.nbytes,
                 "log_bytes": log.state()[1] - HEADER_SIZE if log else 0,

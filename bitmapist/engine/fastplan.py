@@ -31,6 +31,7 @@ FAST_MAX_OPS = 4096
 class FastPlan(NamedTuple):
     row: Row  # the batch's one journal row
     changes: list[tuple[Entry, Any, bool, int, bytes]]  # offsets: a BitMap or one int
+    data: list[bytes]  # each change's offsets, serialized (as in the row)
 
 
 _ONE_OFFSET = struct.Struct("<IIHHIH")
@@ -78,10 +79,11 @@ def plan(ops: Sequence[WriteOp], index: KeyIndex, seq: int) -> FastPlan | None:
             data = offsets.serialize()
         rows.append((fmt.OP_SET if value else fmt.OP_CLEAR, db, key, data))
         changes.append((entry, offsets, value, db, key))
+    datas = [row[3] for row in rows]
     if len(rows) == 1:
         op, db, key, data = rows[0]
-        return FastPlan((seq, db, key, op, data), changes)
-    return FastPlan((seq, 0, None, fmt.OP_SETS, fmt.encode_sets(rows)), changes)
+        return FastPlan((seq, db, key, op, data), changes, datas)
+    return FastPlan((seq, 0, None, fmt.OP_SETS, fmt.encode_sets(rows)), changes, datas)
 
 
 def already_set(plan: FastPlan, bitmaps: Bitmaps) -> bool:
@@ -110,8 +112,9 @@ def apply(plan: FastPlan, journal: Journal, index: KeyIndex, bitmaps: Bitmaps) -
         if bits is not None:
             change_bits(bits, value, offsets)
             if value:
-                # An upper bound: len(bits) costs a pass over every container.
-                cache.grow(entry, 4 if type(offsets) is int else 4 * len(offsets))
+                # An upper bound, measured when it passes the budget (a measure costs a
+                # pass over every container).
+                cache.grow((db, key), entry, 1 if type(offsets) is int else len(offsets))
             cache.touch((db, key))
         elif entry.packed is not None:
             cache.drop((db, key), entry)  # stale now: reloaded with the change

@@ -16,6 +16,8 @@ before it are dropped, and `was_reset` says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyroaring import BitMap
 
 from . import format as fmt
@@ -25,10 +27,13 @@ _Name = tuple[int, bytes]
 
 
 class NetChanges:
-    """Net set/cleared bits per key over the rows added so far (see the module docstring)."""
+    """The set/cleared bits per key over the rows added so far (see the module docstring)."""
 
-    def __init__(self) -> None:
-        self._keys: dict[_Name, tuple[BitMap, BitMap]] = {}  # (set, cleared)
+    def __init__(self, skip: Callable[[_Name], bool] | None = None) -> None:
+        # (set?, offsets serialized, where) in order, per key
+        self._keys: dict[_Name, list[tuple[bool, bytes, str]]] = {}
+        self._skip = skip
+        self.skipped: set[_Name] = set()  # keys whose changes were not kept
         self._reset_keys: set[_Name] = set()
         self._reset_dbs: set[int] = set()
         self._reset_all = False
@@ -38,14 +43,12 @@ class NetChanges:
         for seq, db, key, op, bits in rows:
             if op in fmt.BIT_OPS:
                 assert key is not None and bits is not None
-                self._change(db, key, op == fmt.OP_SET, fmt.decode_bits(bits, f"{where} row {seq}"))
+                self._change(db, key, op == fmt.OP_SET, bits, f"{where} row {seq}")
             elif op == fmt.OP_SETS:
                 assert bits is not None
-                for change_op, change_db, change_key, data in fmt.decode_sets(
-                    bits, f"{where} row {seq}"
-                ):
-                    offsets = fmt.decode_bits(data, f"{where} row {seq}")
-                    self._change(change_db, change_key, change_op == fmt.OP_SET, offsets)
+                row_where = f"{where} row {seq}"
+                for change_op, change_db, change_key, data in fmt.decode_sets(bits, row_where):
+                    self._change(change_db, change_key, change_op == fmt.OP_SET, data, row_where)
             elif op in (fmt.OP_PUT, fmt.OP_DELETE):
                 assert key is not None
                 self._keys.pop((db, key), None)
@@ -60,21 +63,25 @@ class NetChanges:
             elif op not in fmt.KNOWN_OPS:
                 raise fmt.CorruptStore(f"{where} row {seq}: unknown op {op!r}")
 
-    def _change(self, db: int, key: bytes, value: bool, offsets: BitMap) -> None:
-        pair = self._keys.get((db, key))
-        if pair is None:
-            pair = self._keys[(db, key)] = (BitMap(), BitMap())
-        done, undone = pair if value else (pair[1], pair[0])
-        done |= offsets
-        undone -= offsets
+    def _change(self, db: int, key: bytes, value: bool, data: bytes, where: str) -> None:
+        name = (db, key)
+        if self._skip is not None and self._skip(name):
+            self.skipped.add(name)
+            return
+        changes = self._keys.get(name)
+        if changes is None:
+            changes = self._keys[name] = []
+        changes.append((value, data, where))
 
     def was_reset(self, db: int, key: bytes) -> bool:
         """Whether a row replaced the key's whole value (its earlier changes are gone)."""
         return self._reset_all or db in self._reset_dbs or (db, key) in self._reset_keys
 
     def apply(self, db: int, key: bytes, bits: BitMap) -> None:
-        """Apply the key's net changes to `bits`, and forget them."""
-        pair = self._keys.pop((db, key), None)
-        if pair is not None:
-            bits -= pair[1]
-            bits |= pair[0]
+        """Apply the key's changes to `bits`, in order, and forget them."""
+        for value, data, where in self._keys.pop((db, key), ()):
+            offsets = fmt.decode_bits(data, where)
+            if value:
+                bits |= offsets
+            else:
+                bits -= offsets

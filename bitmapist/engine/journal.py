@@ -231,9 +231,9 @@ class Journal:
     def where_key(self, db: int, key: bytes) -> str:
         return f"{self.where} db {db} key {key!r}"
 
-    def load_bits(self, db: int, key: bytes, journaled: bool) -> tuple[BitMap, int]:
+    def load_bits(self, db: int, key: bytes, journaled: bool) -> BitMap:
         """A key's bits in the file: its checkpointed bitmap, plus (when `journaled`) its
-        newer journal rows; and the bytes they were stored in (a memory estimate)."""
+        newer journal rows."""
         where = self.where_key(db, key)
         conn = self.conn
         with self.read_txn():
@@ -241,21 +241,19 @@ class Journal:
                 "SELECT base_seq FROM keys WHERE db = ? AND key = ?", (db, key)
             ).fetchone()
             if row is None:
-                return BitMap(), 0
+                return BitMap()
             base = conn.execute(
                 "SELECT crc, data FROM bitmaps WHERE db = ? AND key = ?", (db, key)
             ).fetchone()
             bits = BitMap() if base is None else fmt.decode_bitmap(base[0], base[1], where)
-            stored = 0 if base is None else len(base[1])
             if not journaled:
-                return bits, stored
+                return bits
             for op, data in self._changes(db, key, row[0], where):
                 if op == fmt.OP_SET:
                     bits |= fmt.decode_bits(data, where)
-                    stored += len(data)
                 elif op == fmt.OP_CLEAR:
                     bits -= fmt.decode_bits(data, where)
-        return bits, stored
+        return bits
 
     def _changes(self, db: int, key: bytes, after: int, where: str) -> Iterator[tuple[int, bytes]]:
         """(op, data) of the key's journal rows after sequence `after`, in order: its own

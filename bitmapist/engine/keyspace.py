@@ -12,8 +12,8 @@ from ..errors import InvalidInput
 DATABASES = 16
 MAX_OFFSET = 2**32 - 1  # Redis's limit: strings of at most 512 MB
 
-# One pending change of a key that is only in the fast log: (set?, offsets as a BitMap or
-# one int).
+# One pending change of a key that is only in the fast log: (set?, offsets as one int or
+# serialized, as in the log's row: a sparse batch decoded would take ~7x the memory).
 LogChange = tuple[bool, Any]
 
 

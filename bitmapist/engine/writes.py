@@ -19,8 +19,6 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from pyroaring import BitMap
-
 from . import fastplan
 from .batch import Batch
 from .bitmaps import Bitmaps
@@ -151,9 +149,9 @@ class LogAppend:
             if new_end is None:
                 return None  # the log is full: the full path drains it
             catchup.log_end = new_end
-            for _, offsets, value, db, key in plan.changes:
-                # (a copy: the caller may reuse its bitmap)
-                kept = offsets if type(offsets) is int else BitMap(offsets)
+            for (_, offsets, value, db, key), data in zip(plan.changes, plan.data):
+                # Kept serialized: decoded, a sparse batch's bitmap takes ~7x the memory.
+                kept = offsets if type(offsets) is int else data
                 parts.index.note_log_change(db, key, value, kept)
         return _finish(parts, plan)
 

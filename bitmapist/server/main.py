@@ -24,6 +24,8 @@ from .session import Settings
 
 DEFAULT_ADDR = "localhost:6379"
 DEFAULT_DB = "bitmapist.db"
+SERVER_CACHE_BYTES = 16 << 20  # --cache-bytes
+SERVER_HOT_BYTES = 8 << 20  # --hot-bytes
 
 
 def parse_addr(addr: str) -> tuple[str | None, int]:
@@ -136,18 +138,24 @@ def _add_storage_flags(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         help="seconds between background checkpoints (0: only when needed)",
     )
+    # Small on purpose (docs/server.md, "Memory"): the data lives in the file and is
+    # decoded on demand. The hot budget must hold the bitmaps being written (a load's
+    # day, week and month keys: ~7 MB decoded on 20k sparse ids a day), or each write
+    # decodes its keys again.
     parser.add_argument(
         "--cache-bytes",
         type=_positive,
-        default=512 << 20,
-        help="memory for loaded bitmaps before the coldest are evicted",
+        default=SERVER_CACHE_BYTES,
+        help="memory for loaded bitmaps, decoded and packed, before the coldest are "
+        f"dropped (reloaded from the file when used; default {SERVER_CACHE_BYTES >> 20} MiB)",
     )
     parser.add_argument(
         "--hot-bytes",
         type=_non_negative,
-        default=64 << 20,
-        help="of --cache-bytes, memory for the most recently used bitmaps "
-        "kept decoded; colder ones stay packed (default 64 MB)",
+        default=SERVER_HOT_BYTES,
+        help="of --cache-bytes, memory for the most recently used bitmaps kept decoded "
+        "(counted as CRoaring allocates them); colder ones stay packed "
+        f"(default {SERVER_HOT_BYTES >> 20} MiB)",
     )
     parser.add_argument(
         "--durability",
