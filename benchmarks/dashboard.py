@@ -55,6 +55,19 @@ PAGES = {
     "trends users (drill-down)": "/trends/users?events=active&row=29&series=0",
     "retention (8 x 8 weeks)": "/retention?cohort=signup&returning=active",
     "activity (90 days)": "/activity?event=active",
+    # expressions, read as the CLI reads them (docs/dashboard.md)
+    "trends (2 expressions, 12 weeks, breakdown)": (
+        "/trends?events=active+%26+premium%3Au&events=active+%26+~premium%3Au"
+        "&breakdown=signup_form%3Anew&period=week"
+    ),
+    "funnel (expression steps, window 7)": (
+        "/funnel?steps=signup&steps=activate+%26+~premium%3Au&steps=invite+%7C+upgrade&window=7"
+    ),
+    "lifecycle (expression, 12 weeks)": "/lifecycle?event=active+%26+premium%3Au&first_seen=signup",
+    "stickiness (expression, 12 weeks)": "/stickiness?event=active+%7C+song%3Aplayed",
+    "retention (expressions, 8 x 8 weeks)": (
+        "/retention?cohort=signup+%26+premium%3Au&returning=active+%7C+song%3Aplayed"
+    ),
 }
 
 
