@@ -1418,6 +1418,28 @@ def test_offsets_near_the_top_of_the_range(pair_factory):
     )
 
 
+def _near_limits(signed: bool, width: int) -> list[int]:
+    """Values at and around a field's limits and int64's, as Redis's bitfield.tcl fuzzes."""
+    low, high = (-(2 ** (width - 1)), 2 ** (width - 1) - 1) if signed else (0, 2**width - 1)
+    near = {low - 1, low, low + 1, -1, 0, 1, high - 1, high, high + 1, 2 * low, 2 * high + 1}
+    near |= {-(2**63), 2**63 - 1, -(2**62), 2**62}
+    return sorted(value for value in near if -(2**63) <= value < 2**63)
+
+
+@pytest.mark.parametrize("overflow", ["WRAP", "SAT", "FAIL"])
+def test_bitfield_overflow_at_every_width_matches_redis(pair_factory, overflow):
+    pair = pair_factory(3)
+    for signed, widths in ((True, range(1, 65)), (False, range(1, 64))):
+        for width in widths:
+            field = f"{'i' if signed else 'u'}{width}"
+            values = _near_limits(signed, width)
+            args: list[object] = ["BITFIELD", "ov", "OVERFLOW", overflow]
+            for value in values:  # SET each value, then add each increment to it
+                for increment in values:
+                    args += ["SET", field, 3, value, "INCRBY", field, 3, increment]
+            pair.check(tuple(args))
+
+
 def test_bitfield_writes_past_the_last_bit_are_refused(bitmapist_server):
     # A known difference: Redis grows the string up to 8 bytes past 512 MB for a field
     # that starts below bit 2**32 and ends past it; roaring offsets end at 2**32 - 1.

@@ -186,7 +186,8 @@ def _limits(op: FieldOp) -> tuple[int, int]:
 
 def _apply(old: int, op: FieldOp) -> int | None:
     """The field's new value after SET or INCRBY on `old`, or None when OVERFLOW FAIL
-    refuses it. Redis's checkSigned/UnsignedBitfieldOverflow, in exact arithmetic."""
+    refuses it. Redis's checkSigned/UnsignedBitfieldOverflow, in exact arithmetic but
+    for one wrap of its C arithmetic that `_saturates_up` reproduces."""
     if op.opcode == INCRBY:
         wanted = old + op.number
     else:  # an unsigned SET takes its int64 as C's uint64: -1 is 2**64 - 1, too big
@@ -197,9 +198,17 @@ def _apply(old: int, op: FieldOp) -> int | None:
     if op.overflow == FAIL:
         return None
     if op.overflow == SAT:
-        return high if wanted > high else low
+        return high if wanted > high or _saturates_up(wanted, op) else low
     wrapped = wanted % (1 << op.width)  # WRAP: modulo 2**width, signed fields centred
     return wrapped - (1 << op.width) if wrapped > high else wrapped
+
+
+def _saturates_up(wanted: int, op: FieldOp) -> bool:
+    """Whether Redis saturates a signed SET below the field's minimum to its maximum:
+    its `maxincr = (uint64_t)max - value` wraps negative when `max - value` passes
+    INT64_MAX (values within 2**(width - 1) of INT64_MIN), and `0 > maxincr` then reads
+    as an overflow upwards (`i8` SET -9223372036854775808 saturates to 127)."""
+    return op.opcode == SET and op.signed and (1 << (op.width - 1)) - 1 - wanted > 2**63 - 1
 
 
 def _run(
