@@ -67,6 +67,47 @@ CASES = {
         ("LCS", "a"),
         ("EXEC",),
     ],
+    "command getkeys": [
+        ("COMMAND", "GETKEYS", "get", "a"),
+        ("COMMAND", "GETKEYS", "GET", "a", "b"),
+        ("COMMAND", "GETKEYS", "mset", "a", "1", "b", "2"),
+        ("COMMAND", "GETKEYS", "mset", "a", "1", "b"),
+        ("COMMAND", "GETKEYS", "bitop", "and", "d", "a", "b"),
+        ("COMMAND", "GETKEYS", "lcs", "a", "b"),
+        ("COMMAND", "GETKEYS", "object", "encoding", "k"),
+        ("COMMAND", "GETKEYS", "memory", "usage", "k", "samples", "5"),
+        ("COMMAND", "GETKEYS", "config", "get", "x"),
+        ("COMMAND", "GETKEYS", "config", "nosub"),
+        ("COMMAND", "GETKEYS", "nosuch", "x"),
+        ("COMMAND", "GETKEYS", "set", "a"),
+        ("COMMAND", "GETKEYS", "ping", "x"),
+        ("COMMAND", "GETKEYS", "get"),
+        ("COMMAND", "GETKEYS"),
+        ("COMMAND", "GETKEYSANDFLAGS", "copy", "a", "b", "db", "1"),
+        ("COMMAND", "GETKEYSANDFLAGS", "rename", "a", "b"),
+        ("COMMAND", "GETKEYSANDFLAGS", "bitop", "or", "d", "a", "b"),
+        ("COMMAND", "GETKEYSANDFLAGS", "bitfield", "k", "get", "u8", "0"),
+        ("COMMAND", "GETKEYSANDFLAGS", "bitfield", "k", "get", "u8", "0", "incrby", "u8", "0", "1"),
+        ("COMMAND", "GETKEYSANDFLAGS", "bitfield", "k", "overflow", "sat", "get", "u8"),
+        ("COMMAND", "GETKEYSANDFLAGS", "bitfield_ro", "k", "get", "u8", "0"),
+        ("COMMAND", "GETKEYSANDFLAGS", "del", "a", "b", "c"),
+        ("COMMAND", "GETKEYSANDFLAGS", "set", "k", "v", "get"),
+        ("COMMAND", "GETKEYSANDFLAGS", "set", "k", "v", "EX", "5", "GeT"),
+        ("COMMAND", "GETKEYSANDFLAGS", "set", "k", "get"),
+        ("COMMAND", "GETKEYSANDFLAGS", "set", "k", "v", "getx"),
+        ("COMMAND", "INFO", "command|getkeys", "command|getkeysandflags"),
+        ("COMMAND", "DOCS", "command|getkeys"),
+    ],
+    "command list errors": [
+        ("COMMAND", "LIST", "FILTERBY"),
+        ("COMMAND", "LIST", "FILTERBY", "pattern"),
+        ("COMMAND", "LIST", "FILTERBY", "nope", "x"),
+        ("COMMAND", "LIST", "FILTERBY", "pattern", "x", "y"),
+        ("COMMAND", "LIST", "nope"),
+        ("COMMAND", "LIST", "FILTERBY", "module", "x"),
+        ("COMMAND", "LIST", "FILTERBY", "aclcat", "nosuch"),
+        ("COMMAND", "LIST", "FILTERBY", "pattern", "nomatch*"),
+    ],
 }
 
 
@@ -156,3 +197,22 @@ def test_info_sections_like_redis(pair_factory):  # noqa: F811
         ]
         redis_headers = [h for h in headers[0] if h != b"Latencystats"]  # not kept here
         assert [h for h in headers[1] if h != b"Keys"] == redis_headers, names
+
+
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        ("PATTERN", "get*"),
+        ("pattern", "*EXPIRE*"),
+        ("pattern", "incr*"),
+        ("pattern", "object|*"),
+        ("ACLCAT", "bitmap"),
+        ("aclcat", "String"),
+    ],
+)
+def test_command_list_filters_like_redis(pair_factory, filter_):  # noqa: F811
+    # commands and subcommands we all implement: the same names (Redis: hash table order)
+    pair = pair_factory()
+    redis, ours = pair.call("COMMAND", "LIST", "FILTERBY", *filter_)
+    assert sorted(parse_reply(ours)) == sorted(parse_reply(redis))
+    assert parse_reply(ours)

@@ -29,7 +29,7 @@ from .handlers import (
     transactions,
     updates,
 )
-from .handlers.arguments import cstr
+from .handlers.arguments import SYNTAX, cstr
 from .handlers.transactions import discard_transaction
 from .resp import NULL_ARRAY, Error, Map, Status
 from .session import ServerState, Session
@@ -234,7 +234,41 @@ def command_docs(state: ServerState, session: Session, args: list[bytes]) -> Any
 
 
 def command_list(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    return [cmd.name.encode() for cmd in TABLE.values()]
+    """COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: commands
+    and subcommands (Redis lists them in its hash table's order, we in the table's)."""
+    from .command_keys import list_names  # loads the command docs: only when asked
+
+    kind, arg = None, b""
+    position = 2
+    while position < len(args):
+        if args[position].lower() != b"filterby" or len(args) - 1 - position != 2:
+            return SYNTAX
+        kind, arg = args[position + 1].lower(), args[position + 2]
+        if kind not in (b"module", b"aclcat", b"pattern"):
+            return SYNTAX
+        position += 3
+    return list_names(TABLE.values(), kind, arg)
+
+
+def command_getkeys(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    from .command_keys import getkeys  # loads the command docs: only when asked
+
+    return getkeys(_named(args[2:]), args[2:], with_flags=False)
+
+
+def command_getkeysandflags(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    from .command_keys import getkeys  # loads the command docs: only when asked
+
+    return getkeys(_named(args[2:]), args[2:], with_flags=True)
+
+
+def _named(argv: list[bytes]) -> Command | None:
+    """The command `argv` calls (Redis's `lookupCommand`): a container's subcommand when
+    an argument follows it (None if it has no such subcommand), else the command."""
+    cmd = TABLE.get(argv[0].lower())
+    if cmd is not None and cmd.subcommands is not None and len(argv) >= 2:
+        return cmd.subcommands.get(argv[1].lower())
+    return cmd
 
 
 def find(name: bytes) -> Command | None:
@@ -390,6 +424,8 @@ COMMANDS: list[Command] = [
         C("command|info", -2, command_info_),
         C("command|docs", -2, command_docs),
         C("command|list", -2, command_list),
+        C("command|getkeys", -4, command_getkeys),
+        C("command|getkeysandflags", -4, command_getkeysandflags),
     )._replace(handler=_command_all),
 ]
 del C

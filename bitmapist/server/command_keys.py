@@ -1,0 +1,111 @@
+"""COMMAND GETKEYS / GETKEYSANDFLAGS and COMMAND LIST [FILTERBY ...], as Redis 7.0.
+
+Keys are found by the commands' key specs (their COMMAND INFO entries, Redis's own):
+every command we serve has `index` + `range` specs, walked as Redis's
+`getKeysUsingKeySpecs` walks them. The two with `variable_flags` get their key's flags
+from their arguments, as Redis's `setGetKeys` and `bitfieldGetKeys` give them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..engine.glob import glob_match
+from .command_docs import command_info
+from .resp import Error, Set, Status
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from .commands import Command
+
+INVALID_COMMAND = Error("ERR Invalid command specified")
+NO_KEYS = Error("ERR The command has no key arguments")
+INVALID_ARITY = Error("ERR Invalid number of arguments specified for command")
+INVALID_ARGUMENTS = Error("ERR Invalid arguments specified for command")
+_VARIABLE = Status("variable_flags")
+_RO_ACCESS = Set([Status("RO"), Status("access")])
+_RW_ACCESS_UPDATE = Set([Status("RW"), Status("access"), Status("update")])
+_OW_UPDATE = Set([Status("OW"), Status("update")])
+
+
+def getkeys(cmd: Command | None, argv: list[bytes], with_flags: bool) -> Any:
+    """The reply to COMMAND GETKEYS[ANDFLAGS] for `argv` (the command and its arguments),
+    `cmd` being the command (or subcommand) it names, None if none."""
+    if cmd is None:
+        return INVALID_COMMAND
+    specs = command_info(cmd)[8]
+    if not specs:
+        return NO_KEYS
+    if (cmd.arity > 0 and cmd.arity != len(argv)) or len(argv) < -cmd.arity:
+        return INVALID_ARITY
+    found = list(_keys(cmd, specs, argv))
+    if not found:
+        return INVALID_ARGUMENTS
+    if not with_flags:
+        return [argv[position] for position, _flags in found]
+    return [[argv[position], flags] for position, flags in found]
+
+
+def _keys(cmd: Command, specs: list[Any], argv: list[bytes]) -> Iterator[tuple[int, Any]]:
+    """(position, flags) of each key, spec by spec (Redis's `getKeysUsingKeySpecs`)."""
+    argc = len(argv)
+    for spec in specs:
+        flags = spec[b"flags"]
+        if _VARIABLE in flags:
+            flags = _variable_flags(cmd, argv)
+        first = spec[b"begin_search"][b"spec"][b"index"]
+        found = spec[b"find_keys"][b"spec"]
+        lastkey, step, limit = found[b"lastkey"], found[b"keystep"], found[b"limit"]
+        if lastkey >= 0:
+            last = first + lastkey
+        elif not limit:
+            last = argc + lastkey
+        else:
+            last = first + ((argc - first) // limit + lastkey)
+        for position in range(first, last + 1, step):
+            if position < argc:
+                yield position, flags
+
+
+def _variable_flags(cmd: Command, argv: list[bytes]) -> Set:
+    """SET: read too with GET (Redis's `setGetKeys`); BITFIELD: written unless it only
+    GETs (Redis's `bitfieldGetKeys`)."""
+    if cmd.name == "set":
+        return _RW_ACCESS_UPDATE if b"get" in (arg.lower() for arg in argv[3:]) else _OW_UPDATE
+    return _RO_ACCESS if _bitfield_reads_only(argv) else _RW_ACCESS_UPDATE
+
+
+def _bitfield_reads_only(argv: list[bytes]) -> bool:
+    """Only GET and OVERFLOW operations (a syntax error counts as a write)."""
+    position = 2
+    while position < len(argv):
+        left = len(argv) - position - 1
+        operation = argv[position].lower()
+        if operation == b"get" and left >= 2:
+            position += 3
+        elif operation == b"overflow" and left >= 1:
+            position += 2
+        else:
+            return False
+    return True
+
+
+def list_names(commands: Iterable[Command], kind: bytes | None, arg: bytes) -> list[bytes]:
+    """COMMAND LIST: every command's and subcommand's full name, those FILTERBY keeps."""
+    names = []
+    for cmd in commands:
+        if kind is None or _kept(cmd, kind, arg):
+            names.append(cmd.name.encode())
+        if cmd.subcommands is not None:
+            names.extend(list_names(cmd.subcommands.values(), kind, arg))
+    return names
+
+
+def _kept(cmd: Command, kind: bytes, arg: bytes) -> bool:
+    if kind == b"pattern":
+        return glob_match(arg.lower(), cmd.name.encode())
+    if kind == b"aclcat":
+        category = "@" + arg.decode("utf-8", "replace").lower()
+        return any(str(name).lower() == category for name in command_info(cmd)[6])
+    return False  # module: there are none
