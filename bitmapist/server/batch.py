@@ -70,8 +70,8 @@ class WriteBatcher:
         #: Whether any write is queued (a plain attribute: read on every command).
         self.queued = False
         self.commits = 0
-        #: Committed changes: SETBITs that changed their bit, and other write commands
-        #: (for INFO; SETBITs that only grow a string are not counted).
+        #: Committed changes (for INFO): SETBITs that change their bit or create or grow
+        #: their string, and other write commands.
         self.changes = 0
         self._bit_changes = 0  # the current batch's SETBITs that change their bit
         self._changed_keys: set[tuple[int, bytes]] = set()  # their keys, while watched
@@ -115,7 +115,10 @@ class WriteBatcher:
         self.queued = True
         count = len(previous)
         self._bit_count += count
-        self._bit_changes += count - previous.count(value)  # (growth is not counted)
+        changed = count - previous.count(value)
+        if not value and changed < count:  # a 0 bit left 0 changes the string if it grows it
+            changed += self._growths(db, keys, offsets, previous)
+        self._bit_changes += changed
         if self.watching is not None and self.watching():
             self._remember_changed(db, keys, offsets, previous, value)
         if count == 1:
@@ -128,6 +131,20 @@ class WriteBatcher:
         acks = Acks(data, count)
         self._runs.append(acks)
         return acks
+
+    def _growths(
+        self, db: int, keys: Sequence[bytes], offsets: Sequence[int], previous: list[bool]
+    ) -> int:
+        """How many of these SETBITs of a 0 that was 0 create or grow their string (a
+        change for INFO, as Redis counts it; 1 bits never need this: a set bit is inside
+        its string). Lengths are the committed ones: a SETBIT growing a string already
+        grown in the same batch counts again."""
+        bits = {key: self.keyspace.strlen(db, key) * 8 for key in set(keys)}
+        return sum(
+            1
+            for key, offset, before in zip(keys, offsets, previous)
+            if not before and offset >= bits[key]
+        )
 
     def _remember_changed(
         self,
