@@ -43,6 +43,9 @@ BASE_COMMANDS = [
     ("SELECT", "1"),
     ("RENAME", "d", "e"),
     ("DBSIZE",),
+    ("BITFIELD", "k", "GET", "u8", "0", "SET", "i5", "#3", "-7", "INCRBY", "u4", "2", "9"),
+    ("BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "i8", "0", "200", "OVERFLOW", "FAIL"),
+    ("BITFIELD_RO", "k", "GET", "i64", "1", "GET", "u63", "#2"),
 ]
 _NOISE = [b"\r", b"\n", b"\r\n", b"\x00", b"*", b"$", b"-", b"0", b"9", b" ", b'"', b"'"]
 
