@@ -51,10 +51,14 @@ class FieldOp(NamedTuple):
 
 
 def bitfield(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    """BITFIELD key [GET type offset | SET type offset value | INCRBY type offset
+    increment | OVERFLOW WRAP|SAT|FAIL] ...: one reply per GET/SET/INCRBY (nil for a
+    write OVERFLOW FAIL refuses); a Deferred write when a bit changes or the string grows."""
     return _bitfield(state, session, args, readonly=False)
 
 
 def bitfield_ro(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    """BITFIELD_RO key [GET type offset] ...: BITFIELD's GETs; any SET or INCRBY is refused."""
     return _bitfield(state, session, args, readonly=True)
 
 
