@@ -20,6 +20,7 @@ from .handlers import (
     connection,
     databases,
     floats,
+    help,
     keys,
     lcs,
     monitoring,
@@ -301,6 +302,7 @@ COMMANDS: list[Command] = [
         C("client|setinfo", 4, connection.client_setinfo),
         C("client|list", -2, connection.client_list),
         C("client|info", 2, connection.client_info),
+        C("client|help", 2, help.help_),
     ),
     # server
     C("time", 1, server.time_),
@@ -312,12 +314,14 @@ COMMANDS: list[Command] = [
         C("config|get", -3, config.config_get),
         C("config|set", -4, config.config_set),
         C("config|resetstat", 2, config.config_resetstat),
+        C("config|help", 2, help.help_),
     ),
     _container(
         "function",
         -2,
         C("function|flush", -2, config.function_flush),
         C("function|list", -2, config.function_list),
+        C("function|help", 2, help.help_),
     ),
     C("wait", 3, config.wait),
     _container(
@@ -326,12 +330,14 @@ COMMANDS: list[Command] = [
         C("slowlog|get", -2, monitoring.slowlog_get),
         C("slowlog|len", 2, monitoring.slowlog_len),
         C("slowlog|reset", 2, monitoring.slowlog_reset),
+        C("slowlog|help", 2, help.help_),
     ),
     _container(
         "latency",
         -2,
         C("latency|latest", 2, monitoring.latency_latest),
         C("latency|reset", -2, monitoring.latency_reset),
+        C("latency|help", 2, help.help_),
     ),
     # keys
     C("type", 2, keys.type_),
@@ -426,6 +432,7 @@ COMMANDS: list[Command] = [
         C("command|list", -2, command_list),
         C("command|getkeys", -4, command_getkeys),
         C("command|getkeysandflags", -4, command_getkeysandflags),
+        C("command|help", 2, help.help_),
     )._replace(handler=_command_all),
 ]
 del C
