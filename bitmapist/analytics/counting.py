@@ -9,9 +9,11 @@ small id range (every block of the complement then holds more than 4096 ids):
 
 - `IntersectionCounter`: |A ∩ B| for hundreds of pairs of a few dozen bitmaps (cohort and
   retention tables), with |A ∩ B| = |A| + |B| - U + |~A ∩ ~B| (U: the size of the range).
-- `exact_counts`: how many ids are in exactly 1, 2, ... n of n bitmaps (stickiness), by
-  adding the bitmaps as binary numbers; on complements it counts the bitmaps an id is not
-  in, n minus the answer, and every intermediate stays a bitset.
+- `exact_counts`: how many ids are in exactly 1, 2, ... n of n bitmaps (stickiness), by a
+  sorting network of ANDs and ORs (n <= 8) or binary adders; on complements it counts the
+  bitmaps an id is not in, n minus the answer, and every intermediate stays a bitset.
+
+`union` picks roaring's many-way union or pairwise merges by how dense the result is.
 """
 
 from __future__ import annotations
