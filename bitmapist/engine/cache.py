@@ -18,7 +18,8 @@ A write to a hot bitmap adds an upper bound (`GROWTH_PER_BIT` per bit set) and m
 for measuring; when the bounds pass a budget, those bitmaps are measured again, and only
 a budget that the measured sizes still pass evicts, down to 7/8 of it (so that the next
 few writes do not measure again). Bitmaps freed by an eviction go back to the allocator,
-which is asked to return free pages to the system after a large one (`heap.give_back`).
+which is asked to return free pages to the system once 1 MiB has been evicted
+(`heap.give_back`).
 
 A packed bitmap must be current: whoever changes a key whose bits are not decoded drops
 its packed copy (`drop`), as the change is in the journal a reload reads.
@@ -44,7 +45,7 @@ BITSET_BYTES = 8192 + 64  # a bitset container: 8 KB of words, aligned
 # Upper bound of the heap one more set bit takes: a new container (an id 65,536 away from
 # every other) plus its share of array growth. Real growth is 0-2 bytes in dense bitmaps.
 GROWTH_PER_BIT = CONTAINER_BYTES + 5
-GIVE_BACK_BYTES = 4 << 20  # evicting this much at once asks the allocator to give it back
+GIVE_BACK_BYTES = 1 << 20  # evicted since the allocator last gave memory back: ask again
 
 _Name = tuple[int, bytes]  # (db, key)
 

@@ -7,7 +7,7 @@ returns the top of the heap by itself; `malloc_trim(0)` also returns every free 
 the middle (madvise), which is what a long-running server wants after evicting
 megabytes of bitmaps. It costs a walk over the heap (8 ms to give back 54 MiB of a
 136 MiB heap of sparse bitmaps, half of them freed; 0.3 ms when nothing is free), so
-the cache calls it only after evicting `cache.GIVE_BACK_BYTES` or more, and the
+the cache calls it only once `cache.GIVE_BACK_BYTES` (1 MiB) have been evicted, and the
 checkpointer after a whole checkpoint (its fold decodes and frees bitmaps).
 
 Measured: 100 sparse bitmaps (110 MB decoded) in a process, every other one freed: RSS
