@@ -1797,3 +1797,139 @@ def test_generated_pipelines_match_redis(pair_factory, segments, protocol):
         pair.call("DISCARD")
         pair.call("SELECT", "0")
         pair.close()
+
+
+# --- generated pipelines of the string family: which queued writes a command waits for
+#
+# A command commits the queued writes first only when one of them writes a key it names
+# (or one of unknown keys is queued: FLUSHDB, SWAPDB, COPY, MOVE...), so these pipelines
+# mix writes after queued writes of the same key, reads of keys with queued writes and
+# of keys without, SETBITs between them, and commands that see or change every key.
+
+_KEYED = [
+    "INCR {k}",
+    "INCRBY {k} 5",
+    "DECR {k}",
+    "INCRBYFLOAT {k} 1.5",
+    "APPEND {k} xy",
+    "SETRANGE {k} 3 ab",
+    "BITFIELD {k} INCRBY u8 0 1",
+    "BITFIELD {k} GET u8 0 SET u4 4 9",
+    "BITFIELD_RO {k} GET u16 0",
+    "GET {k}",
+    "GETBIT {k} 3",
+    "SETBIT {k} 3 1",
+    "SETBIT {k} 9 0",
+    "STRLEN {k}",
+    "BITCOUNT {k}",
+    "GETRANGE {k} 0 -1",
+    "SETNX {k} 7",
+    "GETSET {k} 12",
+    "GETDEL {k}",
+    "SET {k} 10",
+    "SET {k} 5 NX GET",
+    "DEL {k}",
+    "EXISTS {k} a",
+    "EXPIRE {k} 100 NX",
+    "TTL {k}",
+    "GETEX {k} PERSIST",
+    "TYPE {k}",
+    "RENAME {k} c",
+    "MSET a 1 {k} 2",
+    "MGET a b {k}",
+    "BITOP OR c a {k}",
+    "LCS a {k}",
+    "COPY {k} d",
+]
+_UNKEYED = [
+    "DBSIZE",
+    "KEYS *",
+    "PING",
+    "SELECT 1",
+    "SELECT 0",
+    "MOVE a 1",
+    "SWAPDB 0 1",
+    "FLUSHDB",
+    "COPY a b DB 1",
+]
+
+
+@st.composite
+def _string_command(draw):
+    if draw(st.integers(0, 9)) == 0:
+        return _words(draw(st.sampled_from(_UNKEYED)))
+    return _words(draw(st.sampled_from(_KEYED)).format(k=draw(st.sampled_from("abc"))))
+
+
+@settings(
+    max_examples=int(os.environ.get("DIFF_EXAMPLES", "120")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    pipeline=st.lists(_string_command(), min_size=1, max_size=40),
+    protocol=st.sampled_from([2, 3]),
+)
+def test_generated_string_pipelines_match_redis(pair_factory, pipeline, protocol):
+    pair = pair_factory(protocol)
+    # then every key's value, as the next pipeline reads it
+    after = [("SELECT", "0"), *[("GET", key) for key in "abcd"], ("SELECT", "1")]
+    after += [*[("GET", key) for key in "abcd"], ("SELECT", "0")]
+    try:
+        pair.call("FLUSHALL")
+        for sent in (pipeline, after):
+            expected = pair.redis.pipeline(sent)
+            got = pair.ours.pipeline(sent)
+            for args, ours, redis in zip(sent, got, expected, strict=True):
+                assert same_reply(args, ours, redis), (
+                    f"{args!r} in {pipeline!r}: redis replied {redis!r}, bitmapist-server {ours!r}"
+                )
+    finally:
+        pair.call("SELECT", "0")
+        pair.close()
+
+
+# The interesting cases, written out: a write after a queued write of the same key, a
+# read of a key with a queued write, of one without, and SETBITs between them.
+STRING_PIPELINES = [
+    ["INCR a", "INCR a", "GET a", "INCR b", "APPEND a x", "GET b", "GET a"],
+    ["SETRANGE a 2 xy", "BITFIELD a INCRBY u8 0 1", "GET a", "SETBIT a 1 1", "GETBIT a 1", "GET a"],
+    ["SETBIT a 7 1", "INCR b", "SETBIT a 6 1", "GET a", "INCR b", "GETBIT a 6", "GET b"],
+    ["INCR a", "SETBIT a 0 1", "INCR b", "GETBIT a 0", "GET a", "BITCOUNT a", "STRLEN b"],
+    ["APPEND a 1", "GET b", "APPEND b 2", "GET c", "APPEND a 3", "MGET a b c", "DBSIZE"],
+    [
+        "SET a 5",
+        "FLUSHDB",
+        "INCR a",
+        "INCR b",
+        "SWAPDB 0 1",
+        "GET a",
+        "SELECT 1",
+        "GET a",
+        "SELECT 0",
+    ],
+    ["INCR a", "MOVE a 1", "INCR a", "SELECT 1", "INCR a", "SELECT 0", "KEYS *"],
+    ["SET a 1", "COPY a b", "INCR a", "GET b", "RENAME a c", "GET c", "EXISTS a"],
+    ["SET a 1 PX 100000", "INCR a", "TTL a", "GETSET a 2", "PERSIST a", "TTL a"],
+    ["SETBIT a 0 1", "INCR b", "SET a x", "SETBIT b 0 1", "GET a", "GET b", "SETBIT a 1 1"],
+    ["SETBIT a 0 1", "APPEND a x", "SETBIT c 0 1", "DEL c", "SETBIT a 9 1", "GET a", "GET c"],
+    ["SETNX a 1", "SETNX a 2", "INCRBYFLOAT a 0.5", "GET a", "SET a 3 NX GET", "SET a 4 XX GET"],
+]
+
+
+@pytest.mark.parametrize("pipeline", STRING_PIPELINES, ids=range(len(STRING_PIPELINES)))
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_string_pipelines_match_redis(pair_factory, pipeline, protocol):
+    pair = pair_factory(protocol)
+    sent = [_words(line) for line in pipeline]
+    try:
+        pair.call("FLUSHALL")
+        expected = pair.redis.pipeline(sent)
+        got = pair.ours.pipeline(sent)
+        for args, ours, redis in zip(sent, got, expected, strict=True):
+            assert same_reply(args, ours, redis), (
+                f"{args!r} in {pipeline!r}: redis replied {redis!r}, bitmapist-server {ours!r}"
+            )
+    finally:
+        pair.call("SELECT", "0")
+        pair.close()

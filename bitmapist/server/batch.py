@@ -4,14 +4,23 @@ A write handler returns `Deferred(ops, finish)` instead of a reply. The batcher 
 ops and hands back a `Later` placeholder; `flush()` writes every queued op in one
 `Keyspace.write` (one SQLite commit) and fills each placeholder with `finish(results)`.
 Replies are sent only after `flush()`, so an acknowledged write is always durable.
-A read that follows a queued write flushes first, so every command sees the writes
-before it.
+
+A command waits only for the writes it could see: the dispatcher asks `waits(db, keys)`
+with the keys the command names (by Redis's key specs, `command_keys.key_args`) and
+commits the queue first only when a queued write touches one of them, or when one of
+unknown keys is queued (`add` without keys: FLUSHALL, SWAPDB, MOVE, COPY...). A command
+that may see other keys (KEYS, SCAN, DBSIZE, INFO, EXEC...) commits the queue first
+whatever it holds. So a pipeline of INCRs of different keys, or of reads of keys
+nobody is writing between them, is one commit; the reads see the committed state,
+which no queued write changes.
 
 SETBIT, the hot path, does better: while only SETBITs are queued, their previous bits
 are known from the engine plus an overlay of the queued ones, so a SETBIT never forces
 a commit; every SETBIT of a batch replies with one of two shared placeholders (no
 object per command; a run of them gets one `Acks`), and `flush()` merges them into one
 engine op per key and value. If that commit fails, those very replies become the error.
+Queued SETBITs and other writes share a commit while their keys differ; a write of a
+key the other queue holds commits both first, so writes of one key stay in order.
 """
 
 from __future__ import annotations
@@ -42,9 +51,10 @@ class WriteBatcher:
 
     SETBITs live in their own compact queue: the final value of every queued bit per
     key (`_bits`), their count, two shared replies (0 and 1, `acks`) that every single
-    SETBIT of the batch gets, and one `Acks` per run; other writes in `_ops`/`_pending`.
-    The two never mix: queuing one kind commits the other first, so the order of writes
-    is kept.
+    SETBIT of the batch gets, and one `Acks` per run; other writes in `_ops`/`_pending`,
+    their keys in `_keys` (or `_anywhere` set). The two queues never hold the same key:
+    queuing a write of a key the other one holds commits both first, so the order of
+    each key's writes is kept (different keys commute).
     """
 
     def __init__(
@@ -61,6 +71,8 @@ class WriteBatcher:
         self.watching = watching  # ...when anyone watches at all
         self._ops: list[Any] = []
         self._pending: list[tuple[Later, Callable[[list[Any]], Any], int, int, int]] = []
+        self._keys: set[tuple[int, bytes]] = set()  # the keys `_ops` write
+        self._anywhere = False  # whether `_ops` hold a write of unknown keys
         self._bits: dict[tuple[int, bytes], dict[int, bool]] = {}  # queued SETBITs
         self._bit_count = 0
         #: The current batch's replies of one SETBIT whose previous bit was 0 or 1.
@@ -86,7 +98,9 @@ class WriteBatcher:
         their replies (each the previous bit, as of the queued writes): for one SETBIT the
         batch's shared `Ack`, for more an `Acks` of their wire bytes. Either becomes the
         error if the batch fails to commit. Queues nothing if it raises (a failed read)."""
-        if self._pending or self._bit_count + len(offsets) > self.max_ops:
+        if self._bit_count + len(offsets) > self.max_ops or (
+            self._pending and self._ops_touch(db, keys)
+        ):
             self.flush()
         previous: list[bool] = []
         append = previous.append
@@ -166,10 +180,30 @@ class WriteBatcher:
             if before != value or offset >= sizes[key]
         )
 
-    def add(self, deferred: Deferred) -> Later:
-        """Queue a write; its reply is filled in by the next `flush()`."""
-        if self._bit_count:
-            self._flush_bits()  # keep the order: queued SETBITs go first
+    def waits(self, db: int, keys: Sequence[bytes]) -> bool:
+        """Whether a command of these keys (of `db`) must see queued writes, committed:
+        one of them is written by a queued write, or a write of unknown keys is queued."""
+        if not self.queued:
+            return False
+        bits = self._bits
+        return self._ops_touch(db, keys) or any((db, key) in bits for key in keys)
+
+    def _ops_touch(self, db: int, keys: Sequence[bytes]) -> bool:
+        if self._anywhere:
+            return True
+        queued = self._keys
+        return any((db, key) in queued for key in keys)
+
+    def add(self, deferred: Deferred, db: int = 0, keys: Sequence[bytes] | None = None) -> Later:
+        """Queue a write of `keys` (of `db`; None: keys unknown, any key or database);
+        its reply is filled in by the next `flush()`."""
+        bits = self._bits
+        if self._bit_count and (keys is None or any((db, key) in bits for key in keys)):
+            self.flush()  # keep the order: the key's queued SETBITs go first
+        if keys is None:
+            self._anywhere = True
+        else:
+            self._keys.update((db, key) for key in keys)
         later = Later()
         start = len(self._ops)
         self._ops.extend(deferred.ops)
@@ -180,42 +214,38 @@ class WriteBatcher:
         return later
 
     def flush(self) -> None:
-        """Commit every queued op in one batch and fill in their replies."""
-        if self._bit_count:
-            self._flush_bits()
+        """Commit every queued op and SETBIT in one batch and fill in their replies."""
         self.queued = False
-        if not self._pending:
+        if not self._pending and not self._bit_count:
             return
         ops, pending = self._ops, self._pending
-        self._ops, self._pending = [], []
+        self._ops, self._pending, self._keys, self._anywhere = [], [], set(), False
+        bits, acks, runs, bit_count = self._bits, self.acks, self._runs, self._bit_count
+        bit_changes, changed_keys = self._bit_changes, self._changed_keys
+        if bit_count:  # after the other ops: none of them writes a key of theirs
+            self._bits, self._bit_count, self._runs = {}, 0, []
+            self._bit_changes, self._changed_keys = 0, set()
+            self.acks = (Ack(0), Ack(1))
+            ops = ops + _merge_setbits(bits)
         try:
             results = self.keyspace.write(ops) if ops else []
         except Exception as exc:  # the batch is all-or-nothing: every write in it failed
-            _fail([later for later, *_ in pending], exc, len(ops))
-            return
-        self.commits += 1
-        for later, finish, start, stop, changes in pending:
-            self.changes += changes  # (mostly one per command: Redis counts per key)
-            later.value = finish(results[start:stop])
-
-    def _flush_bits(self) -> None:
-        bits, acks, runs, count = self._bits, self.acks, self._runs, self._bit_count
-        changes, changed_keys = self._bit_changes, self._changed_keys
-        self._bits, self._bit_count, self._runs = {}, 0, []
-        self._bit_changes, self._changed_keys = 0, set()
-        self.acks = (Ack(0), Ack(1))
-        try:
-            self.keyspace.write(_merge_setbits(bits))
-        except Exception as exc:  # the batch's own replies become the error
-            error = _fail(list(acks), exc, count)
+            laters = [later for later, *_ in pending]
+            if bit_count:
+                laters.extend(acks)
+            error = _fail(laters, exc, len(ops))
             for run in runs:
                 run.fail(error)
             return
         self.commits += 1
-        self.changes += changes
-        if self.touch is not None:
-            for db, key in changed_keys:
-                self.touch(db, key)
+        if bit_count:
+            self.changes += bit_changes
+            if self.touch is not None:
+                for db, key in changed_keys:
+                    self.touch(db, key)
+        for later, finish, start, stop, changes in pending:
+            self.changes += changes  # (mostly one per command: Redis counts per key)
+            later.value = finish(results[start:stop])
 
 
 # A SETBIT's reply by its previous bit.

@@ -34,29 +34,62 @@ def getkeys(cmd: Command | None, argv: list[bytes], with_flags: bool) -> Any:
     `cmd` being the command (or subcommand) it names, None if none."""
     if cmd is None:
         return INVALID_COMMAND
-    specs = command_info(cmd)[8]
-    if not specs:
+    if not _specs(cmd):
         return NO_KEYS
     if (cmd.arity > 0 and cmd.arity != len(argv)) or len(argv) < -cmd.arity:
         return INVALID_ARITY
-    found = list(_keys(cmd, specs, argv))
+    found = list(_keys(cmd, argv))
     if not found:
         return INVALID_ARGUMENTS
     if not with_flags:
         return [argv[position] for position, _flags in found]
-    return [[argv[position], flags] for position, flags in found]
+    variable = None
+    if any(flags is _VARIABLE for _position, flags in found):
+        variable = _variable_flags(cmd, argv)
+    return [
+        [argv[position], variable if flags is _VARIABLE else flags] for position, flags in found
+    ]
 
 
-def _keys(cmd: Command, specs: list[Any], argv: list[bytes]) -> Iterator[tuple[int, Any]]:
-    """(position, flags) of each key, spec by spec (Redis's `getKeysUsingKeySpecs`)."""
+def key_args(cmd: Command, argv: list[bytes]) -> list[bytes]:
+    """The keys `argv` (a call of `cmd` of the right arity) names, by the same key specs
+    as COMMAND GETKEYS: the write batcher's rule for which queued writes a command waits
+    for."""
+    specs = _specs(cmd)
+    if len(specs) == 1 and specs[0][1] == 0 and specs[0][0] < len(argv):
+        return [argv[specs[0][0]]]  # one key (the usual case): the walk below, unrolled
+    return [argv[position] for position, _flags in _keys(cmd, argv)]
+
+
+#: Each command's key specs as (first, lastkey, keystep, limit, flags) tuples, by name:
+#: decoded from its COMMAND INFO entry once (that takes ~70 us), walked on every call.
+_SPECS: dict[str, list[tuple[int, int, int, int, Any]]] = {}
+
+
+def _specs(cmd: Command) -> list[tuple[int, int, int, int, Any]]:
+    specs = _SPECS.get(cmd.name)
+    if specs is None:
+        specs = _SPECS[cmd.name] = []
+        for spec in command_info(cmd)[8]:
+            found = spec[b"find_keys"][b"spec"]
+            flags = spec[b"flags"]
+            specs.append(
+                (
+                    spec[b"begin_search"][b"spec"][b"index"],
+                    found[b"lastkey"],
+                    found[b"keystep"],
+                    found[b"limit"],
+                    _VARIABLE if _VARIABLE in flags else flags,
+                )
+            )
+    return specs
+
+
+def _keys(cmd: Command, argv: list[bytes]) -> Iterator[tuple[int, Any]]:
+    """(position, flags) of each key, spec by spec (Redis's `getKeysUsingKeySpecs`);
+    the flags are `_VARIABLE` where they depend on the arguments."""
     argc = len(argv)
-    for spec in specs:
-        flags = spec[b"flags"]
-        if _VARIABLE in flags:
-            flags = _variable_flags(cmd, argv)
-        first = spec[b"begin_search"][b"spec"][b"index"]
-        found = spec[b"find_keys"][b"spec"]
-        lastkey, step, limit = found[b"lastkey"], found[b"keystep"], found[b"limit"]
+    for first, lastkey, step, limit, flags in _specs(cmd):
         if lastkey >= 0:
             last = first + lastkey
         elif not limit:

@@ -129,15 +129,18 @@ def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
     session.last_command = args[0]
     plain = _PLAIN.get(args[0])
     if plain is not None and session.authenticated and session.multi is None:
-        handler, fewest, most, batched, name = plain
+        handler, fewest, most, batched, name, keyed, keyless = plain
         if fewest <= len(args) <= most:
+            keys = None
             if not batched and state.batcher.queued:
-                state.batcher.flush()  # reads (and unbatched writes) see the writes before
+                keys = _wait(state, session, keyed, keyless, args)
             reply = handler(state, session, args)
             state.command_calls[name] += 1
             kind = type(reply)
             if kind is Deferred:
-                return state.batcher.add(reply)
+                if keys is None and keyed is not None:
+                    keys = _key_args(keyed, args)
+                return state.batcher.add(reply, session.db, keys)
             if kind is Error:
                 _failed(state, name, reply)
             return reply
@@ -157,15 +160,46 @@ def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
 def call(state: ServerState, session: Session, cmd: Command, args: list[bytes]) -> Any:
     """Invoke a handler; deferred writes go to the batcher, reads see earlier writes."""
     batcher = state.batcher
+    keyed = cmd if cmd.name in BY_KEYS else None
+    keys = None
     if not cmd.batched and batcher.queued:
-        batcher.flush()
+        keys = _wait(state, session, keyed, cmd.name in KEYLESS, args)
     reply = cmd.handler(state, session, args)
     state.command_calls[cmd.name] += 1
     if type(reply) is Deferred:
-        return batcher.add(reply)
+        if keys is None and keyed is not None:
+            keys = _key_args(keyed, args)
+        return batcher.add(reply, session.db, keys)
     if type(reply) is Error:
         _failed(state, cmd.name, reply)
     return reply
+
+
+def _wait(
+    state: ServerState, session: Session, keyed: Command | None, keyless: bool, args: list[bytes]
+) -> list[bytes] | None:
+    """Commit the queued writes the command must see first (writes are queued): those of
+    its keys for a command of `BY_KEYS`, none for a `KEYLESS` one, all for the others.
+    Returns its keys when they are known (a write queued by it is a write of them)."""
+    batcher = state.batcher
+    if keyed is not None:
+        keys = _key_args(keyed, args)
+        if batcher.waits(session.db, keys):
+            batcher.flush()
+        return keys
+    if not keyless:
+        batcher.flush()
+    return None
+
+
+def _key_args(cmd: Command, argv: list[bytes]) -> list[bytes]:
+    """`command_keys.key_args`, imported when first needed (it loads the command docs,
+    ~130 KB), then called directly: this name is rebound to it."""
+    global _key_args  # noqa: PLW0603 - a lazy import on the hot path
+    from .command_keys import key_args
+
+    _key_args = key_args
+    return key_args(cmd, argv)
 
 
 def _failed(state: ServerState, name: str, error: Error) -> None:
@@ -440,6 +474,27 @@ del C
 #: Commands by their lower-case name.
 TABLE: dict[bytes, Command] = {cmd.name.encode(): cmd for cmd in COMMANDS}
 
+#: Commands that read and write nothing but the keys their key specs name (in the
+#: connection's database, expiry included): they wait only for queued writes of those
+#: keys (`batch.WriteBatcher.waits`), and a write they queue is known to touch only
+#: them. Not here, so waiting for every queued write and queuing writes of unknown
+#: keys: whatever sees or changes more (KEYS, SCAN, DBSIZE, RANDOMKEY, INFO, COPY with
+#: its DB, MOVE, SWAPDB, FLUSH*, SAVE, SHUTDOWN, WATCH, EXEC, ...).
+BY_KEYS = frozenset(
+    (
+        *("get", "strlen", "getrange", "substr", "mget", "lcs"),
+        *("set", "setnx", "setex", "psetex", "getset", "getdel", "getex", "mset", "msetnx"),
+        *("append", "setrange", "incr", "decr", "incrby", "decrby", "incrbyfloat"),
+        *("setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield", "bitfield_ro"),
+        *("type", "exists", "touch", "del", "unlink", "rename", "renamenx", "persist"),
+        *("expire", "pexpire", "expireat", "pexpireat", "ttl", "pttl"),
+        *("expiretime", "pexpiretime", "object|encoding", "object|refcount"),
+        *("object|idletime", "object|freq", "memory|usage"),
+    )
+)
+#: Commands that touch no key: they wait for no queued write.
+KEYLESS = frozenset(("ping", "echo", "time", "select"))
+
 
 class _Plain(NamedTuple):
     """A command without subcommands, ready to call: `execute`'s shortcut."""
@@ -449,6 +504,8 @@ class _Plain(NamedTuple):
     most: int
     batched: bool
     name: str  # for INFO commandstats
+    keyed: Command | None  # the command if it is one of `BY_KEYS`
+    keyless: bool  # one of `KEYLESS`
 
 
 #: Commands without subcommands by the spellings clients send (lower, upper and
@@ -460,6 +517,8 @@ _PLAIN: dict[bytes, _Plain] = {
         cmd.arity if cmd.arity > 0 else 1 << 62,
         cmd.batched,
         cmd.name,
+        cmd if cmd.name in BY_KEYS else None,
+        cmd.name in KEYLESS,
     )
     for name, cmd in TABLE.items()
     if cmd.subcommands is None

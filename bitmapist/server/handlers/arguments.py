@@ -31,10 +31,12 @@ def cstr(data: bytes, limit: int) -> str:
     return data[:limit].decode("utf-8", "surrogateescape")
 
 
-def sync(state: ServerState) -> None:
-    """Commit queued writes so that the reads that follow see them."""
-    if state.batcher.queued:
-        state.batcher.flush()
+def sync(state: ServerState, db: int | None = None, *keys: bytes) -> None:
+    """Commit queued writes so that the reads that follow see them: every one, or given
+    keys of `db`, only if some write of them is queued (`WriteBatcher.waits`)."""
+    batcher = state.batcher
+    if batcher.queued and (db is None or batcher.waits(db, keys)):
+        batcher.flush()
 
 
 def parse_offset(state: ServerState, arg: bytes) -> int | None:

@@ -101,7 +101,7 @@ def run(
         return False
     keys, db = columns[1], session.db
     if width == 3:
-        sync(state)  # reads see the writes before them
+        sync(state, db, *set(keys))  # reads see the writes of their keys before them
         if keys.count(keys[0]) == len(keys):
             bits = state.keyspace.bits(db, keys[0])
             state.looked_up(bits is not NO_BITS, len(keys))

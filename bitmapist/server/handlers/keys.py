@@ -125,7 +125,7 @@ def scan_(state: ServerState, session: Session, args: list[bytes]) -> Any:
 def _rename(state: ServerState, session: Session, args: list[bytes], nx: bool) -> Any:
     db, src, dst = session.db, args[1], args[2]
     if src == dst:
-        sync(state)
+        sync(state, db, src)
         if not state.keyspace.exists(db, src):
             return Error("ERR no such key")
         return 0 if nx else OK
@@ -182,7 +182,7 @@ def _expire(state: ServerState, session: Session, args: list[bytes], base: int, 
     when += base
     db, key = session.db, args[1]
     if nx or xx or gt or lt:
-        sync(state)
+        sync(state, db, key)
         current = state.keyspace.expiry(db, key)
         if current == -2:
             return 0

@@ -90,7 +90,7 @@ def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
     db, key = session.db, args[1]
     old: Any = None
     if nx or xx or get_old:
-        sync(state)
+        sync(state, db, key)
         current = state.keyspace.value(db, key)
         if get_old:
             state.looked_up(current is not None)

@@ -1,0 +1,105 @@
+"""How many commits a pipeline costs: a command waits only for the queued writes of the
+keys it names (`batch.WriteBatcher.waits`), so a pipeline of writes of different keys,
+and reads of keys nobody writes between them, is one commit; a command of a key with a
+queued write still sees it committed. Counted by INFO's write_batches_committed (each is
+one SQLite transaction) on the real server; every pipeline is sent with one write, so
+the server reads it in one turn."""
+
+from __future__ import annotations
+
+import pytest
+
+from bitmapist.server.command_keys import key_args
+from bitmapist.server.commands import BY_KEYS, KEYLESS, find
+
+from .resp_client import RawConnection, command
+
+N = 100
+
+
+def _commits(conn: RawConnection) -> int:
+    info = conn.call("INFO", "stats")
+    for line in info.split(b"\r\n"):
+        if line.startswith(b"write_batches_committed:"):
+            return int(line.split(b":")[1])
+    raise AssertionError("INFO has no write_batches_committed")
+
+
+def _pipeline(conn: RawConnection, commands: list[tuple]) -> tuple[list[bytes], int]:
+    """The replies of `commands` sent in one write, and how many commits they took."""
+    before = _commits(conn)
+    conn.send(b"".join(command(*args) for args in commands))
+    replies = [conn.reply() for _ in commands]
+    return replies, _commits(conn) - before
+
+
+@pytest.fixture
+def conn(bitmapist_server):
+    with RawConnection(bitmapist_server.port) as conn:
+        conn.call("FLUSHALL")
+        yield conn
+
+
+def test_incrs_of_different_keys_are_one_commit(conn):
+    replies, commits = _pipeline(conn, [("INCR", f"k{i}") for i in range(N)])
+    assert replies == [b":1\r\n"] * N
+    assert commits == 1
+
+
+def test_incrs_of_one_key_each_see_the_one_before(conn):
+    replies, commits = _pipeline(conn, [("INCR", "k")] * N)
+    assert replies == [b":%d\r\n" % i for i in range(1, N + 1)]
+    assert commits == N  # each waits for the one before it
+    assert conn.call("GET", "k") == b"$3\r\n100\r\n"
+
+
+def test_reads_of_keys_without_queued_writes_commit_nothing(conn):
+    conn.call("SET", "r", "x")
+    commands = []
+    for i in range(N // 4):
+        commands += [
+            ("APPEND", f"a{i}", "x"),
+            ("GET", "r"),
+            ("BITFIELD", f"b{i}", "INCRBY", "u8", "0", "1"),
+            ("GETBIT", "r", "1"),
+        ]
+    replies, commits = _pipeline(conn, commands)
+    assert replies[:4] == [b":1\r\n", b"$1\r\nx\r\n", b"*1\r\n:1\r\n", b":1\r\n"]
+    assert commits == 1
+
+
+def test_setbits_and_other_writes_of_different_keys_share_a_commit(conn):
+    commands = [("SETBIT", "s", i, 1) if i % 2 else ("INCR", f"k{i}") for i in range(N)]
+    replies, commits = _pipeline(conn, commands)
+    assert replies == [b":0\r\n" if i % 2 else b":1\r\n" for i in range(N)]
+    assert commits == 1
+
+
+def test_a_read_of_a_key_with_a_queued_write_sees_it(conn):
+    replies, commits = _pipeline(
+        conn, [("INCR", "a"), ("INCR", "b"), ("GET", "a"), ("SETBIT", "c", 0, 1), ("GET", "c")]
+    )
+    assert replies == [b":1\r\n", b":1\r\n", b"$1\r\n1\r\n", b":0\r\n", b"$1\r\n\x80\r\n"]
+    assert commits == 2  # before GET a and before GET c (nothing is left queued)
+
+
+def test_a_write_of_unknown_keys_makes_every_command_wait(conn):
+    conn.call("SET", "a", "5")
+    replies, commits = _pipeline(conn, [("INCR", "b"), ("FLUSHDB",), ("INCR", "a"), ("DBSIZE",)])
+    assert replies == [b":1\r\n", b"+OK\r\n", b":1\r\n", b":1\r\n"]
+    assert commits == 3
+
+
+def test_commands_waiting_for_their_keys_name_them_by_key_specs():
+    """Every command of BY_KEYS has key specs (COMMAND GETKEYS' rule) that find its key;
+    the keyless ones have none."""
+    for name in BY_KEYS:
+        cmd = find(name.encode())
+        assert cmd is not None, name
+        argv = [*cmd.name.encode().split(b"|"), b"k1", b"k2", b"k3", b"k4"]
+        found = key_args(cmd, argv[: max(abs(cmd.arity), 3)])
+        assert found and set(found) <= {b"k1", b"k2", b"k3", b"k4"}, name
+    for name in KEYLESS:
+        cmd = find(name.encode())
+        assert cmd is not None, name
+        assert key_args(cmd, [name.encode(), b"x", b"y"]) == [], name
