@@ -1,6 +1,6 @@
 """bitmapist-server against redis-server, same machine, same run: memory, throughput, latency.
 
-    python benchmarks/server.py [--quick] [--json] [--only throughput]
+    python benchmarks/server.py [--quick] [--json] [--only throughput] [--server-flags "..."]
 
 1. Memory: the sparse dataset (90 days x 20,000 users/day drawn from 1,000,000 ids spread
    over [0, 2**27), with the week and month keys bitmapist writes too). bitmapist-server
@@ -394,8 +394,14 @@ def main() -> None:
         "--only", choices=("memory", "throughput", "latency"), help="run one part only"
     )
     parser.add_argument("--rounds", type=int, help="throughput rounds (default 3, quick 1)")
+    parser.add_argument(
+        "--server-flags",
+        default="",
+        help='more flags for our server, e.g. "--event-loop asyncio"',
+    )
     args = parser.parse_args()
     cfg = dict(QUICK if args.quick else FULL)
+    cfg["server_flags"] = args.server_flags.split()
     if args.rounds:
         cfg["rounds"] = args.rounds
     parts = {args.only} if args.only else {"memory", "throughput", "latency"}
@@ -405,7 +411,9 @@ def main() -> None:
     latency: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         redis_srv = RedisServer(Path(tmp) / "redis")
-        ours = BitmapistServerProcess(Path(tmp) / "ours", "--checkpoint-interval", "0")
+        ours = BitmapistServerProcess(
+            Path(tmp) / "ours", "--checkpoint-interval", "0", *cfg["server_flags"]
+        )
         try:
             if "memory" in parts:
                 memory = bench_memory(cfg, redis_srv, ours)

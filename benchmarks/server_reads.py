@@ -1,6 +1,6 @@
 """bitmapist-server against redis-server, same run: reads of whole bitmaps, and disk size.
 
-    python benchmarks/server_reads.py [--quick] [--json]
+    python benchmarks/server_reads.py [--quick] [--json] [--server-flags "..."]
 
 Data sets (bitmapist's day and month keys, loaded with SET of prebuilt strings):
 - dense: 90 days x 10,000 ids/day drawn from [0, 100000);
@@ -176,12 +176,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small smoke run (seconds)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--server-flags",
+        default="",
+        help='more flags for our server, e.g. "--event-loop asyncio"',
+    )
     args = parser.parse_args()
     cfg = dict(QUICK if args.quick else FULL)
+    cfg["server_flags"] = args.server_flags.split()
     result: dict = {"config": cfg, "datasets": {}}
     with tempfile.TemporaryDirectory() as tmp:
         redis_srv = RedisServer(Path(tmp) / "redis")
-        ours = BitmapistServerProcess(Path(tmp) / "ours", "--checkpoint-interval", "0")
+        ours = BitmapistServerProcess(
+            Path(tmp) / "ours", "--checkpoint-interval", "0", *cfg["server_flags"]
+        )
         try:
             result["redis_version"] = redis_srv.client().info("server")["redis_version"]
             for name, make in (("dense", dense), ("yearly", yearly)):
