@@ -66,12 +66,16 @@ def take_run(
     ):
         star = bytes(buf[pos : pos + 2])
         count = _COUNTS.get(star)
-        if count is None or buf.find(star + b"\r\n", pos + 4) < 0:  # no second command
+        if count is None:
             return None
         # the name first: other commands are not worth a split
         line = buf.find(b"\r\n", pos + 4, pos + 10)
         size = _SIZES.get(bytes(buf[pos + 4 : line])) if line > 0 else None
         if size is None or bytes(buf[line + 2 : line + 2 + size]) not in names:
+            return None
+        # A lone command (a request on its own) is not worth a shape: a run's second
+        # command starts within the first's 10 KB (9 arguments under 1000 bytes).
+        if buf.find(star + b"\r\n", pos + 4, pos + _WINDOW) < 0:
             return None
         shape = _first_shape(buf, pos, vary, count) if vary < count else None
     elif shape.args[0] not in names:
