@@ -17,7 +17,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class BitmapistServerProcess:
-    """`python -m bitmapist.server.main` on 127.0.0.1 with its database in `workdir`."""
+    """`python -m bitmapist.server.main` on 127.0.0.1 with its database in `workdir`.
+
+    On asyncio's event loop unless `extra_args` say otherwise: the loop a plain install
+    runs, although the test extra installs uvloop (which `--event-loop auto` would pick)."""
 
     def __init__(self, workdir: Path, *extra_args: str, port: int | None = None, db: str = ""):
         self.workdir = workdir
@@ -38,6 +41,8 @@ class BitmapistServerProcess:
             f"127.0.0.1:{self.port}",
             "-db",
             self.db_path,
+            "--event-loop",
+            "asyncio",
             *self.extra_args,
         ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
