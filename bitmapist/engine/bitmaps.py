@@ -8,6 +8,7 @@ changes still only in the fast log (`KeyIndex.log_changes`). What is loaded is h
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pyroaring import BitMap
@@ -41,6 +42,10 @@ class Bitmaps:
     def load(self, db: int, key: bytes) -> BitMap:
         """A key's bits from the file and the log (not cached)."""
         bits = self.journal.load_bits(db, key, (db, key) in self.index.journaled)
+        return self._with_log_changes(db, key, bits)
+
+    def _with_log_changes(self, db: int, key: bytes, bits: BitMap) -> BitMap:
+        """The key's bits from the file, changed by its changes still only in the log."""
         for value, offsets in self.index.log_changes.get((db, key), ()):
             if type(offsets) is bytes:
                 offsets = BitMap.deserialize(offsets)  # (the log's own row: checked)
@@ -59,6 +64,18 @@ class Bitmaps:
         bits = self.load(db, key)
         self.cache.add_hot((db, key), entry, bits)
         return bits
+
+    def bits_many(self, db: int, named: Sequence[tuple[bytes, Entry]]) -> list[BitMap]:
+        """`bits` of each (key, entry) of `db`, in order, with the keys that are neither
+        hot nor packed loaded together (`Journal.load_many`: a few SQL statements per 500
+        keys, not a few per key), then cached hot as `bits` caches one."""
+        cold = {key: entry for key, entry in named if entry.bits is None and entry.packed is None}
+        if len(cold) > 1:
+            journaled = self.index.journaled
+            loaded = self.journal.load_many(db, [(key, (db, key) in journaled) for key in cold])
+            for (key, entry), bits in zip(cold.items(), loaded):
+                self.cache.add_hot((db, key), entry, self._with_log_changes(db, key, bits))
+        return [self.bits(db, key, entry) for key, entry in named]
 
     def count(self, db: int, key: bytes, entry: Entry) -> int:
         """How many bits the entry has set, without decoding a packed or stored bitmap."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pyroaring import BitMap
@@ -28,6 +28,18 @@ _WAL_CHECKPOINT_PAGES = 4000
 
 Row = tuple[int, int, "bytes | None", int, "bytes | None"]  # seq, db, key, op, bits
 _INSERT_ROWS = "INSERT INTO journal (seq, db, key, op, bits) VALUES (?, ?, ?, ?, ?)"
+# Keys (or sequence numbers) per statement of a read of many: under SQLite's limit on
+# parameters (999 before SQLite 3.32).
+CHUNK = 500
+# Keys per journal scan of a read of many: each is one instr() in an OR chain, and SQLite
+# refuses expressions deeper than 1,000.
+NEEDLES = 100
+# Up to CHUNK keys' stored rows: their sequence numbers and checkpointed bitmaps.
+_LOAD_MANY = (
+    "SELECT k.key, k.base_seq, b.crc, b.data FROM keys AS k "
+    "LEFT JOIN bitmaps AS b ON b.db = k.db AND b.key = k.key "
+    "WHERE k.db = ? AND k.key IN ({marks})"
+)
 
 
 class Journal:
@@ -234,7 +246,6 @@ class Journal:
     def load_bits(self, db: int, key: bytes, journaled: bool) -> BitMap:
         """A key's bits in the file: its checkpointed bitmap, plus (when `journaled`) its
         newer journal rows."""
-        where = self.where_key(db, key)
         conn = self.conn
         with self.read_txn():
             row = conn.execute(
@@ -245,49 +256,102 @@ class Journal:
             base = conn.execute(
                 "SELECT crc, data FROM bitmaps WHERE db = ? AND key = ?", (db, key)
             ).fetchone()
-            bits = BitMap() if base is None else fmt.decode_bitmap(base[0], base[1], where)
-            if not journaled:
-                return bits
-            for op, data in self._changes(db, key, row[0], where):
-                if op == fmt.OP_SET:
-                    bits |= fmt.decode_bits(data, where)
-                elif op == fmt.OP_CLEAR:
-                    bits -= fmt.decode_bits(data, where)
-        return bits
+            changes = self._changes(db, {key: row[0]})[key] if journaled else []
+        return build_bits(base, changes, self.where_key(db, key))
 
-    def _changes(self, db: int, key: bytes, after: int, where: str) -> Iterator[tuple[int, bytes]]:
-        """(op, data) of the key's journal rows after sequence `after`, in order: its own
-        rows, and its changes in OP_SETS rows. Rows up to `key_rows_upto` are fetched by
-        the sequence numbers `key_rows` lists (rows a checkpoint deleted since are folded
-        into the key's bitmap, so `after` is past them); newer rows are found by a scan
-        (SQL's instr picks the OP_SETS rows naming the key, which are then decoded)."""
+    def load_many(self, db: int, keys: Sequence[tuple[bytes, bool]]) -> list[BitMap]:
+        """`load_bits` of many (key, journaled) of `db`, in order, from one snapshot: the
+        checkpointed bitmaps of up to `CHUNK` keys a statement, and the journal rows of
+        the journaled ones fetched together (`_changes`), built by the same `build_bits`.
+        """
         conn = self.conn
-        if self.key_rows_upto > after:
-            listed = [row for row in self.key_rows.get((db, key), ()) if row[0] > after]
-            found: dict[int, tuple[int, bytes]] = {}
-            for start in range(0, len(listed), 500):  # (SQLite's parameter limit)
-                chunk = [seq for seq, _ in listed[start : start + 500]]
-                query = (
-                    f"SELECT seq, op, bits FROM journal WHERE seq IN ({','.join('?' * len(chunk))})"
-                )
-                found.update((seq, (op, data)) for seq, op, data in conn.execute(query, chunk))
-            for seq, pos in listed:
+        journaled = {key for key, flag in keys if flag}
+        names = list(dict.fromkeys(key for key, _ in keys))
+        built: dict[bytes, BitMap] = {}
+        bases: dict[bytes, tuple[int, bytes] | None] = {}  # journaled keys' (till `_changes`)
+        afters: dict[bytes, int] = {}
+        with self.read_txn():
+            for start in range(0, len(names), CHUNK):
+                chunk = names[start : start + CHUNK]
+                query = _LOAD_MANY.format(marks=",".join("?" * len(chunk)))
+                for key, base_seq, crc, data in conn.execute(query, (db, *chunk)):
+                    base = None if crc is None else (crc, data)  # (crc is NOT NULL)
+                    if key in journaled:
+                        bases[key], afters[key] = base, base_seq
+                    else:
+                        # Built as each row comes: its data freed at once, the next row's
+                        # reuses that memory (holding them all costs a fresh process
+                        # page faults worth more than the statements saved).
+                        built[key] = build_bits(base, (), self.where_key(db, key))
+            changes = self._changes(db, afters)
+        for key, base in bases.items():
+            built[key] = build_bits(base, changes[key], self.where_key(db, key))
+        return [built[key] if key in built else BitMap() for key, _ in keys]
+
+    def _changes(self, db: int, afters: dict[bytes, int]) -> dict[bytes, list[tuple[int, bytes]]]:
+        """(op, data) of each key's journal rows after its sequence number in `afters`, in
+        order: its own rows, and its changes in OP_SETS rows. Rows up to `key_rows_upto`
+        are fetched by the sequence numbers `key_rows` lists (rows a checkpoint deleted
+        since are folded into the key's bitmap, so its `after` is past them), every key's
+        together; newer rows are found by a scan, one per `NEEDLES` keys (SQL's instr
+        picks the OP_SETS rows naming one of them, which are then decoded), and only when
+        this process knows of rows past the listed ones (`seq`: a row committed since it
+        last caught up is applied to the loaded bits when it does)."""
+        changes: dict[bytes, list[tuple[int, bytes]]] = {key: [] for key in afters}
+        upto = self.key_rows_upto
+        listed = {
+            key: [row for row in self.key_rows.get((db, key), ()) if row[0] > after]
+            for key, after in afters.items()
+            if upto > after
+        }
+        found = self._rows_by_seq(sorted({seq for rows in listed.values() for seq, _ in rows}))
+        for key, rows in listed.items():
+            for seq, pos in rows:
                 if seq not in found:
                     continue  # folded and deleted since, by another process's checkpoint
                 op, data = found[seq]
-                yield fmt.sets_change_at(data, pos, db, key, where) if pos >= 0 else (op, data)
-            after = self.key_rows_upto
-        for op, data in conn.execute(
-            "SELECT op, bits FROM journal WHERE seq > ? AND "
-            "((db = ? AND key = ?) OR (op = ? AND instr(bits, ?) > 0)) ORDER BY seq",
-            (after, db, key, fmt.OP_SETS, fmt.sets_needle(db, key)),
-        ).fetchall():
+                if pos >= 0:
+                    op, data = fmt.sets_change_at(data, pos, db, key, self.where_key(db, key))
+                changes[key].append((op, data))
+        if self.seq <= upto:
+            return changes  # no row newer than the listed ones (this process knows them all)
+        names = list(afters)
+        for start in range(0, len(names), NEEDLES):
+            froms = {key: max(afters[key], upto) for key in names[start : start + NEEDLES]}
+            self._scan(db, froms, changes)
+        return changes
+
+    def _rows_by_seq(self, seqs: list[int]) -> dict[int, tuple[int, bytes]]:
+        """(op, data) of the journal rows with these sequence numbers that still exist."""
+        found: dict[int, tuple[int, bytes]] = {}
+        for start in range(0, len(seqs), CHUNK):
+            chunk = seqs[start : start + CHUNK]
+            query = f"SELECT seq, op, bits FROM journal WHERE seq IN ({','.join('?' * len(chunk))})"
+            found.update((seq, (op, data)) for seq, op, data in self.conn.execute(query, chunk))
+        return found
+
+    def _scan(
+        self, db: int, froms: dict[bytes, int], changes: dict[bytes, list[tuple[int, bytes]]]
+    ) -> None:
+        """Append to `changes` each key's rows after its sequence number in `froms`, in
+        order, found by one scan of the journal from the smallest of them."""
+        keys = list(froms)
+        query = (
+            "SELECT seq, key, op, bits FROM journal WHERE seq > ? AND "
+            f"((db = ? AND key IN ({','.join('?' * len(keys))})) OR "
+            f"(op = ? AND ({' OR '.join(['instr(bits, ?) > 0'] * len(keys))}))) ORDER BY seq"
+        )
+        needles = [fmt.sets_needle(db, key) for key in keys]
+        rows = self.conn.execute(query, (min(froms.values()), db, *keys, fmt.OP_SETS, *needles))
+        for seq, key, op, data in rows.fetchall():
             if op != fmt.OP_SETS:
-                yield op, data
+                if seq > froms[key]:  # (only the keys' own rows get here)
+                    changes[key].append((op, data))
                 continue
+            where = f"{self.where} journal row {seq}"
             for change_op, change_db, change_key, change_data in fmt.decode_sets(data, where):
-                if change_db == db and change_key == key:
-                    yield change_op, change_data
+                if change_db == db and change_key in froms and seq > froms[change_key]:
+                    changes[change_key].append((change_op, change_data))
 
     def stored_bitmap(self, db: int, key: bytes) -> tuple[bytes, int] | None:
         """(data, bits set) of the key's checkpointed bitmap, checksum checked, or None."""
@@ -315,3 +379,18 @@ class Journal:
         """Count rows that were written (for the checkpoint's thresholds)."""
         self.rows += rows
         self.nbytes += nbytes
+
+
+def build_bits(
+    base: tuple[int, bytes] | None, changes: Iterable[tuple[int, bytes]], where: str
+) -> BitMap:
+    """A key's bits from its rows: its checkpointed bitmap's (crc, data) (None: empty)
+    and its newer changes (op, data) in order (set and clear rows change bits; others,
+    folded into the bitmap or the key's row, do not). The one builder of both reads."""
+    bits = BitMap() if base is None else fmt.decode_bitmap(base[0], base[1], where)
+    for op, data in changes:
+        if op == fmt.OP_SET:
+            bits |= fmt.decode_bits(data, where)
+        elif op == fmt.OP_CLEAR:
+            bits -= fmt.decode_bits(data, where)
+    return bits

@@ -26,7 +26,7 @@ from .. import bitops
 from ..bitops import SizedBitmap
 from ..engine import Delete, Engine, SetBits, View
 from ..errors import InvalidInput
-from ..expressions import Expr, Key
+from ..expressions import Expr, Key, leaf_keys
 from .base import BitChange, Store
 
 
@@ -127,15 +127,16 @@ class EmbeddedStore(Store):
 
     def bitmap(self, expr: Expr) -> BitMap:
         with self.engine.view() as view:
-            return _owned_bitmap(view, expr)
+            return _owned_bitmap(_leaves(view, [expr]), expr)
 
     def bitmaps(self, exprs: Sequence[Expr]) -> list[BitMap]:
         with self.engine.view() as view:
-            return [_owned_bitmap(view, expr) for expr in exprs]
+            leaf = _leaves(view, exprs)
+            return [_owned_bitmap(leaf, expr) for expr in exprs]
 
     def sized_bitmaps(self, exprs: Sequence[Expr]) -> list[SizedBitmap]:
         with self.engine.view() as view:
-            leaf = _leaf_reader(view)
+            leaf = _leaves(view, exprs)
             sized = [bitops.evaluate(expr, leaf) for expr in exprs]
             return [
                 SizedBitmap(_copy(bits) if isinstance(expr, Key) else bits, length)
@@ -217,14 +218,23 @@ def _leaf_reader(view: View) -> bitops.LeafReader:
     return leaf
 
 
+def _leaves(view: View, exprs: Sequence[Expr]) -> bitops.LeafReader:
+    """Every stored key the expressions read, read from `view` at once (the cold ones
+    loaded together, see `View.values`), as `bitops` reads them: the engine's own bits."""
+    names = list(dict.fromkeys(name for expr in exprs for name in leaf_keys(expr)))
+    values = view.values([_encode(name) for name in names])
+    found = {name: value or bitops.MISSING for name, value in zip(names, values)}
+    return found.__getitem__
+
+
 def _count(view: View, expr: Expr) -> int:
     if isinstance(expr, Key):
         return view.count(_encode(expr.name))  # a cold bitmap stays packed
     return bitops.count(expr, _leaf_reader(view))
 
 
-def _owned_bitmap(view: View, expr: Expr) -> BitMap:
-    bits = bitops.evaluate(expr, _leaf_reader(view))[0]
+def _owned_bitmap(leaf: bitops.LeafReader, expr: Expr) -> BitMap:
+    bits = bitops.evaluate(expr, leaf)[0]
     # an operation's result is always a fresh bitmap; a stored key's is the engine's own
     return _copy(bits) if isinstance(expr, Key) else bits
 
