@@ -81,6 +81,7 @@ class _Progress:
         "changes",
         "deleted",
         "vacuuming",
+        "scan_rows",
     )
 
     def __init__(
@@ -99,6 +100,9 @@ class _Progress:
         self.changes = NetChanges(skip=loaded)  # (loaded keys fold their bits in memory)
         self.deleted = False  # every folded row is deleted
         self.vacuuming = False  # freeing pages, until none are free
+        # Rows a scan step fetches: about what the last step took within its byte budget
+        # (a bulk load's rows of ~1 KB took 13 of the 200 fetched, 2% of a load's CPU).
+        self.scan_rows = _SCAN_ROWS_PER_STEP
 
 
 class Checkpointer:
@@ -256,13 +260,15 @@ class Checkpointer:
 
     def _scan_some(self, progress: _Progress) -> None:
         """Read the next chunk of rows up to the horizon into the net changes."""
-        rows = self.journal.rows_between(progress.scanned_to, progress.horizon, _SCAN_ROWS_PER_STEP)
+        limit = progress.scan_rows
+        rows = self.journal.rows_between(progress.scanned_to, progress.horizon, limit)
         taken, budget = 0, _SCAN_BYTES_PER_STEP
         while taken < len(rows) and budget > 0:  # (at least one row)
             budget -= len(rows[taken][4] or b"")
             taken += 1
         progress.changes.add_rows(rows[:taken], f"{self.journal.where} journal")
-        if taken == len(rows) and len(rows) < _SCAN_ROWS_PER_STEP:
+        progress.scan_rows = min(_SCAN_ROWS_PER_STEP, 2 * taken + 1)
+        if taken == len(rows) and len(rows) < limit:
             progress.scanned_to = progress.horizon
         else:
             progress.scanned_to = rows[taken - 1][0]
