@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from bitmapist.server.command_keys import key_args
-from bitmapist.server.commands import BY_KEYS, KEYLESS, find
+from bitmapist.server.commands import find
+from bitmapist.server.waiting import BY_KEYS, KEYLESS
 
 from .resp_client import RawConnection, command
 
@@ -49,8 +50,40 @@ def test_incrs_of_different_keys_are_one_commit(conn):
 def test_incrs_of_one_key_each_see_the_one_before(conn):
     replies, commits = _pipeline(conn, [("INCR", "k")] * N)
     assert replies == [b":%d\r\n" % i for i in range(1, N + 1)]
-    assert commits == N  # each waits for the one before it
+    assert commits == 1  # each reads the value the one before it staged
     assert conn.call("GET", "k") == b"$3\r\n100\r\n"
+
+
+def test_writers_of_a_few_keys_read_the_staged_values(conn, redis_server):
+    commands = []
+    for i in range(N // 4):
+        key = f"k{i % 3}"
+        commands += [
+            ("INCR", key),
+            ("APPEND", key, "5"),
+            ("SETRANGE", key, "0", "1"),
+            ("INCRBYFLOAT", key, "0.5"),
+        ]
+    replies, commits = _pipeline(conn, commands)
+    assert commits == 1
+    with RawConnection(redis_server.port) as redis:
+        redis.call("FLUSHALL")
+        assert replies == redis.pipeline(commands)  # errors (not integers) included
+    assert b"-ERR value is not an integer or out of range\r\n" in replies
+
+
+def test_a_key_with_an_expiry_is_not_staged(conn):
+    conn.call("SET", "k", "0", "EX", "1000")
+    replies, commits = _pipeline(conn, [("INCR", "k")] * 10)
+    assert replies == [b":%d\r\n" % i for i in range(1, 11)]
+    assert commits == 10  # it could expire between a write and the next one's commit
+    assert conn.call("TTL", "k") in (b":1000\r\n", b":999\r\n")
+
+
+def test_a_read_of_a_staged_value_waits_for_its_commit(conn):
+    replies, commits = _pipeline(conn, [("INCR", "k"), ("INCR", "k"), ("GET", "k"), ("INCR", "k")])
+    assert replies == [b":1\r\n", b":2\r\n", b"$1\r\n2\r\n", b":3\r\n"]
+    assert commits == 2  # GET commits the INCRs first: a reader does not read staged values
 
 
 def test_reads_of_keys_without_queued_writes_commit_nothing(conn):

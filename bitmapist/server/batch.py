@@ -14,6 +14,14 @@ whatever it holds. So a pipeline of INCRs of different keys, or of reads of keys
 nobody is writing between them, is one commit; the reads see the committed state,
 which no queued write changes.
 
+Writes of a key after a queued write of it (INCR k, INCR k, ...: a pipeline over a few
+keys) need not commit it first either, when every queued write of the key left a whole
+value (`Deferred.value`: APPEND, SETRANGE, INCR & co.) and the key has no expiry: that
+value is staged in the turn's reads (`Keyspace.stage`) and the key is `staged`. Only
+writers that read their key through `Keyspace.value` alone read it so
+(`waits(..., staged=True)`); their replies are in the same batch as the writes they
+read, so they fail with it. Any other command of the key commits the queue first.
+
 SETBIT, the hot path, does better: while only SETBITs are queued, their previous bits
 are known from the engine plus an overlay of the queued ones, so a SETBIT never forces
 a commit; every SETBIT of a batch replies with one of two shared placeholders (no
@@ -44,6 +52,9 @@ class Deferred(NamedTuple):
     ops: Sequence[Any]
     finish: Callable[[list[Any]], Any]
     changes: int = 1
+    #: The whole value the write leaves its one key with, expiry kept (APPEND, INCR...),
+    #: or None: then the batcher may let writers of that key read it before the commit.
+    value: Any = None
 
 
 class WriteBatcher:
@@ -73,6 +84,7 @@ class WriteBatcher:
         self._pending: list[tuple[Later, Callable[[list[Any]], Any], int, int, int]] = []
         self._keys: set[tuple[int, bytes]] = set()  # the keys `_ops` write
         self._anywhere = False  # whether `_ops` hold a write of unknown keys
+        self._staged: set[tuple[int, bytes]] = set()  # keys whose queued value is staged
         self._bits: dict[tuple[int, bytes], dict[int, bool]] = {}  # queued SETBITs
         self._bit_count = 0
         #: The current batch's replies of one SETBIT whose previous bit was 0 or 1.
@@ -180,12 +192,20 @@ class WriteBatcher:
             if before != value or offset >= sizes[key]
         )
 
-    def waits(self, db: int, keys: Sequence[bytes]) -> bool:
+    def waits(self, db: int, keys: Sequence[bytes], staged: bool = False) -> bool:
         """Whether a command of these keys (of `db`) must see queued writes, committed:
-        one of them is written by a queued write, or a write of unknown keys is queued."""
+        one of them is written by a queued write, or a write of unknown keys is queued.
+        With `staged` (a writer that reads its key by `Keyspace.value` alone), not for
+        keys whose queued value is staged."""
         if not self.queued:
             return False
         bits = self._bits
+        if staged and not self._anywhere:
+            queued, ready = self._keys, self._staged
+            return any(
+                ((db, key) in queued and (db, key) not in ready) or (db, key) in bits
+                for key in keys
+            )
         return self._ops_touch(db, keys) or any((db, key) in bits for key in keys)
 
     def _ops_touch(self, db: int, keys: Sequence[bytes]) -> bool:
@@ -202,8 +222,8 @@ class WriteBatcher:
             self.flush()  # keep the order: the key's queued SETBITs go first
         if keys is None:
             self._anywhere = True
-        else:
-            self._keys.update((db, key) for key in keys)
+        elif deferred.ops:  # (a reply joining the batch writes nothing)
+            self._remember(db, keys, deferred.value)
         later = Later()
         start = len(self._ops)
         self._ops.extend(deferred.ops)
@@ -213,6 +233,23 @@ class WriteBatcher:
             self.flush()
         return later
 
+    def _remember(self, db: int, keys: Sequence[bytes], value: Any) -> None:
+        """Note that queued ops write `keys`, and stage `value` when it is their one
+        key's whole new value and every write of that key queued before was staged."""
+        queued, staged = self._keys, self._staged
+        for key in keys:
+            item = (db, key)
+            if (
+                value is not None
+                and len(keys) == 1
+                and (item not in queued or item in staged)
+                and self.keyspace.stage(db, key, value)
+            ):
+                staged.add(item)
+            else:
+                staged.discard(item)
+            queued.add(item)
+
     def flush(self) -> None:
         """Commit every queued op and SETBIT in one batch and fill in their replies."""
         self.queued = False
@@ -220,6 +257,7 @@ class WriteBatcher:
             return
         ops, pending = self._ops, self._pending
         self._ops, self._pending, self._keys, self._anywhere = [], [], set(), False
+        self._staged = set()  # (the write below unstages their values)
         bits, acks, runs, bit_count = self._bits, self.acks, self._runs, self._bit_count
         bit_changes, changed_keys = self._bit_changes, self._changed_keys
         if bit_count:  # after the other ops: none of them writes a key of theirs

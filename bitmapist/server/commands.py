@@ -34,6 +34,7 @@ from .handlers.arguments import SYNTAX, cstr
 from .handlers.transactions import discard_transaction
 from .resp import NULL_ARRAY, Error, Map, Status
 from .session import ServerState, Session
+from .waiting import BY_KEYS, KEYLESS, STAGED, after_staged, key_args, wait
 
 Handler = Callable[[ServerState, Session, list[bytes]], Any]
 
@@ -129,20 +130,22 @@ def execute(state: ServerState, session: Session, args: list[bytes]) -> Any:
     session.last_command = args[0]
     plain = _PLAIN.get(args[0])
     if plain is not None and session.authenticated and session.multi is None:
-        handler, fewest, most, batched, name, keyed, keyless = plain
+        handler, fewest, most, batched, name, keyed, keyless, staged = plain
         if fewest <= len(args) <= most:
             keys = None
             if not batched and state.batcher.queued:
-                keys = _wait(state, session, keyed, keyless, args)
+                keys = wait(state, session, keyed, keyless, staged, args)
             reply = handler(state, session, args)
             state.command_calls[name] += 1
             kind = type(reply)
             if kind is Deferred:
                 if keys is None and keyed is not None:
-                    keys = _key_args(keyed, args)
+                    keys = key_args(keyed, args)
                 return state.batcher.add(reply, session.db, keys)
             if kind is Error:
                 _failed(state, name, reply)
+            if staged and keys is not None:
+                return after_staged(state, session, keys, reply)
             return reply
     cmd = lookup(args)
     if type(cmd) is Error:
@@ -161,45 +164,21 @@ def call(state: ServerState, session: Session, cmd: Command, args: list[bytes]) 
     """Invoke a handler; deferred writes go to the batcher, reads see earlier writes."""
     batcher = state.batcher
     keyed = cmd if cmd.name in BY_KEYS else None
+    staged = cmd.name in STAGED
     keys = None
     if not cmd.batched and batcher.queued:
-        keys = _wait(state, session, keyed, cmd.name in KEYLESS, args)
+        keys = wait(state, session, keyed, cmd.name in KEYLESS, staged, args)
     reply = cmd.handler(state, session, args)
     state.command_calls[cmd.name] += 1
     if type(reply) is Deferred:
         if keys is None and keyed is not None:
-            keys = _key_args(keyed, args)
+            keys = key_args(keyed, args)
         return batcher.add(reply, session.db, keys)
     if type(reply) is Error:
         _failed(state, cmd.name, reply)
+    if staged and keys is not None:
+        return after_staged(state, session, keys, reply)
     return reply
-
-
-def _wait(
-    state: ServerState, session: Session, keyed: Command | None, keyless: bool, args: list[bytes]
-) -> list[bytes] | None:
-    """Commit the queued writes the command must see first (writes are queued): those of
-    its keys for a command of `BY_KEYS`, none for a `KEYLESS` one, all for the others.
-    Returns its keys when they are known (a write queued by it is a write of them)."""
-    batcher = state.batcher
-    if keyed is not None:
-        keys = _key_args(keyed, args)
-        if batcher.waits(session.db, keys):
-            batcher.flush()
-        return keys
-    if not keyless:
-        batcher.flush()
-    return None
-
-
-def _key_args(cmd: Command, argv: list[bytes]) -> list[bytes]:
-    """`command_keys.key_args`, imported when first needed (it loads the command docs,
-    ~130 KB), then called directly: this name is rebound to it."""
-    global _key_args  # noqa: PLW0603 - a lazy import on the hot path
-    from .command_keys import key_args
-
-    _key_args = key_args
-    return key_args(cmd, argv)
 
 
 def _failed(state: ServerState, name: str, error: Error) -> None:
@@ -474,27 +453,6 @@ del C
 #: Commands by their lower-case name.
 TABLE: dict[bytes, Command] = {cmd.name.encode(): cmd for cmd in COMMANDS}
 
-#: Commands that read and write nothing but the keys their key specs name (in the
-#: connection's database, expiry included): they wait only for queued writes of those
-#: keys (`batch.WriteBatcher.waits`), and a write they queue is known to touch only
-#: them. Not here, so waiting for every queued write and queuing writes of unknown
-#: keys: whatever sees or changes more (KEYS, SCAN, DBSIZE, RANDOMKEY, INFO, COPY with
-#: its DB, MOVE, SWAPDB, FLUSH*, SAVE, SHUTDOWN, WATCH, EXEC, ...).
-BY_KEYS = frozenset(
-    (
-        *("get", "strlen", "getrange", "substr", "mget", "lcs"),
-        *("set", "setnx", "setex", "psetex", "getset", "getdel", "getex", "mset", "msetnx"),
-        *("append", "setrange", "incr", "decr", "incrby", "decrby", "incrbyfloat"),
-        *("setbit", "getbit", "bitcount", "bitpos", "bitop", "bitfield", "bitfield_ro"),
-        *("type", "exists", "touch", "del", "unlink", "rename", "renamenx", "persist"),
-        *("expire", "pexpire", "expireat", "pexpireat", "ttl", "pttl"),
-        *("expiretime", "pexpiretime", "object|encoding", "object|refcount"),
-        *("object|idletime", "object|freq", "memory|usage"),
-    )
-)
-#: Commands that touch no key: they wait for no queued write.
-KEYLESS = frozenset(("ping", "echo", "time", "select"))
-
 
 class _Plain(NamedTuple):
     """A command without subcommands, ready to call: `execute`'s shortcut."""
@@ -506,6 +464,7 @@ class _Plain(NamedTuple):
     name: str  # for INFO commandstats
     keyed: Command | None  # the command if it is one of `BY_KEYS`
     keyless: bool  # one of `KEYLESS`
+    staged: bool  # one of `STAGED`
 
 
 #: Commands without subcommands by the spellings clients send (lower, upper and
@@ -519,6 +478,7 @@ _PLAIN: dict[bytes, _Plain] = {
         cmd.name,
         cmd if cmd.name in BY_KEYS else None,
         cmd.name in KEYLESS,
+        cmd.name in STAGED,
     )
     for name, cmd in TABLE.items()
     if cmd.subcommands is None

@@ -136,6 +136,17 @@ class Keyspace:
             found = (view.expiry(key, db) for key in view.keys(b"*", db))
             return [at for at in found if at >= 0]
 
+    def stage(self, db: int, key: bytes, value: Value) -> bool:
+        """Let this turn's reads of `key` see `value`, the whole value a queued write
+        leaves it with (its expiry kept), until the next `write`. Stages nothing and
+        returns False when no turn is open or the key has an expiry (it could expire
+        before the commit, which `value` would not show)."""
+        if self._view is None or self._view.expiry(key, db) >= 0:
+            return False
+        self._memo[(db, key)] = value
+        self._counts.pop((db, key), None)
+        return True
+
     # --- writes
 
     def write(self, ops: Sequence[Any]) -> list[Any]:

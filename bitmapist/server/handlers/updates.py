@@ -1,7 +1,8 @@
 """String commands that change a value in place: APPEND, SETRANGE, INCR/DECR/INCRBY/DECRBY.
 
-Each reads the current value (the dispatcher commits queued writes first, so it is the
-latest) and writes the new one with its expiry kept, as Redis overwrites in place.
+Each reads the current value (the dispatcher commits queued writes of the key first, or
+stages their value: `batch.WriteBatcher`, so it is the latest) and writes the new one
+with its expiry kept, as Redis overwrites in place.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def overwrite(state: ServerState, db: int, key: bytes, data: bytes, reply: Any) 
         state.touch(db, key)
         return reply
 
-    return Deferred([Put(key, Value.from_bytes(data), keep_ttl=True, db=db)], finish)
+    value = Value.from_bytes(data)
+    return Deferred([Put(key, value, keep_ttl=True, db=db)], finish, 1, value)
 
 
 def current_value(state: ServerState, db: int, key: bytes) -> bytes | None:
