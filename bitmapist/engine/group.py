@@ -3,7 +3,7 @@
 `Engine(path, group_commit_ms=10)`: the first write of a window takes the log's
 exclusive lock and SQLite's write lock (`BEGIN IMMEDIATE`), and starts a timer; every
 batch until the timer fires is applied to memory and written into that one transaction
-(the common batch only queued as a journal row); the timer, `flush()`, `checkpoint()`,
+(the common batch as one journal row); the timer, `flush()`, `checkpoint()`,
 `backup()` and `close()` commit it. A crash loses at most the open window. A batch that
 fails inside a window is undone alone (a SAVEPOINT) and the window's earlier batches are
 committed; a failed commit is raised by the next write.
@@ -27,7 +27,6 @@ from typing import Any
 from ..errors import StoreError
 from . import fastplan, forks
 from .batch import Batch
-from .journal import Row
 from .ops import WriteOp
 from .writes import Parts
 
@@ -67,7 +66,6 @@ class GroupCommit:
         self._usable = usable  # False once the engine is closed or inherited by a fork
         self._timer: threading.Timer | None = None
         self._error: BaseException | None = None  # a failed commit, for the next write
-        self._rows: list[Row] = []  # common batches' rows, written at the commit
         self._holds_log = False  # the window holds the log's exclusive lock
         self._generation = forks.generation  # a forked child's copy must not commit
         _writers.add(self)
@@ -89,10 +87,15 @@ class GroupCommit:
             if not journal.in_transaction:
                 self._open_window()
             plan = fastplan.plan(ops, parts.index, journal.seq + 1)
-            if plan is not None:  # queued: written in one go when the window commits
-                self._rows.append(plan.row)
-                return fastplan.apply(plan, journal, parts.index, parts.bitmaps)
-            self._write_rows()
+            if plan is not None:
+                # Into the window's transaction at once, not queued until the commit: a key
+                # that is not decoded, or is evicted before the commit, is loaded again
+                # from the file, and must find this row (this connection sees its own
+                # uncommitted rows). Queued, such reads missed the window's changes.
+                journal.insert_rows([plan.row])
+                results = fastplan.apply(plan, journal, parts.index, parts.bitmaps)
+                parts.bitmaps.evict()  # (cheap when within budget: two comparisons)
+                return results
             journal.conn.execute("SAVEPOINT batch")
         except sqlite3.Error as exc:
             self._recover()
@@ -162,7 +165,6 @@ class GroupCommit:
         if not journal.in_transaction:
             return
         try:
-            self._write_rows()
             journal.commit()
         except sqlite3.Error as exc:
             self._recover()  # memory held writes the file does not: start again from it
@@ -170,11 +172,6 @@ class GroupCommit:
         finally:
             self._release_log()
         self.parts.checkpointer.maybe_step()
-
-    def _write_rows(self) -> None:
-        if self._rows:
-            rows, self._rows = self._rows, []
-            self.parts.journal.insert_rows(rows)
 
     def _release_log(self) -> None:
         if self._holds_log:
@@ -184,6 +181,5 @@ class GroupCommit:
     def _recover(self) -> None:
         """After a failure: roll the window back, release the log, rebuild memory."""
         self.parts.journal.rollback()
-        self._rows = []
         self._release_log()  # a rolled-back window is over
         self.parts.recover()

@@ -127,7 +127,10 @@ class LogAppend:
 
     def write(self, ops: Sequence[WriteOp]) -> list[Any]:
         results = self._append(ops)
-        return self.full.write(ops) if results is None else results
+        if results is None:
+            return self.full.write(ops)
+        self.parts.bitmaps.evict()  # (a mark of set bits may have loaded a key: already_set)
+        return results
 
     def _append(self, ops: Sequence[WriteOp]) -> list[Any] | None:
         parts = self.parts
@@ -179,6 +182,7 @@ class GuardedInsert:
         if fastplan.already_set(plan, parts.bitmaps):
             # Marking who is already marked (most calls, in a busy app) changes nothing;
             # an in-memory database has no other writer to catch up with.
+            parts.bitmaps.evict()  # (it may have loaded a key)
             return [None] * len(plan.changes)
         try:
             inserted = journal.cursor.execute(GUARDED_INSERT, (*plan.row, journal.seq)).rowcount
