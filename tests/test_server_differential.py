@@ -504,6 +504,8 @@ CASES = {
         ("BITCOUNT", "b", "0", "-1"),
         ("BITCOUNT", "b", "-2", "-1"),
         ("BITCOUNT", "b", "-1", "-2"),
+        ("BITCOUNT", "b", "-1", "-2", "x"),  # 0: Redis checks this range before the unit
+        ("BITCOUNT", "b", "-2", "-1", "x"),
         ("BITCOUNT", "b", "5", "2"),
         ("BITCOUNT", "b", "0", "100"),
         ("BITCOUNT", "b", "-100", "100"),

@@ -38,6 +38,8 @@ def bitcount(value: Value, args: Sequence[bytes]) -> Any:
     start, end = strict_int(args[0]), strict_int(args[1])
     if start is None or end is None:
         return _NOT_INTEGER
+    if start < 0 and end < 0 and start > end:
+        return 0  # Redis 7.0 answers this before it reads the unit
     is_bit = False
     if len(args) == 3:
         unit = _range_unit(args[2])
@@ -45,8 +47,6 @@ def bitcount(value: Value, args: Sequence[bytes]) -> Any:
             return _SYNTAX
         is_bit = unit
     total = value.length * 8 if is_bit else value.length
-    if start < 0 and end < 0 and start > end:
-        return 0
     if start < 0:
         start += total
     if end < 0:
