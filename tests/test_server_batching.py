@@ -136,3 +136,23 @@ def test_commands_waiting_for_their_keys_name_them_by_key_specs():
         cmd = find(name.encode())
         assert cmd is not None, name
         assert key_args(cmd, [name.encode(), b"x", b"y"]) == [], name
+
+
+def test_connections_writing_one_key_in_a_turn_serialize(bitmapist_server, conn):
+    """Staged values are the server's, not a connection's: four clients' pipelined INCRs
+    and APPENDs of the same keys, sent at once, get every count once and lose none."""
+    clients = [RawConnection(bitmapist_server.port) for _ in range(4)]
+    try:
+        commands = [("INCR", "n"), ("APPEND", "s", "x")] * N
+        data = b"".join(command(*args) for args in commands)
+        for client in clients:
+            client.send(data)
+        replies = [client.reply() for client in clients for _ in commands]
+    finally:
+        for client in clients:
+            client.close()
+    counts = sorted(int(reply[1:]) for reply in replies[0::2])
+    lengths = sorted(int(reply[1:]) for reply in replies[1::2])
+    assert counts == lengths == list(range(1, 4 * N + 1))
+    assert conn.call("GET", "n") == b"$3\r\n%d\r\n" % (4 * N)
+    assert conn.call("STRLEN", "s") == b":%d\r\n" % (4 * N)
