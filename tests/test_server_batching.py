@@ -156,3 +156,15 @@ def test_connections_writing_one_key_in_a_turn_serialize(bitmapist_server, conn)
     assert counts == lengths == list(range(1, 4 * N + 1))
     assert conn.call("GET", "n") == b"$3\r\n%d\r\n" % (4 * N)
     assert conn.call("STRLEN", "s") == b":%d\r\n" % (4 * N)
+
+
+def test_bitfields_of_one_key_read_the_staged_values(conn):
+    commands = [("BITFIELD", "k", "INCRBY", "u8", "0", "1", "GET", "u4", "4")] * N
+    replies, commits = _pipeline(conn, commands)
+    assert replies == [b"*2\r\n:%d\r\n:%d\r\n" % (i, i & 15) for i in range(1, N + 1)]
+    assert commits == 1
+    # a long value is not copied to be staged: each BITFIELD commits the one before
+    conn.call("SETRANGE", "k", str(1 << 17), "x")
+    replies, commits = _pipeline(conn, [("BITFIELD", "k", "INCRBY", "u8", "0", "1")] * 10)
+    assert replies == [b"*1\r\n:%d\r\n" % (N + i) for i in range(1, 11)]
+    assert commits == 10

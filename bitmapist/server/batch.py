@@ -16,7 +16,8 @@ which no queued write changes.
 
 Writes of a key after a queued write of it (INCR k, INCR k, ...: a pipeline over a few
 keys) need not commit it first either, when every queued write of the key left a whole
-value (`Deferred.value`: APPEND, SETRANGE, INCR & co.) and the key has no expiry: that
+value (`Deferred.value`: APPEND, SETRANGE, INCR & co., BITFIELD of a value up to 64 KiB)
+and the key has no expiry: that
 value is staged in the turn's reads (`Keyspace.stage`) and the key is `staged`. Only
 writers that read their key through `Keyspace.value` alone read it so
 (`waits(..., staged=True)`); their replies are in the same batch as the writes they

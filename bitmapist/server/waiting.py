@@ -40,7 +40,9 @@ BY_KEYS = frozenset(
 KEYLESS = frozenset(("ping", "echo", "time", "select"))
 #: Writers of `BY_KEYS` that read their key by `Keyspace.value` alone: they may read the
 #: value a queued write of it staged instead of committing it first (see batch.py).
-STAGED = frozenset(("append", "setrange", "incr", "decr", "incrby", "decrby", "incrbyfloat"))
+STAGED = frozenset(
+    ("append", "setrange", "incr", "decr", "incrby", "decrby", "incrbyfloat", "bitfield")
+)
 
 
 def wait(

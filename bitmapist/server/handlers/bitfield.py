@@ -215,6 +215,11 @@ def _saturates_up(wanted: int, op: FieldOp) -> bool:
     return op.opcode == SET and op.signed and (1 << (op.width - 1)) - 1 - wanted > 2**63 - 1
 
 
+#: Values up to this long are copied to stage the value a BITFIELD leaves (see
+#: `batch.Deferred.value`); longer ones make the next command of the key commit first.
+_STAGED_BYTES = 1 << 16
+
+
 def _run(
     state: ServerState, db: int, key: bytes, value: Value | None, ops: list[FieldOp], top: int
 ) -> Any:
@@ -244,14 +249,18 @@ def _run(
         changed.add(top)  # written with its own value: the string reaches it
     if not changed:
         return replies
-    writes = [
-        SetBits(key, changed & bits, True, False, db),
-        SetBits(key, changed - bits, False, False, db),
-    ]
+    ones, zeros = changed & bits, changed - bits
+    writes = [SetBits(key, ones, True, False, db), SetBits(key, zeros, False, False, db)]
 
     def finish(results: list[Any]) -> list[int | None]:
         if changes:
             state.touch(db, key)
         return replies
 
-    return Deferred([op for op in writes if op.offsets], finish, changes)
+    after = None  # the whole value it leaves, for BITFIELDs of the key before the commit
+    if old_length <= _STAGED_BYTES:
+        after_bits = BitMap() if value is None else BitMap(value.bits)
+        after_bits |= ones
+        after_bits -= zeros
+        after = Value(after_bits, max(old_length, (top >> 3) + 1))
+    return Deferred([op for op in writes if op.offsets], finish, changes, after)
