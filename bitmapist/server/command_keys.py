@@ -38,7 +38,7 @@ def getkeys(cmd: Command | None, argv: list[bytes], with_flags: bool) -> Any:
         return NO_KEYS
     if (cmd.arity > 0 and cmd.arity != len(argv)) or len(argv) < -cmd.arity:
         return INVALID_ARITY
-    found = list(_keys(cmd, argv))
+    found = _sort_keys(argv) if cmd.name == "sort" else list(_keys(cmd, argv))
     if not found:
         return INVALID_ARGUMENTS
     if not with_flags:
@@ -71,6 +71,8 @@ def _specs(cmd: Command) -> list[tuple[int, int, int, int, Any]]:
     if specs is None:
         specs = _SPECS[cmd.name] = []
         for spec in command_info(cmd)[8]:
+            if spec[b"begin_search"][b"type"] != b"index":
+                continue  # SORT's BY/GET and STORE keys: Redis skips "unknown" specs too
             found = spec[b"find_keys"][b"spec"]
             flags = spec[b"flags"]
             specs.append(
@@ -99,6 +101,26 @@ def _keys(cmd: Command, argv: list[bytes]) -> Iterator[tuple[int, Any]]:
         for position in range(first, last + 1, step):
             if position < argc:
                 yield position, flags
+
+
+def _sort_keys(argv: list[bytes]) -> list[tuple[int, Any]]:
+    """SORT's key and its last STORE destination (Redis's `sortGetKeys`: it skips LIMIT's
+    two arguments and BY's and GET's one, but not STORE's)."""
+    found: list[tuple[int, Any]] = [(1, _RO_ACCESS)]
+    store = None
+    position = 2
+    while position < len(argv):
+        word = argv[position].lower()
+        if word == b"limit":
+            position += 2
+        elif word in (b"get", b"by"):
+            position += 1
+        elif word == b"store" and position + 1 < len(argv):
+            store = position + 1
+        position += 1
+    if store is not None:
+        found.append((store, _OW_UPDATE))
+    return found
 
 
 def _variable_flags(cmd: Command, argv: list[bytes]) -> Set:

@@ -26,6 +26,7 @@ from .handlers import (
     monitoring,
     objects,
     server,
+    sort,
     strings,
     transactions,
     updates,
@@ -390,6 +391,8 @@ COMMANDS: list[Command] = [
         C("memory|usage", -3, objects.memory_usage_),
         C("memory|help", 2, objects.memory_help),
     ),
+    C("sort", -2, sort.sort),
+    C("sort_ro", -2, sort.sort_ro),
     C("flushdb", -1, server.flushdb),
     C("flushall", -1, server.flushall),
     # strings
