@@ -1853,12 +1853,16 @@ _UNKEYED = [
     "SWAPDB 0 1",
     "FLUSHDB",
     "COPY a b DB 1",
+    "MULTI",
+    "EXEC",
+    "DISCARD",
+    "WATCH a",
 ]
 
 
 @st.composite
 def _string_command(draw):
-    if draw(st.integers(0, 9)) == 0:
+    if draw(st.integers(0, 6)) == 0:
         return _words(draw(st.sampled_from(_UNKEYED)))
     return _words(draw(st.sampled_from(_KEYED)).format(k=draw(st.sampled_from("abc"))))
 
@@ -1887,6 +1891,8 @@ def test_generated_string_pipelines_match_redis(pair_factory, pipeline, protocol
                     f"{args!r} in {pipeline!r}: redis replied {redis!r}, bitmapist-server {ours!r}"
                 )
     finally:
+        pair.call("DISCARD")
+        pair.call("UNWATCH")
         pair.call("SELECT", "0")
         pair.close()
 
@@ -1915,6 +1921,28 @@ STRING_PIPELINES = [
     ["SET a 1 PX 100000", "INCR a", "TTL a", "GETSET a 2", "PERSIST a", "TTL a"],
     ["SETBIT a 0 1", "INCR b", "SET a x", "SETBIT b 0 1", "GET a", "GET b", "SETBIT a 1 1"],
     ["SETBIT a 0 1", "APPEND a x", "SETBIT c 0 1", "DEL c", "SETBIT a 9 1", "GET a", "GET c"],
+    [
+        "INCR a",
+        "MULTI",
+        "INCR a",
+        "APPEND b x",
+        "GET a",
+        "BITFIELD a INCRBY u8 0 1",
+        "EXEC",
+        "INCR a",
+    ],
+    [
+        "WATCH a",
+        "INCR a",
+        "MULTI",
+        "INCR a",
+        "EXEC",
+        "INCR b",
+        "WATCH b",
+        "INCR c",
+        "MULTI",
+        "EXEC",
+    ],
     ["SETNX a 1", "SETNX a 2", "INCRBYFLOAT a 0.5", "GET a", "SET a 3 NX GET", "SET a 4 XX GET"],
 ]
 
