@@ -65,11 +65,17 @@ def _embedded_store(request: pytest.FixtureRequest) -> Store:
 @pytest.fixture(scope="session")
 def bitmapist_server(tmp_path_factory: pytest.TempPathFactory):
     """A real bitmapist-server subprocess for the session (see tests/bitmapist_server.py),
-    with Redis's own limits so that differential tests compare like with like."""
+    with Redis's own limits so that differential tests compare like with like. No timed
+    background checkpoints: like a SAVE, one resets INFO's changes since the last save,
+    which tests compare with a redis-server that saves only when told."""
     from .bitmapist_server import BitmapistServerProcess
 
     server = BitmapistServerProcess(
-        tmp_path_factory.mktemp("bitmapist-server"), "--max-args", str(2**31 - 1)
+        tmp_path_factory.mktemp("bitmapist-server"),
+        "--max-args",
+        str(2**31 - 1),
+        "--checkpoint-interval",
+        "0",
     )
     yield server
     server.stop()
