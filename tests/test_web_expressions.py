@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from markupsafe import escape
@@ -27,6 +27,8 @@ from bitmapist.analytics.trends import trends
 from bitmapist.query_language import MAX_NESTING
 from bitmapist.web import create_app
 from bitmapist.web.event_texts import MAX_PAGE_OPERANDS
+
+from .test_web_questions import url
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -79,14 +81,6 @@ def client(request: pytest.FixtureRequest, tmp_path) -> Iterator[Bitmapist]:
 @pytest.fixture
 def http(client: Bitmapist) -> TestClient:
     return TestClient(create_app(client, now=lambda: NOW))
-
-
-def url(path: str, **params: object) -> str:
-    pairs = []
-    for key, value in params.items():
-        for item in value if isinstance(value, (list, tuple)) else [value]:
-            pairs.append((key, str(item)))
-    return f"{path}?{urlencode(pairs)}"
 
 
 def hrefs(page: str, path: str) -> list[str]:
