@@ -27,6 +27,7 @@ _VARIABLE = Status("variable_flags")
 _RO_ACCESS = Set([Status("RO"), Status("access")])
 _RW_ACCESS_UPDATE = Set([Status("RW"), Status("access"), Status("update")])
 _OW_UPDATE = Set([Status("OW"), Status("update")])
+_RW_ACCESS_DELETE = Set([Status("RW"), Status("access"), Status("delete")])
 
 
 def getkeys(cmd: Command | None, argv: list[bytes], with_flags: bool) -> Any:
@@ -38,7 +39,12 @@ def getkeys(cmd: Command | None, argv: list[bytes], with_flags: bool) -> Any:
         return NO_KEYS
     if (cmd.arity > 0 and cmd.arity != len(argv)) or len(argv) < -cmd.arity:
         return INVALID_ARITY
-    found = _sort_keys(argv) if cmd.name == "sort" else list(_keys(cmd, argv))
+    if cmd.name == "sort":
+        found = _sort_keys(argv)
+    elif cmd.name == "migrate":
+        found = _migrate_keys(argv)
+    else:
+        found = list(_keys(cmd, argv))
     if not found:
         return INVALID_ARGUMENTS
     if not with_flags:
@@ -55,6 +61,8 @@ def key_args(cmd: Command, argv: list[bytes]) -> list[bytes]:
     """The keys `argv` (a call of `cmd` of the right arity) names, by the same key specs
     as COMMAND GETKEYS: the write batcher's rule for which queued writes a command waits
     for."""
+    if cmd.name == "migrate":
+        return [argv[position] for position, _flags in _migrate_keys(argv)]
     specs = _specs(cmd)
     if len(specs) == 1 and specs[0][1] == 0 and specs[0][0] < len(argv):
         return [argv[specs[0][0]]]  # one key (the usual case): the walk below, unrolled
@@ -121,6 +129,26 @@ def _sort_keys(argv: list[bytes]) -> list[tuple[int, Any]]:
     if store is not None:
         found.append((store, _OW_UPDATE))
     return found
+
+
+def _migrate_keys(argv: list[bytes]) -> list[tuple[int, Any]]:
+    """MIGRATE's keys as Redis 7.0 finds them: its key argument, unless a KEYS keyword
+    is found (searched from the next-to-last argument back to the third, as its
+    'incomplete' keyword spec); then Redis's `migrateGetKeys` (the keys after KEYS,
+    AUTH's and AUTH2's arguments skipped; none when the key argument is not empty)."""
+    if not any(arg.lower() == b"keys" for arg in argv[2:-1]):
+        return [(3, _RW_ACCESS_DELETE)]
+    first, count = 3, 1
+    position = 6
+    while position < len(argv):
+        word = argv[position].lower()
+        if word == b"keys":
+            if argv[3]:
+                return []
+            first, count = position + 1, len(argv) - position - 1
+            break
+        position += {b"auth": 1, b"auth2": 2}.get(word, 0) + 1
+    return [(first + index, _RW_ACCESS_DELETE) for index in range(count)]
 
 
 def _variable_flags(cmd: Command, argv: list[bytes]) -> Set:

@@ -33,7 +33,7 @@ BY_KEYS = frozenset(
         *("type", "exists", "touch", "del", "unlink", "rename", "renamenx", "persist"),
         *("expire", "pexpire", "expireat", "pexpireat", "ttl", "pttl"),
         *("expiretime", "pexpiretime", "object|encoding", "object|refcount"),
-        *("object|idletime", "object|freq", "memory|usage"),
+        *("object|idletime", "object|freq", "memory|usage", "migrate"),
     )
 )
 #: Commands that touch no key: they wait for no queued write.
