@@ -293,3 +293,13 @@ def report(rows: Sequence[Row], meta: dict[str, Any], *, as_json: bool) -> None:
     for row in rows:
         if row.note:
             print(f"  {row.name}: {row.note}")
+
+
+def process_status_bytes(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of process `pid` from /proc/<pid>/status, in bytes: `VmRSS` (its
+    resident size now) or `VmHWM` (the peak of it so far)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} for pid {pid}")

@@ -44,6 +44,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from _common import process_status_bytes as rss_bytes  # noqa: E402
+
 from bitmapist.bitbytes import to_redis_string  # noqa: E402
 from tests.bitmapist_server import BitmapistServerProcess  # noqa: E402
 from tests.servers import RedisServer  # noqa: E402
@@ -75,14 +77,6 @@ QUICK = {
 ID_SPACE = 2**27
 # Offsets of the latency test: small keys, so that Redis's BGSAVE forks stay cheap too.
 LATENCY_SPACE = 2**20
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
 def interpreter_rss(*flags: str) -> int:

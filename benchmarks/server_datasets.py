@@ -49,6 +49,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from _common import process_status_bytes  # noqa: E402
 from pyroaring import BitMap  # noqa: E402
 
 from tests.bitmapist_server import BitmapistServerProcess  # noqa: E402
@@ -173,20 +174,13 @@ def bitmaps(days: Iterator[Day]) -> dict[bytes, BitMap]:
 
 
 def rss(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    """The process's RSS now."""
+    return process_status_bytes(pid)
 
 
 def peak_rss(pid: int) -> int:
     """The process's peak RSS so far (VmHWM)."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmHWM for pid {pid}")
+    return process_status_bytes(pid, "VmHWM")
 
 
 def _median_us(client, args: tuple, samples: int) -> float:

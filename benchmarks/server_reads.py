@@ -31,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from _common import process_status_bytes  # noqa: E402
 from pyroaring import BitMap  # noqa: E402
 
 from bitmapist.bitbytes import to_bytes  # noqa: E402
@@ -126,11 +127,7 @@ def bench_dataset(name: str, keys: dict[str, BitMap], cfg: dict, redis_srv, ours
 
 
 def _rss(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return process_status_bytes(pid)
 
 
 def bench_huge(ours) -> dict:
