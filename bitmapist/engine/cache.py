@@ -69,8 +69,9 @@ class BitmapCache:
     """The hot (decoded) and packed (serialized) bitmaps of an engine, with budgets."""
 
     def __init__(self, total_bytes: int, hot_bytes: int):
-        self.total_bytes = total_bytes
-        self.hot_bytes = hot_bytes  # (at most total_bytes take effect)
+        self._total_bytes = total_bytes
+        self._hot_bytes = hot_bytes
+        self._hot_limit = min(hot_bytes, total_bytes)  # (at most total_bytes take effect)
         self._hot: OrderedDict[_Name, Entry] = OrderedDict()
         self._packed: OrderedDict[_Name, Entry] = OrderedDict()
         self._grown: dict[_Name, Entry] = {}  # hot entries whose size is an upper bound
@@ -81,6 +82,26 @@ class BitmapCache:
         #: its (db, key): the dicts' own C methods, as every read of a bitmap calls one.
         self.touch = self._hot.move_to_end
         self.touch_packed = self._packed.move_to_end
+
+    @property
+    def total_bytes(self) -> int:
+        """The budget of every cached bitmap, hot and packed."""
+        return self._total_bytes
+
+    @total_bytes.setter
+    def total_bytes(self, value: int) -> None:
+        self._total_bytes = value
+        self._hot_limit = min(self._hot_bytes, value)
+
+    @property
+    def hot_bytes(self) -> int:
+        """The budget of the hot (decoded) bitmaps (at most `total_bytes` take effect)."""
+        return self._hot_bytes
+
+    @hot_bytes.setter
+    def hot_bytes(self, value: int) -> None:
+        self._hot_bytes = value
+        self._hot_limit = min(value, self._total_bytes)
 
     @property
     def used(self) -> int:
@@ -184,9 +205,9 @@ class BitmapCache:
     # --- staying within budget
 
     def over_budget(self) -> bool:
-        return self.hot_used > min(self.hot_bytes, self.total_bytes) or (
-            self.used > self.total_bytes
-        )
+        """Whether a budget is passed (checked after every write: plain attributes)."""
+        hot_used = self.hot_used
+        return hot_used > self._hot_limit or hot_used + self.packed_used > self._total_bytes
 
     def evict(self) -> None:
         """Measure grown hot bitmaps; if a budget is still passed, pack the coldest hot
@@ -197,8 +218,8 @@ class BitmapCache:
             return
         hot, packed = self._hot, self._packed
         before = self.used
-        total = self.total_bytes * 7 // 8
-        hot_target = min(self.hot_bytes, self.total_bytes) * 7 // 8
+        total = self._total_bytes * 7 // 8
+        hot_target = self._hot_limit * 7 // 8
         while self.hot_used > hot_target and hot:
             name, entry = hot.popitem(last=False)
             bits = entry.bits

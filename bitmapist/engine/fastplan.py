@@ -28,10 +28,14 @@ from .ops import SetBits, WriteOp
 FAST_MAX_OPS = 4096
 
 
+#: One change of a plan: (entry, offsets, set?, db, key, the offsets serialized as in the
+#: row). Offsets are a BitMap or one int.
+Change = tuple[Entry, Any, bool, int, bytes, bytes]
+
+
 class FastPlan(NamedTuple):
     row: Row  # the batch's one journal row
-    changes: list[tuple[Entry, Any, bool, int, bytes]]  # offsets: a BitMap or one int
-    data: list[bytes]  # each change's offsets, serialized (as in the row)
+    changes: list[Change]
 
 
 _ONE_OFFSET = struct.Struct("<IIHHIH")
@@ -51,7 +55,7 @@ def plan(ops: Sequence[WriteOp], index: KeyIndex, seq: int) -> FastPlan | None:
         return None
     dbs = index.dbs
     rows: list[tuple[int, int, bytes, bytes]] = []
-    changes: list[tuple[Entry, Any, bool, int, bytes]] = []
+    changes: list[Change] = []
     for op in ops:
         if type(op) is not SetBits:
             return None
@@ -78,18 +82,17 @@ def plan(ops: Sequence[WriteOp], index: KeyIndex, seq: int) -> FastPlan | None:
                 return None
             data = offsets.serialize()
         rows.append((fmt.OP_SET if value else fmt.OP_CLEAR, db, key, data))
-        changes.append((entry, offsets, value, db, key))
-    datas = [row[3] for row in rows]
+        changes.append((entry, offsets, value, db, key, data))
     if len(rows) == 1:
         op, db, key, data = rows[0]
-        return FastPlan((seq, db, key, op, data), changes, datas)
-    return FastPlan((seq, 0, None, fmt.OP_SETS, fmt.encode_sets(rows)), changes, datas)
+        return FastPlan((seq, db, key, op, data), changes)
+    return FastPlan((seq, 0, None, fmt.OP_SETS, fmt.encode_sets(rows)), changes)
 
 
 def already_set(plan: FastPlan, bitmaps: Bitmaps) -> bool:
     """Whether the plan only sets bits that are set already (loading a key's bits for
     a one-bit mark, so that the next mark of the same id finds them)."""
-    for entry, offsets, value, db, key in plan.changes:
+    for entry, offsets, value, db, key, _ in plan.changes:
         if not value:
             return False
         if type(offsets) is int:
@@ -106,18 +109,19 @@ def apply(plan: FastPlan, journal: Journal, index: KeyIndex, bitmaps: Bitmaps) -
     journal.seq += 1
     journaled = index.journaled
     cache = bitmaps.cache
-    for entry, offsets, value, db, key in plan.changes:
-        journaled.add((db, key))
+    for entry, offsets, value, db, key, _ in plan.changes:
+        name = (db, key)
+        journaled.add(name)
         bits = entry.bits
         if bits is not None:
             change_bits(bits, value, offsets)
             if value:
                 # An upper bound, measured when it passes the budget (a measure costs a
                 # pass over every container).
-                cache.grow((db, key), entry, 1 if type(offsets) is int else len(offsets))
-            cache.touch((db, key))
+                cache.grow(name, entry, 1 if type(offsets) is int else len(offsets))
+            cache.touch(name)
         elif entry.packed is not None:
-            cache.drop((db, key), entry)  # stale now: reloaded with the change
+            cache.drop(name, entry)  # stale now: reloaded with the change
     journal.rows += 1
     journal.nbytes += len(plan.row[4])
     return [None] * len(plan.changes)

@@ -101,7 +101,7 @@ class FullWrite:
 
 def _finish(parts: Parts, plan: fastplan.FastPlan) -> list[None]:
     """After the plan's row is durable: apply it, then the housekeeping (checked here
-    first: the calls cost more than the checks on this hot path)."""
+    first, once per write: the calls cost more than the checks on this hot path)."""
     results = fastplan.apply(plan, parts.journal, parts.index, parts.bitmaps)
     if parts.checkpointer.due():
         parts.checkpointer.maybe_step()
@@ -127,10 +127,7 @@ class LogAppend:
 
     def write(self, ops: Sequence[WriteOp]) -> list[Any]:
         results = self._append(ops)
-        if results is None:
-            return self.full.write(ops)
-        self.parts.bitmaps.evict()  # (a mark of set bits may have loaded a key: already_set)
-        return results
+        return self.full.write(ops) if results is None else results
 
     def _append(self, ops: Sequence[WriteOp]) -> list[Any] | None:
         parts = self.parts
@@ -146,16 +143,20 @@ class LogAppend:
             plan = fastplan.plan(ops, parts.index, parts.journal.seq + 1)
             if plan is None:
                 return None
-            if fastplan.already_set(plan, parts.bitmaps):
-                return [None] * len(plan.changes)  # caught up, and nothing to change
-            new_end = log.append(plan.row)
-            if new_end is None:
-                return None  # the log is full: the full path drains it
-            catchup.log_end = new_end
-            for (_, offsets, value, db, key), data in zip(plan.changes, plan.data):
-                # Kept serialized: decoded, a sparse batch's bitmap takes ~7x the memory.
-                kept = offsets if type(offsets) is int else data
-                parts.index.note_log_change(db, key, value, kept)
+            unchanged = fastplan.already_set(plan, parts.bitmaps)
+            if not unchanged:
+                new_end = log.append(plan.row)
+                if new_end is None:
+                    return None  # the log is full: the full path drains it
+                catchup.log_end = new_end
+                for _, offsets, value, db, key, data in plan.changes:
+                    # Kept serialized: decoded, a sparse batch's bitmap takes ~7x the memory.
+                    parts.index.note_log_change(
+                        db, key, value, offsets if type(offsets) is int else data
+                    )
+        if unchanged:  # caught up, and nothing to change (but a key may have been loaded)
+            parts.bitmaps.evict()
+            return [None] * len(plan.changes)
         return _finish(parts, plan)
 
     def flush(self) -> None:
