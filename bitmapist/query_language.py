@@ -25,7 +25,15 @@ from typing import Any
 
 from .client import Bitmapist
 from .errors import InvalidInput
-from .events import BitOpAnd, BitOpNot, BitOpOr, BitOpXor
+from .events import (
+    BitOpAnd,
+    BitOperation,
+    BitOpNot,
+    BitOpOr,
+    BitOpXor,
+    GenericPeriodEvents,
+    UniqueEvents,
+)
 from .periods import check_period
 
 PERIOD_NAMES = ("hour", "day", "week", "month", "year", "unique")
@@ -55,6 +63,10 @@ _TOKEN = re.compile(
 
 #: Parentheses and ~ an expression may nest: the parser recurses a few frames a level.
 MAX_NESTING = 100
+
+#: The attribute under which an event object read from text keeps that text, as typed:
+#: tables name it by it (`bitmapist.analytics.tables.spec_name`, through `event_text`).
+TEXT_ATTRIBUTE = "query_text"
 
 
 def parse_when(text: str | None) -> datetime:
@@ -245,8 +257,17 @@ class _Parser:
 def parse_expression(
     text: str, client: Bitmapist, default_period: str = "month", at: datetime | None = None
 ) -> Any:
-    """An event or bit operation on `client` for a query such as `"active:2026-11 & signup"`."""
-    return _Parser(text, client, default_period, at or parse_when(None)).parse()
+    """An event or bit operation on `client` for a query such as `"active:2026-11 & signup"`.
+
+    The object keeps `text` (stripped) as its `query_text`, so a table names it as typed.
+    """
+    event = _Parser(text, client, default_period, at or parse_when(None)).parse()
+    return _typed(event, text)
+
+
+def _typed(event: Any, text: str) -> Any:
+    setattr(event, TEXT_ATTRIBUTE, text.strip())
+    return event
 
 
 def event_spec(text: str, client: Bitmapist, period: str, at: datetime) -> Any:
@@ -269,7 +290,7 @@ def flag_spec(text: str, client: Bitmapist, period: str, at: datetime) -> Any:
     """A segment that narrows one set of users (retention's): a plain name is that flag,
     `UniqueEvents(name)`; anything else is the expression, as `event_spec` reads it."""
     spec = event_spec(text, client, period, at)
-    return client.UniqueEvents(spec) if isinstance(spec, str) else spec
+    return _typed(client.UniqueEvents(spec), text) if isinstance(spec, str) else spec
 
 
 def name_text(name: str, flag: bool = False) -> str:
@@ -299,3 +320,85 @@ def _is_plain(name: str) -> bool:
         and suffix not in RELATIVE_PERIODS
         and not any(pattern.fullmatch(suffix) for _, pattern in _ABSOLUTE)
     )
+
+
+# --- writing event objects back as text
+
+_SYMBOLS = {"OR": "|", "XOR": "^", "AND": "&"}
+#: How tightly each operator binds, as in Python; an operand binds tightest of all.
+_BINDING = {"OR": 1, "XOR": 2, "AND": 3, "NOT": 4}
+_OPERAND = 5
+#: Operator changes deeper than this are written as `(...)`: a label, not a dump.
+MAX_TEXT_DEPTH = 50
+
+
+def event_text(event: Any) -> str:
+    """`event` (an event object) in this language, for people to read (a table's titles,
+    series and segments).
+
+    An object read from text (`parse_expression`, `event_spec`, `flag_spec`) is written as
+    it was typed. Otherwise period events are written as their name alone (a question moves
+    them to each of its periods), `UniqueEvents` as `NAME:u`, bit operations with `&`, `|`,
+    `^`, `~` and the fewest parentheses: `DayEvents("active") & ~UniqueEvents("churned")`
+    is `active & ~churned:u`. A name that is not one operand is quoted (`"a b"`). Other
+    objects are written as their repr, or as their class and event name where the repr is
+    Python's default (a memory address).
+    """
+    return _written(event, 0)[0]
+
+
+def _written(event: Any, depth: int) -> tuple[str, int]:
+    """The text of `event` and how tightly it binds (to parenthesize it in an operation)."""
+    typed = getattr(event, TEXT_ATTRIBUTE, None)
+    if not isinstance(event, BitOperation):
+        return (typed if isinstance(typed, str) else _operand_text(event)), _OPERAND
+    binding = _BINDING[event.op_name]
+    if isinstance(typed, str):
+        return typed, binding  # its top-level operator is this operation's
+    if depth >= MAX_TEXT_DEPTH:
+        return "(...)", _OPERAND
+    if event.op_name == "NOT":
+        inner, inner_binding = _written(event.events[0], depth + 1)
+        return "~" + (inner if inner_binding >= binding else f"({inner})"), binding
+    parts = []
+    for operand in _chain(event):
+        inner, inner_binding = _written(operand, depth + 1)
+        parts.append(inner if inner_binding >= binding else f"({inner})")  # all associative
+    return f" {_SYMBOLS[event.op_name]} ".join(parts), binding
+
+
+def _chain(operation: BitOperation) -> list[Any]:
+    """The operands of `operation`, with those of nested operations of the same operator
+    (not typed ones) taken in: `(a | b) | c` is `a | b | c`, and `reduce(or_, days)` is
+    written without one level per day."""
+    operands, pending = [], list(reversed(operation.events))
+    while pending:
+        item = pending.pop()
+        same = isinstance(item, BitOperation) and item.op_name == operation.op_name
+        if same and not isinstance(getattr(item, TEXT_ATTRIBUTE, None), str):
+            pending.extend(reversed(item.events))
+        else:
+            operands.append(item)
+    return operands
+
+
+def _operand_text(event: Any) -> str:
+    if isinstance(event, GenericPeriodEvents):
+        return _quoted(event.event_name)
+    if isinstance(event, UniqueEvents):
+        return _quoted(event.event_name) + ":u"
+    if type(event).__repr__ is object.__repr__:
+        name = getattr(event, "event_name", None)
+        return type(event).__name__ + (f"({name!r})" if isinstance(name, str) else "")
+    return repr(event)
+
+
+def _quoted(name: str) -> str:
+    """`name` as one operand: itself when it reads as one, else in quotes."""
+    try:
+        if tokenize(name) == [("name", name)]:
+            return name
+    except InvalidInput:
+        pass
+    quote = '"' if '"' not in name else "'"
+    return f"{quote}{name}{quote}"

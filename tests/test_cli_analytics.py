@@ -109,3 +109,34 @@ def test_bad_input_is_a_clean_error(store_url):
         cli, ["funnel", "signup", "--store", store_url], prog_name="bitmapist"
     )
     assert result.exit_code == 1 and "Error: steps" in result.output
+
+
+def test_expressions_are_titled_as_typed(store_url):
+    """Headers, CSV and JSON columns name an expression by the text typed, a name by itself;
+    never by the library's repr."""
+    typed = "active&~premium:u"
+    args = ["--period", "week", "--store", store_url, "--now", NOW]
+    out = _run("trend", typed, "signup", *args, "--breakdown", "~premium:u")
+    assert f"{typed}, signup per week" in out
+    assert f"┃ {typed} · ~premium:u ┃ signup · ~premium:u ┃" in out
+    assert "BitOp" not in out and "Events(" not in out
+    csv_header = _run("trend", typed, "signup", *args, "--csv").splitlines()[0]
+    assert csv_header == (
+        f"period,{typed},signup,previous period,{typed} (previous),signup (previous)"
+    )
+    data = json.loads(_run("trend", typed, *args, "--json", "--breakdown", "premium"))
+    assert data["title"] == f"{typed} per week"
+    assert [s["name"] for s in data["series"]] == [f"{typed} · premium"]
+    # the same question asked of the library with event objects: named in the language
+    client = Bitmapist(store_url)
+    active_free = client.WeekEvents("active", MONDAY) & ~client.UniqueEvents("premium")
+    table = trends(active_free, period="week", breakdown="premium", system=client, now=NOW_DT)
+    assert [s.name for s in table.series] == ["active & ~premium:u · premium"]
+    assert [s.counts for s in table.series] == [tuple(s["counts"]) for s in data["series"]]
+    funnel_out = _run("funnel", "signup", "(activate | upgrade)", *args, "--json")
+    assert json.loads(funnel_out)["steps"] == ["signup", "(activate | upgrade)"]
+    lifecycle_out = _run("lifecycle", typed, *args, "--first-seen", "signup:u | signup")
+    assert f"Lifecycle of {typed} per week" in lifecycle_out
+    stickiness_out = _run("stickiness", typed, *args, "--csv", "--breakdown", "premium:u")
+    assert stickiness_out.splitlines()[1].startswith("premium:u,")
+    assert "Stickiness of active&~premium:u" in _run("stickiness", typed, *args)

@@ -4,13 +4,18 @@ the CLI and the dashboard read a question's event text the same way."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import reduce
+from operator import or_
 
 import pytest
 
-from bitmapist import Bitmapist, InvalidInput, UniqueEvents
+from bitmapist import Bitmapist, DateRange, InvalidInput, UniqueEvents
+from bitmapist.events import EventsBase
 from bitmapist.query_language import (
     MAX_NESTING,
+    MAX_TEXT_DEPTH,
     event_spec,
+    event_text,
     flag_spec,
     name_text,
     parse_expression,
@@ -101,3 +106,100 @@ def test_plain_names_are_written_as_they_are() -> None:
     assert name_text("a&b") == '"a&b":this-month'
     assert name_text("a&b", flag=True) == '"a&b":u'
     assert name_text('say "hi"', flag=True) == "'say \"hi\"':u"
+
+
+# --- writing event objects back as text (how tables name them)
+
+SOME_DAY = datetime(2026, 1, 5)
+
+
+@pytest.mark.parametrize(
+    ("build", "text"),
+    [
+        (
+            lambda c: c.DayEvents("active", SOME_DAY) & c.UniqueEvents("premium"),
+            "active & premium:u",
+        ),
+        (lambda c: c.DayEvents("a", SOME_DAY) & ~c.UniqueEvents("churned"), "a & ~churned:u"),
+        (
+            lambda c: (
+                (c.DayEvents("a", SOME_DAY) | c.DayEvents("b", SOME_DAY)) & c.UniqueEvents("x")
+            ),
+            "(a | b) & x:u",
+        ),
+        (
+            lambda c: (
+                c.DayEvents("a", SOME_DAY) & c.DayEvents("b", SOME_DAY) | c.DayEvents("c", SOME_DAY)
+            ),
+            "a & b | c",
+        ),
+        (
+            lambda c: (
+                c.DayEvents("a", SOME_DAY)
+                ^ (c.DayEvents("b", SOME_DAY) | c.DayEvents("c", SOME_DAY))
+            ),
+            "a ^ (b | c)",
+        ),
+        (lambda c: ~(c.DayEvents("a", SOME_DAY) & c.DayEvents("b", SOME_DAY)), "~(a & b)"),
+        (lambda c: ~~c.DayEvents("a", SOME_DAY), "~~a"),
+        (
+            lambda c: (
+                (c.DayEvents("a", SOME_DAY) | c.DayEvents("b", SOME_DAY))
+                | c.DayEvents("c", SOME_DAY)
+            ),
+            "a | b | c",
+        ),
+        (
+            lambda c: c.DayEvents("a&b", SOME_DAY) | c.UniqueEvents("web visit"),
+            '"a&b" | "web visit":u',
+        ),
+        (lambda c: c.UniqueEvents('say "hi"'), "'say \"hi\"':u"),
+        (lambda c: c.DayEvents("song:played", SOME_DAY), "song:played"),
+    ],
+)
+def test_event_text_writes_an_object_in_the_language(client: Bitmapist, build, text: str) -> None:
+    event = build(client)
+    assert event_text(event) == text
+    # read back in the period the objects were made in, it holds the same users
+    names = ["a", "b", "c", "x", "active", "premium", "churned", "a&b", "web visit", 'say "hi"']
+    for step, name in enumerate(names + ["song:played"], 2):
+        client.mark_events([(name, uid, SOME_DAY) for uid in range(0, 60, step)])
+        for uid in range(1, 60, step):
+            client.mark_unique(name, uid)
+    again = parse_expression(text, client, "day", SOME_DAY)
+    assert list(again) == list(event) and len(event) > 0
+
+
+def test_event_text_keeps_the_text_an_object_was_read_from(client: Bitmapist) -> None:
+    typed = "(active)&premium:u"
+    spec = event_spec(typed, client, "day", NOW)
+    assert event_text(spec) == typed
+    assert event_text(parse_expression(f"  {typed} ", client, "day", NOW)) == typed
+    # inside a larger object, a typed part keeps its text, parenthesized as its operator needs
+    segment = flag_spec("premium | trial", client, "day", NOW)
+    assert event_text(spec & segment) == "(active)&premium:u & (premium | trial)"
+    assert event_text(flag_spec("premium", client, "day", NOW)) == "premium"
+
+
+def test_event_text_of_other_objects_has_no_memory_address(client: Bitmapist) -> None:
+    class Cohort(EventsBase):
+        event_name = "beta testers"
+
+    class Nameless(EventsBase):
+        pass
+
+    assert event_text(Cohort()) == "Cohort('beta testers')"
+    assert event_text(Nameless()) == "Nameless"
+    span = DateRange("active", datetime(2026, 1, 5), datetime(2026, 1, 9), system=client)
+    assert event_text(span) == repr(span) and "0x" not in repr(span)
+
+
+def test_event_text_of_long_and_deep_objects_is_bounded(client: Bitmapist) -> None:
+    days = [client.DayEvents(f"e{i}", SOME_DAY) for i in range(900)]
+    assert event_text(reduce(or_, days)) == " | ".join(f"e{i}" for i in range(900))
+    zigzag = days[0]
+    for i in range(1, 300):  # alternating operators: each one a level of parentheses
+        zigzag = (zigzag | days[i]) if i % 2 else (zigzag & days[i])
+    text = event_text(zigzag)
+    assert text.startswith("(" * (MAX_TEXT_DEPTH // 2)) and "(...)" in text
+    assert text.endswith("| e299")

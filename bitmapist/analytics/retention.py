@@ -33,7 +33,7 @@ from ..validation import check_int
 from .reader import BitmapReader
 from .rendering import render
 from .specs import check_spec, period_expression
-from .tables import MissingDependency
+from .tables import MissingDependency, spec_name
 from .timeline import check_kind, floor, label, shift, wall_clock
 
 Mode = Literal["on", "on_or_after"]
@@ -292,7 +292,7 @@ def retention(
         mode=mode,  # type: ignore[arg-type]
         reference=reference,  # type: ignore[arg-type]
         generated_at=now_wall.replace(tzinfo=tz),
-        title=f"{_spec_name(cohort)} \u2192 {_spec_name(returning)}",
+        title=f"{spec_name(cohort)} \u2192 {spec_name(returning)}",
         columns=columns,
         rows=[_with_tz(row, tz) for row in rows],
         ids_of=returns.ids_of,
@@ -482,10 +482,6 @@ def _cell_text(cell: RetentionCell, values: str) -> str:
     if value is None:
         return ""
     return f"{value:.2f}" if values == "percent" else str(value)
-
-
-def _spec_name(spec: Any) -> str:
-    return spec if isinstance(spec, str) else repr(spec)
 
 
 def _with_tz(row: RetentionRow, tz: Any) -> RetentionRow:

@@ -23,6 +23,7 @@ from ..errors import BitmapistError, InvalidInput
 from ..events import EventsBase, UniqueEvents
 from ..expressions import Expr
 from ..periods import now_in
+from ..query_language import event_text
 from ..systems import get_client
 from .reader import BitmapReader
 from .rendering import render
@@ -168,8 +169,12 @@ def segments(breakdown: Any, system: Any) -> list[tuple[str | None, EventSpec | 
 
 
 def spec_name(spec: Any) -> str:
-    """How a spec is named in titles and series: its name, else its repr."""
-    return spec if isinstance(spec, str) else repr(spec)
+    """How tables name a spec, in titles, series, segments, CSV and JSON columns (and so in
+    the CLI's tables and the dashboard's charts): a name as it is; an event object read
+    from text (the CLI's and the dashboard's `bitmapist.query_language`) as it was typed;
+    any other event object written in the query language: `DayEvents("active") &
+    UniqueEvents("premium")` is `active & premium:u` (see `event_text`)."""
+    return spec if isinstance(spec, str) else event_text(spec)
 
 
 def check_specs(specs: Any, what: str, low: int, high: int) -> list[EventSpec]:

@@ -61,14 +61,8 @@ def _environment() -> Environment:
         NAV=NAV,
         STATUSES=STATUSES,
         name_text=name_text,
-        named=_as_typed,
     )
     return env
-
-
-def _as_typed(text: Any) -> Any:
-    """`named` of a page without expressions: every name is shown as it is."""
-    return text
 
 
 class Dashboard:
@@ -124,9 +118,9 @@ class Dashboard:
     def error(self, request: Request, exc: BitmapistError, **context: Any) -> Response:
         return self.render(request, "error.html", status=400, message=str(exc), **context)
 
-    def build_table(self, query: RetentionQuery) -> tuple[Any, EventTexts]:
-        """The retention table of `query`, and its texts (cohort, returning and segment are
-        names or expressions, read as `bitmapist retention` reads them)."""
+    def build_table(self, query: RetentionQuery) -> Any:
+        """The retention table of `query` (cohort, returning and segment are names or
+        expressions, read as `bitmapist retention` reads them)."""
         texts = EventTexts(self.client, query.period, self.now())
         cohort = texts.spec("cohort", query.cohort)
         if query.segment:
@@ -135,7 +129,7 @@ class Dashboard:
                 period_class = getattr(self.client, f"{query.period.title()}Events")
                 cohort = period_class.from_date(cohort, texts.now)
             cohort = cohort & texts.flag("segment", query.segment)
-        table = retention(
+        return retention(
             cohort,
             texts.spec("returning", query.returning),
             period=query.period,
@@ -146,7 +140,6 @@ class Dashboard:
             system=self.client,
             now=texts.now,
         )
-        return table, texts
 
     # --- views
 
@@ -171,7 +164,7 @@ class Dashboard:
             query = RetentionQuery.parse(request.query_params)
             if not query.ready:
                 return self.render(request, "retention_form.html", query=query)
-            table, texts = self.build_table(query)
+            table = self.build_table(query)
         except BitmapistError as exc:
             return self.error(request, exc, query=RetentionQuery.lenient(request.query_params))
         return self.render(
@@ -179,8 +172,7 @@ class Dashboard:
             "retention.html",
             query=query,
             table=table,
-            curve=_retention_curve(table, texts.named(table.title)),
-            named=texts.named,
+            curve=_retention_curve(table, table.title),
         )
 
     def retention_csv(self, request: Request) -> Response:
@@ -188,7 +180,7 @@ class Dashboard:
             query = RetentionQuery.parse(request.query_params)
             if not query.ready:
                 raise_missing("cohort")
-            table, _ = self.build_table(query)
+            table = self.build_table(query)
         except BitmapistError as exc:
             return Response(f"error: {exc}\n", status_code=400, media_type="text/plain")
         filename = f"retention-{query.cohort}-{query.returning}-{query.period}.csv"
@@ -203,7 +195,7 @@ class Dashboard:
         query = RetentionQuery.parse(request.query_params)
         if not query.ready:
             raise_missing("cohort")
-        table, _ = self.build_table(query)
+        table = self.build_table(query)
         row = _index(request, "row", len(table.rows))
         column_text = request.query_params.get("col", "")
         column = None if column_text == "" else _index(request, "col", len(table.columns))

@@ -5,10 +5,8 @@ Each text goes through `bitmapist.query_language.event_spec`, the rule the CLI's
 anything else (`premium:u`, `active & ~churned:u`, `"a&b"`) becomes event objects. Bad text
 is an `InvalidInput` naming the field, the text and the position.
 
-The library names an event object by its repr (`BitOpAnd(DayEvents('active', 2026, 12, 3),
-UniqueEvents('premium'))`, with a period that is only a template: the question moves it to
-each of its periods). `EventTexts.named` puts back the text the person typed wherever the
-page, its chart, CSV or JSON would show that repr.
+An expression keeps the text as typed (`query_text`), so the library's tables name it by
+that text in the page, its chart, CSV and JSON (`bitmapist.analytics.tables.spec_name`).
 
 A page reads every operand in every period (and the range before): `MAX_PAGE_OPERANDS`
 bounds the operands of all its fields together, as `MAX_PAGE_PERIODS` bounds the periods.
@@ -16,14 +14,10 @@ bounds the operands of all its fields together, as `MAX_PAGE_PERIODS` bounds the
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ..analytics.tables import spec_name
 from ..client import Bitmapist
 from ..errors import InvalidInput
 from ..events import BitOperation
@@ -36,14 +30,13 @@ MAX_PAGE_OPERANDS = 64
 
 
 class EventTexts:
-    """Reads one page's texts into library specs and remembers how each one was typed."""
+    """Reads one page's texts into library specs, counting their operands."""
 
     def __init__(self, client: Bitmapist, period: str, now: datetime):
         self.client = client
         self.period = period
         #: The moment relative suffixes (`active:today`) and the page's question use.
         self.now = now
-        self._typed: dict[str, str] = {}  # the library's name of a spec -> the text
         self.operands = 0
 
     def spec(self, field: str, text: str, period: str | None = None) -> Any:
@@ -53,7 +46,7 @@ class EventTexts:
             spec = event_spec(text, self.client, period or self.period, self.now)
         except InvalidInput as exc:
             raise InvalidInput(f"{field}: {exc}") from None
-        return self._remember(field, spec, text)
+        return self._count(field, spec, text)
 
     def specs(self, field: str, texts: Iterable[str], period: str | None = None) -> list[Any]:
         """Each of `texts` as `spec` reads it."""
@@ -66,9 +59,9 @@ class EventTexts:
             spec = flag_spec(text, self.client, self.period, self.now)
         except InvalidInput as exc:
             raise InvalidInput(f"{field}: {exc}") from None
-        return self._remember(field, spec, text)
+        return self._count(field, spec, text)
 
-    def _remember(self, field: str, spec: Any, text: str) -> Any:
+    def _count(self, field: str, spec: Any, text: str) -> Any:
         self.operands += _operands(spec)
         if self.operands > MAX_PAGE_OPERANDS:
             raise InvalidInput(
@@ -76,44 +69,7 @@ class EventTexts:
                 f"operands: at most {MAX_PAGE_OPERANDS} fit a page (each is read in every "
                 "period); ask fewer or shorter expressions"
             )
-        if not isinstance(spec, str):
-            self._typed.setdefault(spec_name(spec), text)
         return spec
-
-    def named(self, text: str | None) -> str | None:
-        """`text` (a title, series or segment name) with every expression's library name
-        replaced by the text typed for it."""
-        if not text or not self._typed:
-            return text
-        # longest first: one expression's repr may contain another's
-        for library_name in sorted(self._typed, key=len, reverse=True):
-            text = text.replace(library_name, self._typed[library_name])
-        return text
-
-    def csv(self, body: str) -> str:
-        """A table's CSV with `named` applied to every cell."""
-        if not self._typed:
-            return body
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        for record in csv.reader(io.StringIO(body)):
-            writer.writerow([self.named(cell) for cell in record])
-        return out.getvalue()
-
-    def json(self, body: str) -> str:
-        """A table's JSON with `named` applied to every string in it."""
-        if not self._typed:
-            return body
-        return json.dumps(self._named_json(json.loads(body)))
-
-    def _named_json(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.named(value)
-        if isinstance(value, list):
-            return [self._named_json(item) for item in value]
-        if isinstance(value, dict):
-            return {self.named(key): self._named_json(item) for key, item in value.items()}
-        return value
 
 
 def _operands(spec: Any) -> int:

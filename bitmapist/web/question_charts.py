@@ -1,14 +1,12 @@
 """The question pages' charts, drawn from the library's tables.
 
 Titles say what is shown (which users, per which period, over which range); x labels are
-short forms of the period labels, so more of them fit before thinning starts. Each chart
-takes `named`, which shows an expression's library name as the text typed for it
-(`EventTexts.named`).
+short forms of the period labels, so more of them fit before thinning starts. Series and
+segments are named as the library's tables name them (an expression as typed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,12 +14,6 @@ from markupsafe import Markup
 
 from .bar_charts import Bars, bar_chart, funnel_chart
 from .charts import Series, colour, line_chart
-
-Named = Callable[[Any], Any]
-
-
-def _as_is(text: Any) -> Any:
-    return text
 
 
 def short_label(period: str, start: datetime) -> str:
@@ -44,11 +36,11 @@ def _range(table: Any) -> str:
     return first if first == last else f"{first} to {last}"
 
 
-def trends_chart(table: Any, query: Any, named: Named = _as_is) -> Markup:
+def trends_chart(table: Any, query: Any) -> Markup:
     """One line per series; the comparison range dashed in the same colour."""
     series = []
     for i, s in enumerate(table.series):
-        name = named(s.name)
+        name = s.name
         series.append(Series(name, s.counts, colour(i)))
         if s.previous is not None:
             series.append(
@@ -77,33 +69,31 @@ RULE_TEXT = {
 }
 
 
-def _segment_name(name: str | None, named: Named = _as_is) -> str:
-    return "all users" if name is None else named(name)
+def _segment_name(name: str | None) -> str:
+    return "all users" if name is None else name
 
 
-def funnel_charts(table: Any, query: Any, named: Named = _as_is) -> Markup:
+def funnel_charts(table: Any, query: Any) -> Markup:
     """Bars per step (one series per segment), the drop-off pale on top."""
     series = [
-        Bars(_segment_name(name, named), [row.count for row in table.step_rows(s)], colour(s))
+        Bars(_segment_name(name), [row.count for row in table.step_rows(s)], colour(s))
         for s, name in enumerate(table.segments)
     ]
     first, last = table.entry_labels[0], table.entry_labels[-1]
     entry = first if first == last else f"{first} to {last}"
     unit = table.period + ("" if table.window == 1 else "s")
     title = f"Users reaching each step, entering {entry}: within {table.window} {unit} per step"
-    return funnel_chart([named(step) for step in table.steps], series, title=title)
+    return funnel_chart(list(table.steps), series, title=title)
 
 
-def lifecycle_charts(table: Any, query: Any, named: Named = _as_is) -> Markup:
+def lifecycle_charts(table: Any, query: Any) -> Markup:
     """One stacked bar chart per segment: new, returning, resurrecting up, dormant down."""
     charts = []
     for segment in table.segments:
         rows = [row for row in table.rows if row.segment == segment]
         bars = [Bars(name, [getattr(row, name) for row in rows], hue) for name, hue in LIFECYCLE]
-        who = "" if segment is None else f" ({named(segment)})"
-        title = (
-            f"{named(table.title)}{who}: users per {table.period} by lifecycle, dormant below zero"
-        )
+        who = "" if segment is None else f" ({segment})"
+        title = f"{table.title}{who}: users per {table.period} by lifecycle, dormant below zero"
         labels = [short_label(table.period, row.start) for row in rows]
         width = 760 if len(table.segments) == 1 else HALF_WIDTH
         charts.append(bar_chart(labels, bars, title=title, stacked=True, width=width))
@@ -117,7 +107,7 @@ def stickiness_period(table: Any) -> int:
     return complete[-1] if complete else len(labels) - 1
 
 
-def stickiness_charts(table: Any, query: Any, named: Named = _as_is) -> Markup:
+def stickiness_charts(table: Any, query: Any) -> Markup:
     """The distribution of one period (share of its active users per number of units
     active, one series per segment) and the power users' share over all periods."""
     t = stickiness_period(table)
@@ -127,10 +117,8 @@ def stickiness_charts(table: Any, query: Any, named: Named = _as_is) -> Markup:
         rows = [row for row in table.rows if row.segment == segment]
         row = rows[t]
         shares = [100 * count / row.active if row.active else 0 for count in row.counts]
-        bars.append(Bars(_segment_name(segment, named), shares, colour(s)))
-        lines.append(
-            Series(_segment_name(segment, named), [r.power_percent for r in rows], colour(s))
-        )
+        bars.append(Bars(_segment_name(segment), shares, colour(s)))
+        lines.append(Series(_segment_name(segment), [r.power_percent for r in rows], colour(s)))
     x = [f"{j} {unit}{'' if j == 1 else 's'}" for j in range(1, table.max_units + 1)]
     when = table.labels[t]
     distribution = bar_chart(

@@ -5,8 +5,8 @@ draw its chart and resolve a drill-down (which users are behind one number). Eve
 and segments are names or expressions, read as the CLI reads them (`event_texts`). The routes
 are the same for all: the page (`/trends?...`), its CSV (`/trends.csv?...`), the users
 behind a number (`/trends/users?...&row=2&series=0`, paginated) and those as CSV; the
-table is also served as JSON (`/trends.json?...`, the library's `to_json()`; CSV and JSON
-name an expression as it was typed).
+table is also served as JSON (`/trends.json?...`, the library's `to_json()`). The library's
+tables name an expression as it was typed, so the page, chart, CSV and JSON all show that text.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ class Question:
     query_type: Any
     #: (the page's event texts, query) -> the library's table
     compute: Callable[[EventTexts, Any], Any]
-    #: (table, query, named) -> the chart's SVG; `named` shows an expression as typed
-    chart: Callable[[Any, Any, Callable[[Any], Any]], Markup]
+    #: (table, query) -> the chart's SVG
+    chart: Callable[[Any, Any], Markup]
     #: (table, params) -> (user ids, what they are, the drill-down parameters)
     drill: Callable[[Any, Mapping[str, str]], tuple[list[int], str, dict[str, object]]]
 
@@ -296,12 +296,11 @@ class _Views:
     def _texts(self, query: Any) -> EventTexts:
         return EventTexts(self.dashboard.client, query.period, self.dashboard.now())
 
-    def _table(self, request: Request) -> tuple[Any, Any, EventTexts]:
+    def _table(self, request: Request) -> tuple[Any, Any]:
         query = self.question.query_type.parse(request.query_params)
         if not query.ready:
             raise InvalidInput(f"{self.question.name}: choose the event(s) first")
-        texts = self._texts(query)
-        return query, self.question.compute(texts, query), texts
+        return query, self.question.compute(self._texts(query), query)
 
     def page(self, request: Request) -> Response:
         try:
@@ -310,30 +309,30 @@ class _Views:
                 return self._render(request, query=query, table=None, chart=None)
             texts = self._texts(query)
             table = self.question.compute(texts, query)
-            chart = self.question.chart(table, query, texts.named)
+            chart = self.question.chart(table, query)
         except BitmapistError as exc:
             query = self.question.query_type.lenient(request.query_params)
             return self._render(request, status=400, message=str(exc), query=query)
-        return self._render(request, query=query, table=table, chart=chart, named=texts.named)
+        return self._render(request, query=query, table=table, chart=chart)
 
     def csv(self, request: Request) -> Response:
         try:
-            query, table, texts = self._table(request)
+            query, table = self._table(request)
         except BitmapistError as exc:
             return Response(f"error: {exc}\n", status_code=400, media_type="text/plain")
-        return csv_response(texts.csv(table.to_csv()), f"{self.question.name}-{query.period}.csv")
+        return csv_response(table.to_csv(), f"{self.question.name}-{query.period}.csv")
 
     def json(self, request: Request) -> Response:
         try:
-            _, table, texts = self._table(request)
+            _, table = self._table(request)
         except BitmapistError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        return Response(texts.json(table.to_json()), media_type="application/json")
+        return Response(table.to_json(), media_type="application/json")
 
     def _drill(self, request: Request) -> tuple[Any, Any, list[int], str, dict]:
-        query, table, texts = self._table(request)
+        query, table = self._table(request)
         ids, what, where = self.question.drill(table, request.query_params)
-        return query, table, ids, texts.named(what), where
+        return query, table, ids, what, where
 
     def users(self, request: Request) -> Response:
         try:
