@@ -39,7 +39,7 @@ def to_bytes(offsets: Iterable[int], length: int) -> bytes:
     """The Redis string `length` bytes long whose set bits are exactly `offsets` (each
     below `length * 8`), zero bytes up to `length`."""
     if isinstance(offsets, BitMap) and len(offsets) > _LOOP_MAX_BITS:
-        return _bitmap_bytes(offsets, length)
+        return byte_range(offsets, 0, length)
     buf = bytearray(length)
     for offset in offsets:
         buf[offset >> 3] |= 0x80 >> (offset & 7)
@@ -127,15 +127,16 @@ _PATTERN_BODIES = {p: bytes([p]) * _CONTAINER_BYTES for p in _PATTERNS}
 _PATTERN_CARDINALITY = 4 * _CONTAINER_BYTES  # both patterns set 4 bits of every byte
 _PATTERN_CACHE_KEYS = 8  # `_pattern_bitmap` keeps 4 of up to 8 containers: <= 256 KiB
 
+Piece = tuple[int, bytes]  # (where it starts in the Redis string, its bytes)
+
 
 def byte_range(bitmap: BitMap, start: int, end: int) -> bytes:
     """Bytes [start, end) of the Redis string whose set bits are `bitmap`: zero bytes
-    where no bit is set, so `end` may lie past the last set bit (GETRANGE, and the pieces
-    of a streamed GET). Costs a translate of the bytes the range covers, per container.
+    where no bit is set, so `end` may lie past the last set bit (GET, GETRANGE, and the
+    pieces of a streamed GET). Costs a translate of the bytes the range covers.
     """
     if end <= start:
         return b""
-    out = bytearray(end - start)
     if bitmap:
         # Only the containers the range touches are serialized: a huge bitmap streamed
         # in pieces must not be serialized whole for every piece.
@@ -145,79 +146,137 @@ def byte_range(bitmap: BitMap, start: int, end: int) -> bytes:
             window = BitMap()
             window.add_range(lo, hi)
             bitmap = bitmap & window
-        _fill(out, bitmap, start)
-    return bytes(out)
+    if not bitmap:
+        return bytes(end - start)
+    return _join(_pieces(bitmap, start, end), start, end)
 
 
-def _bitmap_bytes(bitmap: BitMap, length: int) -> bytes:
-    """`to_bytes` of a roaring bitmap without a Python step per bit."""
-    out = bytearray(length)
-    _fill(out, bitmap, 0)
-    return bytes(out)
+def _join(pieces: list[Piece], start: int, end: int) -> bytes:
+    """Bytes [start, end) from non-overlapping `pieces` within it, zero bytes between."""
+    if len(pieces) == 1 and pieces[0][0] == start and len(pieces[0][1]) == end - start:
+        return pieces[0][1]  # one span covers it all (a dense value): no copy
+    pieces.sort()  # by start: pieces do not overlap, so no two starts are equal
+    parts: list[bytes] = []
+    at = start
+    for first, data in pieces:
+        if first > at:
+            parts.append(bytes(first - at))
+        parts.append(data)
+        at = first + len(data)
+    if end > at:
+        parts.append(bytes(end - at))
+    return b"".join(parts)
 
 
-def _fill(out: bytearray, bitmap: BitMap, first: int) -> None:
-    """Write `bitmap`'s bits into `out`, which holds the Redis string from byte `first` on.
+def _pieces(bitmap: BitMap, start: int, end: int) -> list[Piece]:
+    """The bytes within [start, end) of `bitmap`'s containers, as pieces.
 
-    Bitset containers are the Redis bytes with each byte's bits reversed: one translate
-    of the part `out` holds. Tiny array containers are set a bit at a time, run
-    containers with few runs a run at a time. Every other container (arrays, runs with
-    many runs) is XORed (by CRoaring, in one operation for all of them) with a bitset of
-    a fixed byte pattern: the XOR of a bitset container with anything is a bitset unless
-    it holds at most 4096 bits, so each comes back as 8 KiB that one `translate` turns
-    into the Redis bytes, whatever kind (array, run, bitset) the container was. The few
-    within 4096 bits of the pattern go again with the second pattern.
+    Bitset containers are the Redis bytes with each byte's bits reversed: a run of them
+    (consecutive keys, contiguous in the serialization: a dense value) is one slice and one
+    translate. Tiny array containers are set a bit at a time, run containers with few
+    runs a run at a time. Every other container (arrays, runs with many runs) is XORed
+    (by CRoaring, in one operation for all of them) with a bitset of a fixed byte pattern:
+    the XOR of a bitset container with anything is a bitset unless it holds at most 4096
+    bits, so each comes back as 8 KiB that one `translate` turns into the Redis bytes,
+    whatever kind (array, run, bitset) the container was. The few within 4096 bits of the
+    pattern go again with the second pattern.
     """
+    pieces: list[Piece] = []
     keys: list[int] = []
-    limit = len(out) * 8
-    for key, kind, body in _containers(bitmap.serialize()):
-        if kind == "bitset":  # already 8 KiB: no XOR needed
-            _place(out, key, body, first, _REVERSED)
-        elif kind == "array" and len(body) <= 2 * _ARRAY_LOOP_MAX_BITS:
-            base = key * _CONTAINER_BITS - first * 8
-            for value in struct.unpack(f"<{len(body) // 2}H", body):
-                offset = base + value
-                if 0 <= offset < limit:
-                    out[offset >> 3] |= 0x80 >> (offset & 7)
+    for key, kind, body in _bitsets(bitmap.serialize(), _REVERSED, start, end, pieces, None):
+        if kind == "array" and len(body) <= 2 * _ARRAY_LOOP_MAX_BITS:
+            piece = _array_piece(key, body, start, end)
         elif kind == "run" and len(body) <= 4 * _RUN_LOOP_MAX_RUNS:
-            _fill_runs(out, key * _CONTAINER_BITS - first * 8, body)
+            piece = _runs_piece(key, body, start, end)
         else:
             keys.append(key)
+            continue
+        if piece is not None:
+            pieces.append(piece)
     for pattern in _PATTERNS:
         if not keys:
             break
-        wanted = set(keys)
         masked = bitmap ^ _pattern_bitmap(keys, pattern)
-        keys = []
         table = _UNMASK[pattern]
-        for key, kind, body in _containers(masked.serialize()):
-            if key not in wanted:  # a container placed above, unchanged by the XOR
-                continue
-            if kind == "bitset":
-                _place(out, key, body, first, table)
-            else:  # within 4096 bits of the pattern: the next one
-                keys.append(key)
+        near = _bitsets(masked.serialize(), table, start, end, pieces, set(keys))
+        keys = [key for key, _, _ in near]  # within 4096 bits of the pattern: the next one
     if keys:
         raise AssertionError(f"containers {keys} near both patterns")  # impossible, see above
+    return pieces
 
 
-def _fill_runs(out: bytearray, base: int, body: memoryview) -> None:
-    """Set the runs of a run container whose first bit is bit `base` of `out` (clipped)."""
-    values = struct.unpack(f"<{len(body) // 2}H", body)
-    limit = len(out) * 8
-    for start, extra in zip(values[::2], values[1::2]):
-        begin, end = max(0, base + start), min(limit - 1, base + start + extra)  # inclusive
-        if begin > end:
+def _bitsets(
+    data: bytes, table: bytes, start: int, end: int, pieces: list[Piece], keys: set[int] | None
+) -> list[tuple[int, str, memoryview]]:
+    """Append to `pieces` the bytes within [start, end) of the bitset containers of the
+    serialization `data` (only those in `keys`, unless None), `table` turning their bytes
+    into Redis bytes; return the other containers (in `keys`) as (key, kind, body)."""
+    others: list[tuple[int, str, memoryview]] = []
+    span_from = span_to = -1  # bytes [span_from, span_to) of `data`: Redis bytes from `at`
+    at = 0
+    for key, kind, position, size in _containers(data):
+        if keys is not None and key not in keys:
             continue
-        first, last = begin >> 3, end >> 3
-        head = 0xFF >> (begin & 7)
-        tail = (0xFF << (7 - (end & 7))) & 0xFF
-        if first == last:
-            out[first] |= head & tail
+        if kind != "bitset":
+            others.append((key, kind, memoryview(data)[position : position + size]))
+            continue
+        begin = key * _CONTAINER_BYTES
+        skip, stop = max(0, start - begin), min(_CONTAINER_BYTES, end - begin)
+        if stop <= skip:
+            continue
+        if position + skip == span_to and begin + skip == at + span_to - span_from:
+            span_to = position + stop  # the next container, right after the last: extend
+            continue
+        if span_to >= 0:
+            pieces.append((at, data[span_from:span_to].translate(table)))
+        span_from, span_to, at = position + skip, position + stop, begin + skip
+    if span_to >= 0:
+        pieces.append((at, data[span_from:span_to].translate(table)))
+    return others
+
+
+def _array_piece(key: int, body: memoryview, start: int, end: int) -> Piece | None:
+    """The bytes within [start, end) from the first to the last bit of an array container."""
+    base = key * _CONTAINER_BITS
+    values = struct.unpack(f"<{len(body) // 2}H", body)
+    first, last = max(start, (base + values[0]) >> 3), min(end, ((base + values[-1]) >> 3) + 1)
+    if first >= last:
+        return None
+    out = bytearray(last - first)
+    base -= first * 8
+    limit = len(out) * 8
+    for value in values:
+        offset = base + value
+        if 0 <= offset < limit:
+            out[offset >> 3] |= 0x80 >> (offset & 7)
+    return first, bytes(out)
+
+
+def _runs_piece(key: int, body: memoryview, start: int, end: int) -> Piece | None:
+    """The bytes within [start, end) from the first to the last bit of a run container."""
+    base = key * _CONTAINER_BITS
+    values = struct.unpack(f"<{len(body) // 2}H", body)
+    last_bit = base + values[-2] + values[-1]
+    first, last = max(start, (base + values[0]) >> 3), min(end, (last_bit >> 3) + 1)
+    if first >= last:
+        return None
+    out = bytearray(last - first)
+    base -= first * 8
+    limit = len(out) * 8
+    for run_start, extra in zip(values[::2], values[1::2]):
+        begin, stop = max(0, base + run_start), min(limit - 1, base + run_start + extra)
+        if begin > stop:  # (inclusive ends) clipped away
+            continue
+        head, tail = begin >> 3, stop >> 3
+        head_mask = 0xFF >> (begin & 7)
+        tail_mask = (0xFF << (7 - (stop & 7))) & 0xFF
+        if head == tail:
+            out[head] |= head_mask & tail_mask
         else:
-            out[first] |= head
-            out[first + 1 : last] = b"\xff" * (last - first - 1)
-            out[last] |= tail
+            out[head] |= head_mask
+            out[head + 1 : tail] = b"\xff" * (tail - head - 1)
+            out[tail] |= tail_mask
+    return first, bytes(out)
 
 
 def _pattern_bitmap(keys: list[int], pattern: int) -> BitMap:
@@ -251,10 +310,9 @@ def _interleave(keys: Iterable[int], value: int) -> Iterator[int]:
         yield value
 
 
-def _containers(data: bytes) -> Iterator[tuple[int, str, memoryview]]:
-    """(key, "bitset" | "array" | "run", body) of each container of CRoaring's portable
-    serialization (see CRoaring's `roaring_bitmap_portable_deserialize`)."""
-    view = memoryview(data)
+def _containers(data: bytes) -> Iterator[tuple[int, str, int, int]]:
+    """(key, "bitset" | "array" | "run", position, size) of each container body of CRoaring's
+    portable serialization (see CRoaring's `roaring_bitmap_portable_deserialize`)."""
     (cookie,) = struct.unpack_from("<I", data, 0)
     if cookie == _COOKIE_NO_RUNS:
         (count,) = struct.unpack_from("<I", data, 4)
@@ -276,16 +334,5 @@ def _containers(data: bytes) -> Iterator[tuple[int, str, memoryview]]:
             size, kind = _CONTAINER_BYTES, "bitset"
         else:
             size, kind = 2 * cardinality, "array"
-        yield key, kind, view[position : position + size]
+        yield key, kind, position, size
         position += size
-
-
-def _place(out: bytearray, key: int, body: memoryview, first: int, table: bytes) -> None:
-    """Write container `key` (8 KiB `body` in roaring's layout, `table` turning its bytes
-    into Redis bytes) into `out` (the string from byte `first` on): only the part `out`
-    holds is translated."""
-    start = key * _CONTAINER_BYTES - first
-    skip = max(0, -start)
-    size = min(_CONTAINER_BYTES, len(out) - start)
-    if size > skip:
-        out[start + skip : start + size] = bytes(body[skip:size]).translate(table)

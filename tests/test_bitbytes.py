@@ -73,3 +73,27 @@ def test_containers_equal_or_near_the_xor_patterns():
     bits.add(CONTAINER + 11)
     length = 4 * CONTAINER // 8
     assert to_bytes(bits, length) == _bit_by_bit(bits, length)
+
+
+def test_runs_of_bitset_containers_and_what_breaks_them():
+    """Consecutive bitset containers are translated as one span; a missing container, an
+    array, a run container or a bitset out of place in the serialization ends the span.
+    Every byte range across their boundaries is the bit-by-bit string's slice."""
+    bits = BitMap()
+    for container in (0, 1, 2, 4, 5, 7, 8):  # 3 and 6 are missing
+        bits.update(range(container * CONTAINER, (container + 1) * CONTAINER, 3))
+    bits.update(range(9 * CONTAINER + 5, 9 * CONTAINER + 40_000))  # a run container
+    bits.update(range(10 * CONTAINER, 11 * CONTAINER, 3))  # a bitset after it
+    bits.update(range(11 * CONTAINER, 11 * CONTAINER + 900, 7))  # an array
+    bits.update(range(12 * CONTAINER, 13 * CONTAINER, 5))
+    bits.run_optimize()
+    length = 13 * CONTAINER // 8 + 3
+    whole = _bit_by_bit(bits, length)
+    assert to_bytes(bits, length) == whole
+    edges = sorted(
+        {0, 1, length - 1, length} | {c * CONTAINER // 8 + d for c in range(14) for d in (-1, 0, 1)}
+    )
+    edges = [edge for edge in edges if 0 <= edge <= length]
+    for start in edges:
+        for end in edges:
+            assert byte_range(bits, start, end) == whole[start:end], (start, end)
