@@ -27,7 +27,10 @@ Per data set, each on a fresh server of each kind:
 - disk: our database file plus WAL after SAVE, against the keys' serialized roaring size;
 - reads of the last month key (not on the sparse sets, where Redis holds only a subset): medians
   of GET, GETRANGE (4 KiB from the middle), BITCOUNT, BITOP OR of the months, as ratios
-  ours/redis time (lower is better, printed `<ratio>x`).
+  ours/redis time (lower is better, printed `<ratio>x`), each next to PING in the same
+  interleaved rounds (each server's floor; "minus PING" is what the read adds), through
+  redis-py and a raw socket, and each server's CPU time per request
+  (benchmarks/_roundtrips.py). The goal is judged on redis-py's medians.
 Goals (issue 16) are marked met / NOT MET.
 """
 
@@ -35,9 +38,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -50,6 +53,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from _common import process_status_bytes  # noqa: E402
+from _roundtrips import format_reads, measure_reads  # noqa: E402
 from pyroaring import BitMap  # noqa: E402
 
 from tests.bitmapist_server import BitmapistServerProcess  # noqa: E402
@@ -183,17 +187,9 @@ def peak_rss(pid: int) -> int:
     return process_status_bytes(pid, "VmHWM")
 
 
-def _median_us(client, args: tuple, samples: int) -> float:
-    times = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        client.execute_command(*args)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
-
-
-def reads(clients: dict, keys: dict[bytes, BitMap], samples: int) -> dict:
-    """Median round trips of reads of the last month key; 3 interleaved rounds per side."""
+def reads(servers: dict, keys: dict[bytes, BitMap], samples: int, rounds: int) -> dict:
+    """Median round trips of reads of the last month key and of PING, interleaved rounds;
+    `servers`: side -> (redis-py client, port, pid)."""
     months = sorted((k for k in keys if k.startswith(b"m")), key=lambda k: int(k[1:]))
     month = months[-1]
     middle = (keys[month].max() // 8) // 2
@@ -203,16 +199,11 @@ def reads(clients: dict, keys: dict[bytes, BitMap], samples: int) -> dict:
         "BITCOUNT": ("BITCOUNT", month),
         "BITOP": ("BITOP", "OR", "dest", *months),
     }
-    result = {"month_bytes": keys[month].max() // 8 + 1}
-    for label, args in commands.items():
-        rounds: dict[str, list[float]] = {side: [] for side in clients}
-        for _ in range(3):
-            for side, client in clients.items():
-                rounds[side].append(_median_us(client, args, samples))
-        row = {side: statistics.median(values) for side, values in rounds.items()}
-        row["ratio"] = row["ours"] / row["redis"]
-        result[label] = row
-    for client in clients.values():
+    result: dict = {"month_bytes": keys[month].max() // 8 + 1, "load_before": os.getloadavg()}
+    result["rounds"], result["samples"] = rounds, samples
+    result["latency"] = measure_reads(servers, commands, samples, rounds)
+    result["load_after"] = os.getloadavg()
+    for client, _, _ in servers.values():
         client.delete("dest")
     return result
 
@@ -260,9 +251,12 @@ def bench_dataset(tmp: Path, make: Callable[[], Iterator[Day]], cfg: dict) -> di
         redis_srv, out["redis"] = bench_redis(tmp, days, len(keys))
         try:
             if not sparse_set:
-                clients = {"redis": redis_srv.client(), "ours": ours.client()}
-                out["reads"] = reads(clients, keys, cfg["samples"])
-                for client in clients.values():
+                servers = {
+                    "redis": (redis_srv.client(), redis_srv.port, redis_srv.process.pid),
+                    "ours": (ours.client(), ours.port, ours.process.pid),
+                }
+                out["reads"] = reads(servers, keys, cfg["samples"], cfg["rounds"])
+                for client, _, _ in servers.values():
                     client.close()
         finally:
             redis_srv.stop()
@@ -312,7 +306,7 @@ def goals(name: str, row: dict) -> dict[str, bool]:
         )
     if "reads" in row and name in ("dense", "yearly"):
         for label in ("GET", "GETRANGE"):
-            met[f"{label} <= 2x Redis"] = row["reads"][label]["ratio"] <= 2
+            met[f"{label} <= 2x Redis"] = row["reads"]["latency"][label]["redis-py"]["ratio"] <= 2
     return met
 
 
@@ -346,13 +340,13 @@ def print_dataset(name: str, row: dict) -> None:
     )
     if "reads" in row:
         reads_ = row["reads"]
-        print(f"  reads of the last month key ({reads_['month_bytes']:,} bytes), ours/redis time:")
-        for op in ("GET", "GETRANGE", "BITCOUNT", "BITOP"):
-            lat = reads_[op]
-            print(
-                f"    {op:9s} redis {lat['redis']:9.1f} us  ours {lat['ours']:9.1f} us  "
-                f"{lat['ratio']:.2f}x"
-            )
+        load = "/".join(f"{x:.1f}" for x in reads_["load_before"] + reads_["load_after"][:1])
+        print(
+            f"  reads of the last month key ({reads_['month_bytes']:,} bytes), ours/redis time;"
+            f" medians of {reads_['rounds']} interleaved rounds of {reads_['samples']}; load "
+            f"average (1/5/15 min before, 1 min after) {load}:"
+        )
+        print("\n".join(format_reads(reads_["latency"], indent="    ")))
     else:
         print("  reads: not compared (redis holds only a subset of this data set)")
     for goal, met in goals(name, row).items():
@@ -369,14 +363,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--redis-days", type=int, default=2, help="days of a sparse set redis loads (256 MiB/key)"
     )
-    parser.add_argument("--samples", type=int, default=50, help="round trips per read median")
+    parser.add_argument("--samples", type=int, default=100, help="round trips per read median")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of reads")
     parser.add_argument(
         "--server-flags", default="", help='more flags for our server, e.g. "--hot-bytes 0"'
     )
     args = parser.parse_args()
     if args.quick:
         args.days, args.scale = args.days or 3, min(args.scale, 0.02)
-        args.redis_days, args.samples = 1, 5
+        args.redis_days, args.samples, args.rounds = 1, 5, 1
     unknown = set(args.datasets.split(",")) - set(ALL)
     if unknown:
         parser.error(f"unknown data set(s) {sorted(unknown)}; choose from {list(ALL)}")
@@ -388,6 +383,7 @@ def main() -> None:
     cfg = {
         "redis_days": args.redis_days,
         "samples": args.samples,
+        "rounds": args.rounds,
         "server_flags": args.server_flags.split(),
     }
     makers = datasets(args)

@@ -7,8 +7,11 @@ Data sets (bitmapist's day and month keys, loaded with SET of prebuilt strings):
 - yearly: 365 days of sequential signups (1,000 a day), 15% of those signed up active daily.
 Per data set, on the last month key: median round trip of GET, GETRANGE (4 KiB from the
 middle), BITCOUNT and BITOP OR of the months (ours / redis; goal for GET and GETRANGE:
-<= 2x). Then the database file (plus WAL) after SAVE against the keys' serialized roaring
-size (goal <= 2x). Last, GET of a bitmap holding id 2**32-1 (a 512 MB string, skipped by
+<= 2x), each next to PING measured in the same interleaved rounds (the floor of each
+server's request path; "minus PING" is what the read adds), through redis-py and through a
+raw socket, and each server's CPU time per request (benchmarks/_roundtrips.py). Then the
+database file (plus WAL) after SAVE against the keys' serialized roaring size (goal <= 2x).
+Last, GET of a bitmap holding id 2**32-1 (a 512 MB string, skipped by
 --quick): its time, and the server's RSS before and at its peak while answering (the
 streamed reply's memory bound, docs/server.md). RSS of both servers after the load, and
 of ours after a cold restart (data on disk, loaded on demand), are printed too.
@@ -18,9 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -32,6 +35,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from _common import process_status_bytes  # noqa: E402
+from _roundtrips import format_reads, measure_reads  # noqa: E402
 from pyroaring import BitMap  # noqa: E402
 
 from bitmapist.bitbytes import to_bytes  # noqa: E402
@@ -39,8 +43,22 @@ from tests.bitmapist_server import BitmapistServerProcess  # noqa: E402
 from tests.resp_client import command  # noqa: E402
 from tests.servers import RedisServer  # noqa: E402
 
-FULL = {"dense_days": 90, "year_days": 365, "signups": 1000, "samples": 300, "huge": True}
-QUICK = {"dense_days": 31, "year_days": 62, "signups": 200, "samples": 20, "huge": False}
+FULL = {
+    "dense_days": 90,
+    "year_days": 365,
+    "signups": 1000,
+    "samples": 300,
+    "rounds": 5,
+    "huge": True,
+}
+QUICK = {
+    "dense_days": 31,
+    "year_days": 62,
+    "signups": 200,
+    "samples": 20,
+    "rounds": 1,
+    "huge": False,
+}
 
 
 def _month(day: int) -> int:
@@ -68,15 +86,6 @@ def yearly(cfg: dict) -> dict[str, BitMap]:
     return keys
 
 
-def _median_us(client, args: tuple, samples: int) -> float:
-    times = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        client.execute_command(*args)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
-
-
 def _disk(path: Path) -> int:
     wal = path.with_name(path.name + "-wal")
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
@@ -99,15 +108,13 @@ def bench_dataset(name: str, keys: dict[str, BitMap], cfg: dict, redis_srv, ours
         "BITCOUNT": ("BITCOUNT", month),
         "BITOP": ("BITOP", "OR", "dest", *months),
     }
-    result: dict = {"month_bytes": keys[month].max() // 8 + 1, "latency_us": {}}
-    for label, args in commands.items():
-        rounds = {side: [] for side in clients}
-        for _ in range(3):  # interleaved rounds: both sides see the same machine load
-            for side, client in clients.items():
-                rounds[side].append(_median_us(client, args, cfg["samples"]))
-        row = {side: statistics.median(values) for side, values in rounds.items()}
-        row["ratio"] = row["ours"] / row["redis"]
-        result["latency_us"][label] = row
+    result: dict = {"month_bytes": keys[month].max() // 8 + 1, "load_before": os.getloadavg()}
+    servers = {
+        "redis": (clients["redis"], redis_srv.port, redis_srv.process.pid),
+        "ours": (clients["ours"], ours.port, ours.process.pid),
+    }
+    result["reads"] = measure_reads(servers, commands, cfg["samples"], cfg["rounds"])
+    result["load_after"] = os.getloadavg()
     clients["ours"].delete("dest")
     result["rss_after_load"] = {
         "ours": _rss(ours.process.pid),
@@ -202,12 +209,13 @@ def main() -> None:
     print(f"bitmapist-server vs redis-server {result['redis_version']}, same run")
     mib = 1024 * 1024
     for name, row in result["datasets"].items():
-        print(f"\n{name}: last month key {row['month_bytes']:,} bytes; medians of 3 rounds")
-        for label, lat in row["latency_us"].items():
-            print(
-                f"  {label:9s} redis {lat['redis']:8.1f} us  ours {lat['ours']:8.1f} us  "
-                f"ratio {lat['ratio']:.2f}x"
-            )
+        load = "/".join(f"{x:.1f}" for x in row["load_before"] + row["load_after"][:1])
+        print(
+            f"\n{name}: last month key {row['month_bytes']:,} bytes; medians of "
+            f"{cfg['rounds']} interleaved rounds of {cfg['samples']}; load average (1/5/15 "
+            f"min before, 1 min after) {load}"
+        )
+        print("\n".join(format_reads(row["reads"])))
         print(
             f"  disk after SAVE {row['disk_bytes'] / mib:.2f} MiB "
             f"(the file {row['file_bytes'] / mib:.2f} MiB, the rest WAL), serialized "
