@@ -60,6 +60,9 @@ _CONTAINER_BITS = _CONTAINER_BYTES * 8
 _ARRAY_MAX = 4096  # containers with at most this many bits must be array containers
 _COOKIE_NO_RUNS = 12346
 _EMPTY_CONTAINER = bytes(_CONTAINER_BYTES)
+# Strings up to this many bytes (at most 256 bits) are decoded bit by bit (`to_bitmap`).
+_SHORT_MAX_BYTES = 32
+_BASES = range(0, 8 * _SHORT_MAX_BYTES, 8)  # the first bit of each of their bytes
 
 
 def to_bitmap(data: bytes | None) -> BitMap:
@@ -72,6 +75,11 @@ def to_bitmap(data: bytes | None) -> BitMap:
     """
     if not data:
         return BitMap()
+    if len(data) <= _SHORT_MAX_BYTES:
+        # A counter, a name, a small SET: listing its bits (~0.04 us each) beats the
+        # 8 KiB container below (~7 us whatever the value) up to ~180 bits.
+        set_bits = _SET_BITS
+        return BitMap([base + bit for base, byte in zip(_BASES, data) for bit in set_bits[byte]])
     keys: list[int] = []
     cardinalities: list[int] = []
     bodies: list[bytes] = []

@@ -168,3 +168,32 @@ def test_bitfields_of_one_key_read_the_staged_values(conn):
     replies, commits = _pipeline(conn, [("BITFIELD", "k", "INCRBY", "u8", "0", "1")] * 10)
     assert replies == [b"*1\r\n:%d\r\n" % (N + i) for i in range(1, 11)]
     assert commits == 10
+
+
+def _journal_rows(conn: RawConnection) -> int:
+    for line in conn.call("INFO", "persistence").split(b"\r\n"):
+        if line.startswith(b"journal_rows:"):
+            return int(line.split(b":")[1])
+    raise AssertionError("INFO has no journal_rows")
+
+
+def test_a_pipeline_rewriting_a_key_writes_its_last_value_once(conn):
+    """A staged Put takes the place of the key's queued one: one engine Put (one journal
+    row) per key and batch, whatever the pipeline did to it before; a BITFIELD's bit
+    writes in between keep their place."""
+    conn.call("SAVE")  # (the journal starts empty)
+    commands = [("INCR", "n"), ("APPEND", "s", "x"), ("SETRANGE", "r", "1", "ab")] * (N // 2)
+    commands += [
+        ("INCRBY", "n", "5"),
+        ("BITFIELD", "r", "SET", "u8", "0", "65"),
+        ("APPEND", "r", "!"),
+    ]
+    before = _journal_rows(conn)
+    replies, commits = _pipeline(conn, commands)
+    assert commits == 1
+    assert replies[-3:] == [b":%d\r\n" % (N // 2 + 5), b"*1\r\n:0\r\n", b":4\r\n"]
+    # n, s and r's Puts, r's BITFIELD bits (set, and no clears: one row), r's last Put
+    assert _journal_rows(conn) - before == 5
+    assert conn.call("MGET", "n", "s", "r") == (
+        b"*3\r\n$2\r\n%d\r\n$%d\r\n%s\r\n$4\r\nAab!\r\n" % (N // 2 + 5, N // 2, b"x" * (N // 2))
+    )

@@ -28,6 +28,16 @@ from .keyspace import (
 from .ops import Delete, Expire, FlushAll, FlushDb, Put, Rename, SetBits, WriteOp
 from .value import Value
 
+_UPSERT_KEY = (
+    "INSERT INTO keys (db, key, length, expire_at, base_seq) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (db, key) DO UPDATE SET length = excluded.length, "
+    "expire_at = excluded.expire_at, base_seq = excluded.base_seq"
+)
+_UPSERT_BITMAP = (
+    "INSERT INTO bitmaps (db, key, crc, data) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (db, key) DO UPDATE SET crc = excluded.crc, data = excluded.data"
+)
+
 
 class Batch:
     """Applies the ops of one write batch to memory and queues their SQL rows."""
@@ -44,6 +54,10 @@ class Batch:
         # SETBIT's `keys` rows, written in bulk before any other statement of the batch.
         self.new_keys: list[tuple[int, bytes, int, int]] = []
         self.grown_keys: list[tuple[int, int, bytes]] = []
+        # Put's rows by key, the last Put of each key only: its `keys` row and its
+        # `bitmaps` row (None: delete it), written in bulk like SETBIT's. One of the
+        # two queues is empty at any time: each is written before the other is added to.
+        self.puts: dict[tuple[int, bytes], tuple[tuple[Any, ...], tuple[Any, ...] | None]] = {}
 
     def _append(self, db: int, key: bytes | None, op: int, bits: bytes | None = None) -> int:
         seq = self.journal.next_seq()
@@ -54,6 +68,12 @@ class Batch:
         return seq
 
     def _flush_keys(self) -> None:
+        """Write the queued `keys` and `bitmaps` rows (before any other statement)."""
+        if self.puts:
+            self._flush_puts()
+        self._flush_bit_keys()
+
+    def _flush_bit_keys(self) -> None:
         if self.new_keys:
             self.conn.executemany(
                 "INSERT INTO keys (db, key, length, expire_at, base_seq) VALUES (?, ?, ?, NULL, ?)",
@@ -65,6 +85,20 @@ class Batch:
                 "UPDATE keys SET length = ? WHERE db = ? AND key = ?", self.grown_keys
             )
             self.grown_keys = []
+
+    def _flush_puts(self) -> None:
+        """The queued Puts' rows: three statements for the whole batch instead of two
+        per Put (an upsert updates a key's rows in place, no delete and insert)."""
+        puts, self.puts = self.puts, {}
+        self.conn.executemany(_UPSERT_KEY, [key_row for key_row, _ in puts.values()])
+        stored = [bitmap_row for _, bitmap_row in puts.values() if bitmap_row is not None]
+        if stored:
+            self.conn.executemany(_UPSERT_BITMAP, stored)
+        if len(stored) < len(puts):
+            self.conn.executemany(
+                "DELETE FROM bitmaps WHERE db = ? AND key = ?",
+                [name for name, (_, bitmap_row) in puts.items() if bitmap_row is None],
+            )
 
     def flush(self) -> None:
         self._flush_keys()
@@ -108,6 +142,8 @@ class Batch:
         bitmaps = self.bitmaps
         length = (top >> 3) + 1
         entry = self._live(db, key)
+        if self.puts:
+            self._flush_puts()  # (a Put of this key must be written before its bits)
         if entry is None:
             entry = self.index.dbs[db][key] = Entry(length, None, BitMap())
             bitmaps.add_new(db, key, entry)
@@ -135,7 +171,7 @@ class Batch:
 
     def put(self, op: Put) -> None:
         key, db = check_key(op.key), check_db(op.db)
-        self._flush_keys()
+        self._flush_bit_keys()
         value = op.value
         bits = BitMap(value.bits)  # our own copy: the caller may keep changing theirs
         if (
@@ -150,19 +186,11 @@ class Batch:
         old = self._live(db, key)
         expire_at = old.expire_at if (op.keep_ttl and old is not None) else op.expire_at
         seq = self._append(db, key, fmt.OP_PUT)
-        self.conn.execute(
-            "INSERT OR REPLACE INTO keys (db, key, length, expire_at, base_seq) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (db, key, value.length, expire_at, seq),
-        )
+        bitmap_row = None  # (an empty value has no bitmaps row)
         if bits:
             crc, data = fmt.encode_bitmap(bits)
-            self.conn.execute(
-                "INSERT OR REPLACE INTO bitmaps (db, key, crc, data) VALUES (?, ?, ?, ?)",
-                (db, key, crc, data),
-            )
-        elif old is not None:
-            self.conn.execute("DELETE FROM bitmaps WHERE db = ? AND key = ?", (db, key))
+            bitmap_row = (db, key, crc, data)
+        self.puts[(db, key)] = ((db, key, value.length, expire_at, seq), bitmap_row)
         if old is not None:
             bitmaps.unload(db, key, old)
         entry = self.index.dbs[db][key] = Entry(value.length, expire_at, bits)

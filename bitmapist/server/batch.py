@@ -22,6 +22,9 @@ value is staged in the turn's reads (`Keyspace.stage`) and the key is `staged`. 
 writers that read their key through `Keyspace.value` alone read it so
 (`waits(..., staged=True)`); their replies are in the same batch as the writes they
 read, so they fail with it. Any other command of the key commits the queue first.
+Such a write that replaces the whole value (a `Put`: APPEND, INCR...) takes the place
+of the key's queued `Put` when that was staged too: the engine gets one `Put` per key
+per batch however often a pipeline rewrites it (both replies wait for that one).
 
 SETBIT, the hot path, does better: while only SETBITs are queued, their previous bits
 are known from the engine plus an overlay of the queued ones, so a SETBIT never forces
@@ -38,7 +41,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from ..engine import SetBits
+from ..engine import Put, SetBits
 from .keyspace import Keyspace
 from .resp import Ack, Acks, Error, Later
 
@@ -86,6 +89,8 @@ class WriteBatcher:
         self._keys: set[tuple[int, bytes]] = set()  # the keys `_ops` write
         self._anywhere = False  # whether `_ops` hold a write of unknown keys
         self._staged: set[tuple[int, bytes]] = set()  # keys whose queued value is staged
+        # Staged keys whose last queued op is a whole-value Put: its index in `_ops`.
+        self._puts: dict[tuple[int, bytes], int] = {}
         self._bits: dict[tuple[int, bytes], dict[int, bool]] = {}  # queued SETBITs
         self._bit_count = 0
         #: The current batch's replies of one SETBIT whose previous bit was 0 or 1.
@@ -221,23 +226,33 @@ class WriteBatcher:
         bits = self._bits
         if self._bit_count and (keys is None or any((db, key) in bits for key in keys)):
             self.flush()  # keep the order: the key's queued SETBITs go first
+        replaces = None
         if keys is None:
             self._anywhere = True
         elif deferred.ops:  # (a reply joining the batch writes nothing)
-            self._remember(db, keys, deferred.value)
+            replaces = self._remember(db, keys, deferred)
         later = Later()
-        start = len(self._ops)
-        self._ops.extend(deferred.ops)
-        self._pending.append((later, deferred.finish, start, len(self._ops), deferred.changes))
+        if replaces is None:
+            start = len(self._ops)
+            self._ops.extend(deferred.ops)
+            stop = len(self._ops)
+        else:  # the key's queued Put gives way to this one
+            self._ops[replaces] = deferred.ops[0]
+            start, stop = replaces, replaces + 1
+        self._pending.append((later, deferred.finish, start, stop, deferred.changes))
         self.queued = True
-        if len(self._ops) >= self.max_ops:
+        if len(self._ops) >= self.max_ops or len(self._pending) >= self.max_ops:
             self.flush()
         return later
 
-    def _remember(self, db: int, keys: Sequence[bytes], value: Any) -> None:
-        """Note that queued ops write `keys`, and stage `value` when it is their one
-        key's whole new value and every write of that key queued before was staged."""
-        queued, staged = self._keys, self._staged
+    def _remember(self, db: int, keys: Sequence[bytes], deferred: Deferred) -> int | None:
+        """Note that queued ops write `keys`, and stage the deferred's value when it is
+        their one key's whole new value and every write of that key queued before was
+        staged. Returns the index in `_ops` of the key's queued Put that this write's
+        one Put replaces (both staged), or None."""
+        queued, staged, puts = self._keys, self._staged, self._puts
+        value = deferred.value
+        replaces = None
         for key in keys:
             item = (db, key)
             if (
@@ -246,10 +261,19 @@ class WriteBatcher:
                 and (item not in queued or item in staged)
                 and self.keyspace.stage(db, key, value)
             ):
+                ops = deferred.ops
+                if len(ops) == 1 and type(ops[0]) is Put:
+                    replaces = puts.get(item)
+                    if replaces is None:
+                        puts[item] = len(self._ops)
+                else:
+                    puts.pop(item, None)
                 staged.add(item)
             else:
                 staged.discard(item)
+                puts.pop(item, None)
             queued.add(item)
+        return replaces
 
     def flush(self) -> None:
         """Commit every queued op and SETBIT in one batch and fill in their replies."""
@@ -259,6 +283,7 @@ class WriteBatcher:
         ops, pending = self._ops, self._pending
         self._ops, self._pending, self._keys, self._anywhere = [], [], set(), False
         self._staged = set()  # (the write below unstages their values)
+        self._puts = {}
         bits, acks, runs, bit_count = self._bits, self.acks, self._runs, self._bit_count
         bit_changes, changed_keys = self._bit_changes, self._changed_keys
         if bit_count:  # after the other ops: none of them writes a key of theirs
