@@ -17,6 +17,10 @@
    key, against each server in interleaved rounds; medians and ratios ours/redis (goal
    >= 0.5x). SETBIT and GETBIT over 10,000 random keys too (no goal: pipelines that mix
    keys, so the server's shortcuts for runs on one key do not apply).
+   String writes over 1,000 keys (`-r 1000`: INCR, SET, APPEND, SETRANGE, BITFIELD), each
+   key deleted before its run (no goal: whole-value writes, each committed to SQLite).
+   Every row also gives each server's CPU per request (the scheduler's count): steadier
+   than requests per second when other jobs share the machine.
 3. Latency: SETBIT round trips (one at a time) while another client writes steadily and
    checkpoints (BGSAVE) run back to back; p50, p99 and p99/p50 (goal <= 10x).
 
@@ -45,6 +49,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from _common import process_status_bytes as rss_bytes  # noqa: E402
+from _roundtrips import cpu_seconds  # noqa: E402
 
 from bitmapist.bitbytes import to_redis_string  # noqa: E402
 from tests.bitmapist_server import BitmapistServerProcess  # noqa: E402
@@ -59,6 +64,7 @@ FULL = {
     "setbit_n": 300_000,
     "getbit_n": 300_000,
     "bitcount_n": 2_000,
+    "string_n": 100_000,
     "latency_seconds": 8.0,
     "memory_restarts": 3,
 }
@@ -71,6 +77,7 @@ QUICK = {
     "setbit_n": 30_000,
     "getbit_n": 30_000,
     "bitcount_n": 200,
+    "string_n": 10_000,
     "latency_seconds": 2.0,
     "memory_restarts": 1,
 }
@@ -188,16 +195,35 @@ def load(client, keys: dict[str, set[int]], names: list[str]) -> None:
 
 def redis_benchmark(port: int, n: int, *command: str) -> float:
     """Requests per second reported by `redis-benchmark -P 16 -c 50 -q`."""
+    return redis_benchmark_cpu(port, None, n, *command)[0]
+
+
+def redis_benchmark_cpu(port: int, pid: int | None, n: int, *command: str) -> tuple[float, float]:
+    """(requests per second reported by `redis-benchmark -P 16 -c 50 -q`, the CPU seconds
+    process `pid` used per request meanwhile (0.0 without a pid))."""
+    before = cpu_seconds(pid) if pid else 0.0
     proc = subprocess.run(
         ["redis-benchmark", "-p", str(port), "-P", "16", "-c", "50", "-n", str(n), "-q", *command],
         capture_output=True,
         text=True,
         timeout=600,
     )
+    used = cpu_seconds(pid) - before if pid else 0.0
     found = re.findall(r"([0-9.]+) requests per second", proc.stdout)
     if not found:
         raise RuntimeError(f"redis-benchmark failed: {proc.stdout[-500:]} {proc.stderr[-500:]}")
-    return float(found[-1])
+    return float(found[-1]), used / n
+
+
+# String writes over 1,000 keys (`-r 1000`: key:000000000000 ... key:000000000999).
+STRING_WRITES = {
+    "INCR 1k keys": ("-t", "incr"),
+    "SET 1k keys": ("-t", "set"),
+    "APPEND 1k keys": ("APPEND", "key:__rand_int__", "x"),
+    "SETRANGE 1k keys": ("SETRANGE", "key:__rand_int__", "5", "abc"),
+    "BITFIELD 1k keys": ("BITFIELD", "key:__rand_int__", "INCRBY", "u8", "0", "1"),
+}
+STRING_KEYS = [f"key:{i:012d}" for i in range(1000)]
 
 
 def bench_memory(cfg: dict, redis_srv: RedisServer, ours: BitmapistServerProcess) -> dict:
@@ -299,11 +325,19 @@ def bench_throughput(
         ),
         "GETBIT 10k keys": (cfg["getbit_n"] // 5, ("-r", "10000", "GETBIT", "k:__rand_int__", "7")),
     }
+    for name, command in STRING_WRITES.items():
+        tests[name] = (cfg["string_n"], ("-r", "1000", *command))
+    cpu: dict[str, dict[str, list[float]]] = {}
     for _ in range(cfg["rounds"]):
         for name, (n, command) in tests.items():
             for side, srv in (("redis", redis_srv), ("ours", ours)):
-                rps = redis_benchmark(srv.port, n, *command)
+                if name in STRING_WRITES:  # each run starts from no keys: APPEND's grow
+                    client = srv.client()
+                    client.delete(*STRING_KEYS)
+                    client.close()
+                rps, seconds = redis_benchmark_cpu(srv.port, srv.process.pid, n, *command)
                 results.setdefault(name, {}).setdefault(side, []).append(rps)
+                cpu.setdefault(name, {}).setdefault(side, []).append(seconds)
     out = {}
     for name, sides in results.items():
         redis_rps = statistics.median(sides["redis"])
@@ -316,6 +350,8 @@ def bench_throughput(
             "ours_rps": ours_rps,
             "ratio": ours_rps / redis_rps,
             "paired_ratio": paired,
+            "redis_cpu_us": statistics.median(cpu[name]["redis"]) * 1e6,
+            "ours_cpu_us": statistics.median(cpu[name]["ours"]) * 1e6,
             "rounds": sides,
         }
     return out
@@ -441,9 +477,10 @@ def main() -> None:
         print(f"\nthroughput, redis-benchmark -P 16 -c 50, median of {cfg['rounds']} rounds")
         for name, row in throughput.items():
             print(
-                f"  {name:15s} redis {row['redis_rps']:>10,.0f}/s  "
-                f"ours {row['ours_rps']:>10,.0f}/s  ratio {row['ratio']:.2f}x, "
-                f"paired per round {row['paired_ratio']:.2f}x"
+                f"  {name:16s} redis {row['redis_rps']:>10,.0f}/s  "
+                f"ours {row['ours_rps']:>10,.0f}/s  ratio {row['ratio']:.3f}x, "
+                f"paired per round {row['paired_ratio']:.3f}x; server CPU per request "
+                f"redis {row['redis_cpu_us']:.2f} us, ours {row['ours_cpu_us']:.2f} us"
                 f"{'' if 'keys' in name else ' (goal >= 0.5x)'}"
             )
     if latency:
