@@ -160,6 +160,26 @@ def test_active_users_are_rolling_windows(client, hourly_marks):
         assert row.stickiness == pytest.approx(row.dau / row.mau)
 
 
+def test_active_users_of_an_expression(client, hourly_marks):
+    """An event object's period events move to each day; a unique bitmap stays."""
+    for uid in range(0, 500, 3):
+        client.mark_unique("paying", uid)
+    paying_active = client.DayEvents("active", 2020, 1, 1) & client.UniqueEvents("paying")
+    first, last = date(2026, 10, 10), date(2026, 10, 20)
+    rows = active_users(paying_active, first, last, system=client)
+
+    def users(day: date, window: int) -> int:
+        low = day - timedelta(days=window - 1)
+        return len({u for u, when in hourly_marks if low <= when.date() <= day and u % 3 == 0})
+
+    assert [(r.dau, r.wau, r.mau) for r in rows] == [
+        (users(r.day, 1), users(r.day, 7), users(r.day, 30)) for r in rows
+    ]
+    assert any(r.dau for r in rows)
+    with pytest.raises(InvalidInput, match="event 3 is not an event name or an event object"):
+        active_users(3, system=client)
+
+
 def test_active_users_defaults_and_limits(client):
     rows = active_users("nobody", system=client)
     assert len(rows) == 30 and all(row.mau == 0 and row.stickiness is None for row in rows)

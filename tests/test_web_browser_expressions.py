@@ -1,17 +1,18 @@
-"""An expression typed into a question page's form, in a real headless Chromium, on the demo
-data: the chart and table show the library's answer for the equivalent event objects, and
-a number's link leads to the library's users behind it."""
+"""An expression typed into a question page's form (and the activity page's), in a real
+headless Chromium, on the demo data: the chart and table show the library's answer for the
+equivalent event objects, and a number's link leads to the library's users behind it."""
 
 # ruff: noqa: F811  (the fixtures imported below are pytest's, redefined as arguments)
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Page
 
 from bitmapist import Bitmapist
 from bitmapist.analytics.funnels import funnel
+from bitmapist.analytics.ranges import active_users
 from bitmapist.analytics.trends import trends
 
 from .test_web_browser import (  # noqa: F401 (fixtures)
@@ -105,3 +106,37 @@ def test_typed_funnel_step_and_a_bad_one(page: Page, served: ServedApp, demo_cli
         "steps: expression 'activate & ~premium:u)' at position 22: unexpected ')'"
     )
     assert page.input_value("input[name=steps] >> nth=1") == "activate & ~premium:u)"
+
+
+def test_typed_expression_on_the_activity_page(page: Page, served: ServedApp, demo_client) -> None:
+    page.goto(served.url + "/activity")
+    page.fill("input[name=event]", PREMIUM_ACTIVE)
+    page.fill("input[name=days]", "30")
+    page.click("form.report button[type=submit]")
+    page.wait_for_selector("#activity-table")
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    some_day = datetime(2026, 1, 5)
+    premium_active = demo_client.DayEvents("active", some_day) & demo_client.UniqueEvents("premium")
+    end = NOW.date()
+    expected = active_users(
+        premium_active, start=end - timedelta(days=29), end=end, system=demo_client
+    )
+    shown = page.eval_on_selector_all(
+        "#activity-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
+    assert [row[:4] for row in shown] == [
+        [d.day.isoformat(), f"{d.dau:,}", f"{d.wau:,}", f"{d.mau:,}"] for d in reversed(expected)
+    ]
+    assert expected[-2].dau > 0
+    assert page.inner_text("h1") == f"Active users: {PREMIUM_ACTIVE}"
+    title = page.locator("svg.chart text.chart-title").text_content() or ""
+    assert title.startswith(f"{PREMIUM_ACTIVE}: daily, weekly and monthly active users")
+    # a typo: the page says where, and the activity form keeps the text to fix
+    page.fill("input[name=event]", PREMIUM_ACTIVE + ")")
+    page.click("form.report button[type=submit]")
+    page.wait_for_selector("#error")
+    assert page.inner_text("#error").startswith(
+        f"event: expression '{PREMIUM_ACTIVE})' at position 19: unexpected ')'"
+    )
+    assert page.input_value("input[name=event]") == PREMIUM_ACTIVE + ")"
+    assert page.input_value("input[name=days]") == "30"

@@ -46,6 +46,11 @@ PAGES = {
     ),
     "lifecycle": "/lifecycle?event=active&first_seen=signup",
     "stickiness": "/stickiness?event=active",
+    # expressions, as in docs/dashboard.md's example: premium against the others
+    "expressions": (
+        "/trends?events=active+%26+premium%3Au&events=active+%26+~premium%3Au"
+        "&breakdown=signup_form%3Anew&period=week&start=2026-10-01&compare=off"
+    ),
 }
 
 # Left, right, top and bottom of every element matching a selector, per chart.
@@ -118,7 +123,8 @@ def test_question_page_chart_and_click_through(
     # the CSV link downloads the page's table
     with page.expect_download() as download_info:
         page.click("#csv-link")
-    assert download_info.value.suggested_filename.startswith(f"{name}-")
+    question = PAGES[name].split("?")[0].strip("/")
+    assert download_info.value.suggested_filename.startswith(f"{question}-")
     follow_a_number(page)
     assert page.dialogs == []  # type: ignore[attr-defined]
 

@@ -21,6 +21,7 @@ from markupsafe import escape
 from bitmapist import Bitmapist
 from bitmapist.analytics.funnels import funnel
 from bitmapist.analytics.lifecycle import lifecycle
+from bitmapist.analytics.ranges import active_users
 from bitmapist.analytics.retention import retention
 from bitmapist.analytics.stickiness import stickiness
 from bitmapist.analytics.trends import trends
@@ -336,6 +337,67 @@ def test_retention_cohort_returning_and_segment(http: TestClient, client: Bitmap
     assert users[1:] == [str(uid) for uid in table.ids(0, 0)] == ["1", "3"]
 
 
+def test_activity_of_an_expression_equals_the_library(http: TestClient, client: Bitmapist) -> None:
+    text = "(active | song:played) & ~churned:u"
+    event = (client.DayEvents("active", SOME_DAY) | client.DayEvents("song:played", SOME_DAY)) & (
+        ~client.UniqueEvents("churned")
+    )
+    days = active_users(event, start=date(2026, 11, 8), end=date(2026, 11, 21), system=client)
+    page = http.get(url("/activity", event=text, days=14, end="2026-11-21")).text
+    rows = re.findall(
+        r"<tr><td>(\d{4}-\d\d-\d\d)</td><td>([\d,]+)</td><td>([\d,]+)</td>"
+        r"<td>([\d,]+)</td>",
+        page,
+    )
+    assert rows == [(d.day.isoformat(), str(d.dau), str(d.wau), str(d.mau)) for d in days[::-1]]
+    assert days[-3].dau == 1  # Nov 19: users 1 and 5 active, 5 churned
+    assert f"<h1>Active users: {escape(text)}</h1>" in page
+    assert f"{escape(text)}: daily, weekly and monthly active users" in page
+    assert f'value="{escape(text)}"' in page  # the form keeps the text
+    # a plain name is the event, a quoted one too
+    quoted = http.get(url("/activity", event='"a&b"', days=14, end="2026-11-21")).text
+    assert "<tr><td>2026-11-12</td><td>2</td>" in quoted
+
+
+ACTIVITY_BAD = [
+    ("active &", "at position 9 (the end): it ends too early"),
+    ("(active | b", "at position 12 (the end): missing ')'"),
+    ("active:2026-13", "at position 1: month 13 is out of range"),
+    ("active ^ ^ b", "at position 10: expected an event name, got '^'"),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), ACTIVITY_BAD)
+def test_activity_bad_text_is_a_400_naming_the_text_and_position(
+    http: TestClient, text: str, problem: str
+) -> None:
+    response = http.get(url("/activity", event=text, days=14))
+    assert response.status_code == 400
+    error = re.search(r'<div class="card error" id="error">([^<]*)</div>', response.text)
+    assert error, response.text
+    assert unescape(error.group(1)).startswith(f"event: expression {text!r} {problem}")
+    # the activity form, filled again with the text and the valid days
+    assert 'action="/activity"' in response.text
+    assert f'value="{escape(text)}"' in response.text and 'value="14"' in response.text
+
+
+def test_activity_limits_are_the_question_pages(http: TestClient) -> None:
+    def ask(text: str) -> Any:
+        return http.get(url("/activity", event=text, days=14))
+
+    assert ask("(" * MAX_NESTING + "active" + ")" * MAX_NESTING).status_code == 200
+    deep = ask("~" * (MAX_NESTING + 1) + "active")
+    assert deep.status_code == 400
+    assert f"at position {MAX_NESTING + 1}: more than {MAX_NESTING} levels" in deep.text
+    long = ask(" | ".join(["active"] * 60))
+    assert long.status_code == 400 and "event is 537 characters long" in long.text
+    names = [f"e{i}" for i in range(MAX_PAGE_OPERANDS + 1)]
+    assert ask("|".join(names[:MAX_PAGE_OPERANDS])).status_code == 200
+    many = ask("|".join(names))
+    assert many.status_code == 400
+    assert f"brings the page to {MAX_PAGE_OPERANDS + 1} event operands" in many.text
+
+
 def test_overview_links_quote_names_that_are_not_plain(http: TestClient, client: Bitmapist) -> None:
     page = http.get("/").text
     link = next(h for h in hrefs(page, "/trends") if "a%26b" in h)
@@ -344,6 +406,9 @@ def test_overview_links_quote_names_that_are_not_plain(http: TestClient, client:
     table = trends("a&b", period="week", system=client, now=NOW)
     assert [s["counts"] for s in answer["series"]] == [list(table.series[0].counts)]
     assert sum(table.series[0].counts) == 2
+    activity = next(h for h in hrefs(page, "/activity") if "a%26b" in h)
+    assert parse_qs(urlsplit(activity).query)["event"] == ['"a&b":this-month']
+    assert "<tr><td>2026-11-12</td><td>2</td>" in http.get(activity).text
 
 
 # --- bad text: a 400 naming the field, the text and the position, on every page

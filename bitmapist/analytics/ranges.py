@@ -35,6 +35,7 @@ from ..periods import add_month, now_in
 from ..systems import get_client
 from ..validation import check_event_name, check_int, check_uuid
 from .reader import BitmapReader
+from .specs import EventSpec, check_spec, period_expression
 from .timeline import wall_clock
 
 #: Longest range `active_users` reports on, in days (ten years).
@@ -123,7 +124,7 @@ class ActiveUsers(NamedTuple):
 
 
 def active_users(
-    event_name: str = "active",
+    event_name: EventSpec = "active",
     start: date | datetime | None = None,
     end: date | datetime | None = None,
     system: Any = "default",
@@ -136,9 +137,13 @@ def active_users(
     WAU is the number of distinct users in the `wau_days` days ending with the day, MAU in
     the `mau_days` days (rolling windows, not calendar weeks or months). Defaults: the 30
     days ending today (in the client's time zone). Each day bitmap is read once.
+
+    `event_name` is an event name (or one set up with `set_custom_handler`) or an event
+    object such as `DayEvents("active") & UniqueEvents("premium")`: its period events are
+    moved to each day, `UniqueEvents` stay as they are (as in `trends`).
     """
 
-    check_event_name(event_name)
+    spec = check_spec(event_name, "event")
     check_int("wau_days", wau_days, 1, 366)
     check_int("mau_days", mau_days, 1, 366)
     client = get_client(system)
@@ -153,9 +158,7 @@ def active_users(
         )
     window = max(wau_days, mau_days)
     history = [first - timedelta(days=window - 1 - i) for i in range(days + window - 1)]
-    exprs = [
-        DayEvents(event_name, d.year, d.month, d.day, system=client).expression for d in history
-    ]
+    exprs = [period_expression(spec, "day", d, client, client.keys) for d in history]
     reader = BitmapReader(client.store)
     reader.prefetch(exprs)
     bitmaps = [reader.bitmap(expr) for expr in exprs]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -239,18 +240,28 @@ class Dashboard:
         )
 
     def activity(self, request: Request) -> Response:
+        """Rolling DAU / WAU / MAU of an event name or expression (read as the question
+        pages read theirs: bare operands are days, moved to each day)."""
         try:
             query = ActivityQuery.parse(request.query_params)
             if not query.event:
                 names = self.event_names()
-                query = ActivityQuery(event="active" if "active" in names else "", days=query.days)
+                query = replace(query, event="active" if "active" in names else "")
             if not query.event:
                 return self.render(request, "activity.html", query=query, days=[], chart=None)
-            end = query.end or self.now().astimezone(self.client.timezone).date()
+            texts = EventTexts(self.client, "day", self.now())
+            event = texts.spec("event", query.event)
+            end = query.end or texts.now.astimezone(self.client.timezone).date()
             start = end - timedelta(days=query.days - 1)
-            days = active_users(query.event, start=start, end=end, system=self.client)
+            days = active_users(event, start=start, end=end, system=self.client)
         except BitmapistError as exc:
-            return self.error(request, exc, query=RetentionQuery())
+            return self.error(
+                request,
+                exc,
+                query=ActivityQuery.lenient(request.query_params),
+                page_name="activity",
+                form_template="_activity_form.html",
+            )
         chart = charts.line_chart(
             [
                 charts.Series("DAU", [d.dau for d in days], charts.PALETTE[0]),

@@ -151,7 +151,8 @@ class RetentionQuery:
 
 @dataclass(frozen=True)
 class ActivityQuery:
-    """What the activity view shows: an event's DAU/WAU/MAU over `days` days up to `end`."""
+    """What the activity view shows: the DAU/WAU/MAU of an event (a name or an expression)
+    over `days` days up to `end`."""
 
     event: str = ""
     days: int = 90
@@ -173,6 +174,11 @@ class ActivityQuery:
                 f"expected a date from {earliest} to {date.max}"
             )
         return query
+
+    @classmethod
+    def lenient(cls, params: Any) -> ActivityQuery:
+        """See `lenient`."""
+        return lenient(cls, params)
 
     def url(self, path: str = "/activity") -> str:
         params = {"event": self.event}
