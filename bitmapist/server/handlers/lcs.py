@@ -1,15 +1,21 @@
 """LCS key1 key2 [LEN] [IDX] [MINMATCHLEN len] [WITHMATCHLEN]: Redis 7.0's `lcsCommand`.
 
-The same dynamic-programming table as Redis (one uint32 per cell, refused when it would
-exceed proto-max-bulk-len), built and walked back in the same order, so that the string,
-the length and the match ranges are Redis's own. The table costs O(len1 * len2) time in
-Python (some 10 million cells a second) on the event loop: like Redis, LCS of long
-strings blocks every client while it runs, only longer.
+Redis fills a table of LCS(a[:i], b[:j]) with one uint32 per cell and walks it back from
+the corner. Here the table is computed bit-parallel (Allison-Dix, in Hyyro's form): one
+big integer per byte of the first string holds a row as one bit per column, set where
+the row does *not* grow (LCS(i, j) == LCS(i, j - 1)), so a row costs a handful of C
+big-int operations on len2 bits instead of len2 Python steps. The walk back needs only
+those bits: at a mismatch Redis steps up (i - 1) exactly when LCS(i - 1, j) >
+LCS(i, j - 1), which is when the row grows at column j (then LCS(i, j - 1) is one less
+and LCS(i - 1, j) must equal LCS(i, j)); on a tie it steps left, as Redis. So the path,
+the string and the match ranges are Redis's own.
+
+The limit is Redis's (its table must fit in proto-max-bulk-len); the rows kept for the
+walk take 1/32 of that table. Cost and what still blocks the loop: docs/server.md.
 """
 
 from __future__ import annotations
 
-from array import array
 from typing import Any
 
 from ..resp import Error, Map, strict_int
@@ -20,6 +26,8 @@ _UINT32_MAX = 2**32 - 1
 _BOTH = Error("ERR If you want both the length and indexes, please just use IDX.")
 _TOO_LONG = Error("ERR String too long for LCS")
 _TOO_MUCH = Error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+#: For each byte: a translation that spells it "1" and every other byte "0".
+_DIGITS = [b"0" * char + b"1" + b"0" * (255 - char) for char in range(256)]
 
 
 def _string(state: ServerState, session: Session, key: bytes) -> bytes:
@@ -29,31 +37,37 @@ def _string(state: ServerState, session: Session, key: bytes) -> bytes:
     return b"" if value is None else value.to_bytes()
 
 
-def _table(a: bytes, b: bytes) -> list[array]:
-    """Rows i = 0..len(a) of LCS(a[:i], b[:j]) for j = 0..len(b)."""
-    width = len(b) + 1
-    rows = [array("I", bytes(4 * width))]
-    previous = [0] * width
+def _masks(a: bytes, b: bytes) -> dict[int, int]:
+    """For each byte of `a` that occurs in `b`: the positions of it in `b` as bits (bit j
+    for b[j]), built in C: `b` spelled as '0'/'1' digits, lowest position last."""
+    reversed_b = b[::-1]
+    return {char: int(reversed_b.translate(_DIGITS[char]), 2) for char in set(a) & set(b)}
+
+
+def _rows(a: bytes, b: bytes, keep: bool) -> tuple[int, list[bytes]]:
+    """LCS(a, b) and, when `keep`, row i (for a[:i + 1]) as bytes, little-endian: bit j
+    set when LCS(i + 1, j + 1) == LCS(i + 1, j)."""
+    width = len(b)
+    full = (1 << width) - 1
+    size = (width + 7) // 8
+    masks = _masks(a, b)
+    row = full  # row 0: LCS(0, j) never grows
+    rows: list[bytes] = []
     for char in a:
-        row = [0] * width
-        left = 0
-        for j, other in enumerate(b, 1):
-            if other == char:
-                left = previous[j - 1] + 1
-            else:
-                up = previous[j]
-                if up > left:
-                    left = up
-            row[j] = left
-        rows.append(array("I", row))
-        previous = row
-    return rows
+        matches = row & masks.get(char, 0)
+        # Each run of set bits ending at a match clears its lowest match (the row grows
+        # there) and sets the bit the run ended at: Hyyro's (V + U) | (V - U).
+        row = ((row + matches) | (row - matches)) & full
+        if keep:
+            rows.append(row.to_bytes(size, "little"))
+    return width - row.bit_count(), rows
 
 
 def _walk(
-    a: bytes, b: bytes, rows: list[array], minmatchlen: int, withmatchlen: bool
+    a: bytes, b: bytes, rows: list[bytes], minmatchlen: int, withmatchlen: bool
 ) -> tuple[bytes, list[list[Any]]]:
-    """Walk the table back from its corner: the LCS and the match ranges (last first)."""
+    """Walk the table back from its corner as Redis does: the LCS and the match ranges
+    (last first)."""
     alen = len(a)
     i, j = alen, len(b)
     result = bytearray()
@@ -77,10 +91,11 @@ def _walk(
             i -= 1
             j -= 1
         else:
-            if rows[i - 1][j] > rows[i][j - 1]:
-                i -= 1
-            else:
+            # Up when row i grows at column j (its bit j - 1 is clear), else left.
+            if rows[i - 1][(j - 1) >> 3] >> ((j - 1) & 7) & 1:
                 j -= 1
+            else:
+                i -= 1
             if a_start != alen:
                 emit = True
         if emit:
@@ -124,8 +139,7 @@ def lcs(state: ServerState, session: Session, args: list[bytes]) -> Any:
         return _TOO_LONG
     if (len(a) + 1) * (len(b) + 1) * 4 > state.settings.max_bulk_len:
         return _TOO_MUCH
-    rows = _table(a, b)
-    length = rows[-1][-1]
+    length, rows = _rows(a, b, keep=not getlen)
     if getlen:
         return length
     result, ranges = _walk(a, b, rows, minmatchlen, withmatchlen)
