@@ -97,3 +97,32 @@ def test_runs_of_bitset_containers_and_what_breaks_them():
     for start in edges:
         for end in edges:
             assert byte_range(bits, start, end) == whole[start:end], (start, end)
+
+
+_kinds = st.sampled_from(["bitset", "run", "array", "missing"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_kinds, min_size=1, max_size=8), st.booleans(), st.data())
+def test_mixed_containers_in_any_order_and_any_range(kinds, optimize, data):
+    """Containers of every kind side by side (bitsets that make a span, and whatever breaks
+    one), every byte range of the string against the bit-by-bit bytes."""
+    bits = BitMap()
+    for key, kind in enumerate(kinds):
+        base = key * CONTAINER
+        if kind == "bitset":
+            bits.update(range(base + key % 3, base + CONTAINER, 2 + key % 3))
+        elif kind == "run":
+            bits.add_range(base + 100 * key, base + CONTAINER - 7 * key)
+        elif kind == "array":
+            bits.update(range(base + key, base + CONTAINER, 97))
+    if not bits:
+        return
+    if optimize:
+        bits.run_optimize()
+    length = len(kinds) * CONTAINER // 8 + data.draw(st.integers(0, 9))
+    whole = _bit_by_bit(bits, length)
+    start = data.draw(st.integers(0, length))
+    end = data.draw(st.integers(start, length))
+    assert byte_range(bits, start, end) == whole[start:end]
+    assert to_bytes(bits, length) == whole
