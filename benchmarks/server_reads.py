@@ -9,7 +9,8 @@ Per data set, on the last month key: median round trip of GET, GETRANGE (4 KiB f
 middle), BITCOUNT and BITOP OR of the months (ours / redis; goal for GET and GETRANGE:
 <= 2x), each next to PING measured in the same interleaved rounds (the floor of each
 server's request path; "minus PING" is what the read adds), through redis-py and through a
-raw socket, and each server's CPU time per request (benchmarks/_roundtrips.py). Then the
+raw socket, and each server's CPU time per request, with the PING of a do-nothing asyncio
+server on the same event loop (benchmarks/_roundtrips.py). Then the
 database file (plus WAL) after SAVE against the keys' serialized roaring size (goal <= 2x).
 Last, GET of a bitmap holding id 2**32-1 (a 512 MB string, skipped by
 --quick): its time, and the server's RSS before and at its peak while answering (the
@@ -35,7 +36,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from _common import process_status_bytes  # noqa: E402
-from _roundtrips import format_reads, measure_reads  # noqa: E402
+from _roundtrips import floor_server, format_reads, measure_reads  # noqa: E402
 from pyroaring import BitMap  # noqa: E402
 
 from bitmapist.bitbytes import to_bytes  # noqa: E402
@@ -113,7 +114,8 @@ def bench_dataset(name: str, keys: dict[str, BitMap], cfg: dict, redis_srv, ours
         "redis": (clients["redis"], redis_srv.port, redis_srv.process.pid),
         "ours": (clients["ours"], ours.port, ours.process.pid),
     }
-    result["reads"] = measure_reads(servers, commands, cfg["samples"], cfg["rounds"])
+    with floor_server(_event_loop(cfg["server_flags"])) as floor:
+        result["reads"] = measure_reads(servers, commands, cfg["samples"], cfg["rounds"], floor)
     result["load_after"] = os.getloadavg()
     clients["ours"].delete("dest")
     result["rss_after_load"] = {
@@ -131,6 +133,11 @@ def bench_dataset(name: str, keys: dict[str, BitMap], cfg: dict, redis_srv, ours
     ours.start()
     result["rss_after_restart"] = _rss(ours.process.pid)
     return result
+
+
+def _event_loop(flags: list[str]) -> str:
+    """The event loop our server runs with these flags (the do-nothing server runs on it too)."""
+    return "uvloop" if "uvloop" in flags else "asyncio"
 
 
 def _rss(pid: int) -> int:
