@@ -2,6 +2,7 @@
 
     python benchmarks/server_datasets.py [--quick] [--json] [--datasets sparse40,dense]
                                          [--days N] [--scale F] [--redis-days N]
+                                         [--server-flags "..."] [--load-only]
 
 Data sets (issue 16), in bitmapist's layout: a day, a week (day // 7) and a month (day // 30)
 key per day, every event marking all three:
@@ -19,7 +20,8 @@ Per data set, each on a fresh server of each kind:
 - memory: our RSS idle, after the load, after SAVE (a checkpoint's fold), its peak until
   then (VmHWM: the load, the reads and the SAVE), after a cold
   restart, after the restart plus a BITCOUNT of every key (data is decoded on demand; a
-  stored bitmap is counted from its header), then a GETBIT of every key (each decoded);
+  stored bitmap is counted from its header), then a GETBIT of every key (decoded while
+  `--hot-bytes` has room, else tested packed);
   Redis's used_memory and RSS after the load.
   Redis cannot hold the sparse sets (a key holding an id near 2**31 is a 256 MiB string: 90 days
   is ~26.5 GiB): it loads only the first `--redis-days` days and its memory is projected per
@@ -183,6 +185,13 @@ def rss(pid: int) -> int:
     return process_status_bytes(pid)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss(pid: int) -> int:
     """The process's peak RSS so far (VmHWM)."""
     return process_status_bytes(pid, "VmHWM")
@@ -241,6 +250,24 @@ def bench_redis(tmp: Path, days: Iterator[Day], full_keys: int) -> tuple[RedisSe
     return redis_srv, out
 
 
+def bench_load(tmp: Path, make: Callable[[], Iterator[Day]], cfg: dict) -> dict:
+    """`--load-only`: our server's load alone, with its CPU time per event (the cost of a
+    write path, e.g. with keys being written that do not fit `--hot-bytes`)."""
+    flags = ("--checkpoint-interval", "0", *cfg["server_flags"])
+    ours = BitmapistServerProcess(tmp / "ours", *flags)
+    try:
+        pid = ours.process.pid
+        out: dict = {"rss_idle": rss(pid)}
+        cpu = cpu_seconds(pid)
+        out["load"] = load(ours.port, make())
+        out["cpu_us_per_event"] = (cpu_seconds(pid) - cpu) / out["load"]["events"] * 1e6
+        out["rss_after_load"] = rss(pid)
+        out["rss_peak"] = peak_rss(pid)
+        return out
+    finally:
+        ours.stop()
+
+
 def bench_dataset(tmp: Path, make: Callable[[], Iterator[Day]], cfg: dict) -> dict:
     keys = bitmaps(make())
     serialized = sum(len(bits.serialize()) for bits in keys.values())
@@ -278,7 +305,8 @@ def bench_dataset(tmp: Path, make: Callable[[], Iterator[Day]], cfg: dict) -> di
         client = ours.client()
         wrong = [key for key in keys if client.bitcount(key) != len(keys[key])]
         out["rss_after_reading_all"] = rss(ours.process.pid)
-        # GETBIT decodes each key (BITCOUNT reads a stored bitmap's count from its header)
+        # GETBIT decodes each key while the hot budget has room (else tests it packed;
+        # BITCOUNT reads a stored bitmap's count from its header)
         wrong += [key for key in keys if client.getbit(key, keys[key].max()) != 1]
         out["rss_after_decoding_all"] = rss(ours.process.pid)
         client.close()
@@ -373,6 +401,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--server-flags", default="", help='more flags for our server, e.g. "--hot-bytes 0"'
     )
+    parser.add_argument(
+        "--load-only",
+        action="store_true",
+        help="only load our server: events/s, its CPU time per event, RSS (no Redis, no reads)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.days, args.scale = args.days or 3, min(args.scale, 0.02)
@@ -395,6 +428,17 @@ def main() -> None:
     result: dict = {"args": vars(args), "datasets": {}}
     with tempfile.TemporaryDirectory(prefix="bitmapist-datasets-") as tmp:
         for name in args.datasets.split(","):
+            if args.load_only:
+                row = result["datasets"][name] = bench_load(Path(tmp) / name, makers[name], cfg)
+                if not args.json:
+                    print(
+                        f"{name}: {row['load']['events']:,} events, "
+                        f"{row['load']['events_s']:,.0f} events/s, server CPU "
+                        f"{row['cpu_us_per_event']:.1f} us/event; RSS after load "
+                        f"{row['rss_after_load'] / MIB:.1f} MiB, "
+                        f"peak {row['rss_peak'] / MIB:.1f} MiB"
+                    )
+                continue
             row = bench_dataset(Path(tmp) / name, makers[name], cfg)
             row["goals"] = goals(name, row)
             result["datasets"][name] = row

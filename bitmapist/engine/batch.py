@@ -164,7 +164,7 @@ class Batch:
             else:
                 bits -= offsets
         else:
-            bitmaps.unload(db, key, entry)  # a packed copy is stale: reloaded with this
+            bitmaps.change(db, key, entry, op.value, offsets)  # a packed value's delta
         self._append(db, key, fmt.OP_SET if op.value else fmt.OP_CLEAR, offsets.serialize())
         self.index.journaled.add((db, key))
         return previous

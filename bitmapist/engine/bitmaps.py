@@ -8,7 +8,7 @@ changes still only in the fast log (`KeyIndex.log_changes`). What is loaded is h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 from pyroaring import BitMap
@@ -16,19 +16,9 @@ from pyroaring import BitMap
 from .cache import BitmapCache
 from .journal import Journal
 from .keyspace import Entry, KeyIndex
+from .packed import change_bits
 
-
-def change_bits(bits: BitMap, value: bool, offsets: BitMap | int) -> None:
-    """Set (`value`) or clear `offsets` (a bitmap or one offset) in `bits`."""
-    if type(offsets) is int:
-        if value:
-            bits.add(offsets)
-        else:
-            bits.discard(offsets)
-    elif value:
-        bits |= offsets
-    else:
-        bits -= offsets
+__all__ = ["Bitmaps", "change_bits"]
 
 
 class Bitmaps:
@@ -65,6 +55,32 @@ class Bitmaps:
         self.cache.add_hot((db, key), entry, bits)
         return bits
 
+    def tests(self, db: int, key: bytes, entry: Entry) -> Container[int]:
+        """The entry's bits for `offset in ...` tests (GETBIT, SETBIT's previous bit),
+        most recently used: decoded ones; a packed value tested in place (never decoded,
+        see `packed`) unless the hot tier has room for it decoded; a key not in memory
+        loaded packed when its stored bitmap is current (no decoding), else decoded."""
+        bits = entry.bits
+        if bits is not None:
+            self.cache.touch((db, key))
+            return bits
+        if entry.packed is None and not self._load_packed(db, key, entry):
+            return self.bits(db, key, entry)
+        if self.cache.fits_decoded(entry):
+            return self.cache.decode((db, key), entry)
+        return self.cache.tested((db, key), entry)
+
+    def _load_packed(self, db: int, key: bytes, entry: Entry) -> bool:
+        """Cache an entry that is not in memory packed, from its stored bitmap, when
+        nothing newer changed it (False, loading nothing, otherwise)."""
+        if (db, key) in self.index.journaled:
+            return False
+        stored = self.journal.stored_bitmap(db, key)
+        if stored is None:
+            return False  # (no bits: empty, decoded at once)
+        self.cache.add_packed((db, key), entry, *stored)
+        return True
+
     def bits_many(self, db: int, named: Sequence[tuple[bytes, Entry]]) -> list[BitMap]:
         """`bits` of each (key, entry) of `db`, in order, with the keys that are neither
         hot nor packed loaded together (`Journal.load_many`: a few SQL statements per 500
@@ -82,35 +98,40 @@ class Bitmaps:
         if entry.bits is not None:
             self.cache.touch((db, key))
             return len(entry.bits)
-        if entry.packed is None:
+        packed = entry.packed
+        if packed is None:
             # The stored bitmap is the key's value only when nothing newer changed it.
-            stored = None
-            if (db, key) not in self.index.journaled:
-                stored = self.journal.stored_bitmap(db, key)
-            if stored is None:
+            if not self._load_packed(db, key, entry):
                 return len(self.bits(db, key, entry))
-            self.cache.add_packed((db, key), entry, *stored)
+            packed = entry.packed
+            assert packed is not None
         else:
             self.cache.touch_packed((db, key))
-        return entry.count
+        return packed.count
 
     def current(self, db: int, key: bytes, entry: Entry) -> BitMap:
         """The entry's current bits without caching them (for a checkpoint's fold)."""
         if entry.bits is not None:
             return entry.bits
-        if entry.packed is not None:  # current: any change drops a packed copy
-            return BitMap.deserialize(entry.packed)
+        if entry.packed is not None:
+            return entry.packed.bits()
         return self.load(db, key)
+
+    def folded(self, db: int, key: bytes, entry: Entry, data: bytes, count: int) -> None:
+        """A checkpoint stored the entry's `current` bits as `data`: a packed entry takes
+        that serialization, its delta folded for free."""
+        if entry.packed is not None and entry.packed.delta:
+            self.cache.repack((db, key), entry, data, count)
 
     def change(self, db: int, key: bytes, entry: Entry, value: bool, offsets: Any) -> None:
         """Apply a change (already durable) to the entry's cached bits: decoded bits change
-        in place; a packed copy is stale and dropped (its next use reloads it)."""
+        in place, a packed value through its delta (`cache.change_packed`)."""
         if entry.bits is not None:
             change_bits(entry.bits, value, offsets)
             if value:
                 self.cache.grow((db, key), entry, 1 if type(offsets) is int else len(offsets))
         elif entry.packed is not None:
-            self.cache.drop((db, key), entry)
+            self.cache.change_packed((db, key), entry, value, offsets)
 
     def add_new(self, db: int, key: bytes, entry: Entry) -> None:
         """Cache a new key's (decoded, empty or just written) bits."""

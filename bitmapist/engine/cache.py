@@ -3,17 +3,21 @@
 Two tiers, each least-recently-used first:
 
 - *hot*: decoded `BitMap`s, ready for any operation, up to `hot_bytes`;
-- *packed*: the portable serialization (bytes) plus the bitmap's cardinality. For sparse
-  bitmaps this is far smaller than CRoaring's decoded form (every container is allocated
-  on its own: ~75 bytes each before its values, see `decoded_bytes`), and BITCOUNT needs
-  no decoding.
+- *packed*: a `packed.Packed`: the portable serialization (bytes), a small delta of
+  changed offsets and the bitmap's cardinality. For sparse bitmaps this is far smaller
+  than CRoaring's decoded form (every container is allocated on its own: ~75 bytes each
+  before its values, see `decoded_bytes`); BITCOUNT, bit tests (GETBIT, SETBIT's
+  previous bit) and writes need no decoding. A packed bitmap is decoded (moved to the
+  hot tier) when every bit is needed, when its delta is full, or for a bit test when the
+  hot tier has room for it.
 
 A bitmap pushed out of the hot tier is packed; once hot and packed together pass
 `total_bytes` the coldest packed ones are dropped (the engine reloads them from the file
 when next needed).
 
 Budgets count what the bitmaps take in memory: a hot bitmap its decoded size as CRoaring
-allocates it (`decoded_bytes`, measured from its containers), a packed one its bytes.
+allocates it (`decoded_bytes`, measured from its containers), a packed one its bytes,
+its parsed header and its delta (`Packed.nbytes`).
 A write to a hot bitmap adds an upper bound (`GROWTH_PER_BIT` per bit set) and marks it
 for measuring; when the bounds pass a budget, those bitmaps are measured again, and only
 a budget that the measured sizes still pass evicts, down to 7/8 of it (so that the next
@@ -21,8 +25,10 @@ few writes do not measure again). Bitmaps freed by an eviction go back to the al
 which is asked to return free pages to the system once 1 MiB has been evicted
 (`heap.give_back`).
 
-A packed bitmap must be current: whoever changes a key whose bits are not decoded drops
-its packed copy (`drop`), as the change is in the journal a reload reads.
+A packed bitmap is current: a change of a key held packed goes to its delta
+(`change_packed`, the rule in `packed.py`), counted in its size; when the delta is full
+the key is decoded with its delta and the change, into the hot tier (the next eviction
+packs it again, delta folded, if the hot tier has no room for it).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from pyroaring import BitMap
 
 from . import heap
 from .keyspace import Entry
+from .packed import Packed, change_bits
 
 ENTRY_OVERHEAD = 200  # bytes of bookkeeping per cached bitmap (Entry, dict slots, objects)
 # CRoaring's heap per container before its values, as glibc's malloc counts it (mallinfo2,
@@ -78,6 +85,7 @@ class BitmapCache:
         self.hot_used = 0
         self.packed_used = 0
         self.evicted = 0  # bytes evicted since the allocator last gave memory back
+        self.decodes = 0  # packed entries decoded (reads of every bit, full deltas)
         #: Mark a hot (`touch`) or packed (`touch_packed`) entry most recently used, by
         #: its (db, key): the dicts' own C methods, as every read of a bitmap calls one.
         self.touch = self._hot.move_to_end
@@ -122,14 +130,10 @@ class BitmapCache:
     def serialized_bytes(self) -> int:
         """Bytes the cached bitmaps take serialized, measured (packed ones take that;
         decoded sparse ones up to ~7x that in memory, see `decoded_bytes`)."""
-        return (
-            self.packed_used
-            - ENTRY_OVERHEAD * len(self._packed)
-            + sum(
-                len(entry.bits.serialize())
-                for entry in self._hot.values()
-                if entry.bits is not None
-            )
+        packed = (entry.packed for entry in self._packed.values())
+        hot = (entry.bits for entry in self._hot.values())
+        return sum(len(value.data) for value in packed if value is not None) + sum(
+            len(bits.serialize()) for bits in hot if bits is not None
         )
 
     def measured_hot_bytes(self) -> int:
@@ -148,20 +152,63 @@ class BitmapCache:
 
     def add_packed(self, name: _Name, entry: Entry, data: bytes, count: int) -> None:
         """Hold the entry's bits as their serialization `data` (`count` bits set)."""
-        entry.packed = data
-        entry.count = count
-        entry.size = ENTRY_OVERHEAD + len(data)
+        packed = entry.packed = Packed(data, count)
+        entry.size = ENTRY_OVERHEAD + packed.nbytes
         self.packed_used += entry.size
         self._packed[name] = entry
 
     def decode(self, name: _Name, entry: Entry) -> BitMap:
-        """Move a packed entry to the hot tier and return its bits."""
-        data = entry.packed
-        assert data is not None
+        """Move a packed entry to the hot tier (its delta applied) and return its bits."""
+        packed = entry.packed
+        assert packed is not None
         self._forget_packed(name, entry)
-        bits = BitMap.deserialize(data)
+        bits = packed.bits()
         self.add_hot(name, entry, bits)
+        self.decodes += 1
         return bits
+
+    def fits_decoded(self, entry: Entry) -> bool:
+        """Whether a packed entry, decoded, would fit in the hot tier now without an
+        eviction (an estimate from its containers and bytes, as `decoded_bytes` counts)."""
+        packed = entry.packed
+        assert packed is not None
+        decoded = packed.containers * CONTAINER_BYTES + len(packed.data) * 9 // 8
+        return self.hot_used + ENTRY_OVERHEAD + decoded <= self._hot_limit * 7 // 8
+
+    def tested(self, name: _Name, entry: Entry) -> Packed:
+        """A packed entry's value, ready for bit tests (its header parsed and counted),
+        most recently used."""
+        packed = entry.packed
+        assert packed is not None
+        if packed.prepare():
+            self._resize_packed(entry, packed)
+        self._packed.move_to_end(name)
+        return packed
+
+    def change_packed(self, name: _Name, entry: Entry, value: bool, offsets: BitMap | int) -> None:
+        """Apply a change to a packed entry: into its delta, or, when the delta is full,
+        by decoding it (into the hot tier) and changing the bits."""
+        packed = entry.packed
+        assert packed is not None
+        if packed.change(value, offsets):
+            self._resize_packed(entry, packed)
+            return
+        bits = self.decode(name, entry)
+        change_bits(bits, value, offsets)
+        if value:
+            self.grow(name, entry, 1 if type(offsets) is int else len(offsets))
+
+    def repack(self, name: _Name, entry: Entry, data: bytes, count: int) -> None:
+        """A packed entry's bits serialized anew (`data`, by a checkpoint's fold): held
+        as that, with an empty delta."""
+        assert entry.packed is not None
+        self._forget_packed(name, entry)
+        self.add_packed(name, entry, data, count)
+
+    def _resize_packed(self, entry: Entry, packed: Packed) -> None:
+        size = ENTRY_OVERHEAD + packed.nbytes
+        self.packed_used += size - entry.size
+        entry.size = size
 
     def grow(self, name: _Name, entry: Entry, added: int) -> None:
         """A hot entry gained up to `added` set bits: count an upper bound of their memory

@@ -223,11 +223,9 @@ class CatchUp:
         entry = self.index.dbs[db].get(key)
         if entry is None:
             return
-        if entry.bits is not None:
+        if entry.bits is not None or entry.packed is not None:
             offsets = fmt.decode_bits(data, self.journal.where_key(db, key))
             self.bitmaps.change(db, key, entry, op == fmt.OP_SET, offsets)
-        elif entry.packed is not None:
-            self.bitmaps.unload(db, key, entry)  # the next use reloads it, change included
 
     def _refresh_entry(self, db: int, key: bytes) -> None:
         row = self.journal.key_row(db, key)

@@ -304,7 +304,8 @@ class Checkpointer:
             entry = index.dbs[db].get(key)
             if entry is None:
                 continue  # deleted since: its rows go with the rest
-            if entry.bits is not None or entry.packed is not None:
+            packed = entry.packed is not None
+            if entry.bits is not None or packed:
                 bits = bitmaps.current(db, key, entry)
             else:
                 if tail is None:
@@ -314,6 +315,8 @@ class Checkpointer:
                     )
                 bits = self._folded_bits(db, key, entry, progress.changes, tail)
             crc, data = fmt.encode_bitmap(bits)
+            if packed:
+                bitmaps.folded(db, key, entry, data, len(bits))
             if bits:
                 stored.append((db, key, crc, data))
             else:

@@ -225,8 +225,8 @@ class Engine:
     def getbit(self, key: bytes, offset: int, db: int = 0) -> int:
         """GETBIT: 1 or 0 (0 for a missing key or an offset past the end)."""
         with self.view() as view:
-            value = view.value(key, db)
-            return 1 if value is not None and offset in value.bits else 0
+            bits = view.bits(key, db)  # (a packed key is not decoded)
+            return 1 if bits is not None and offset in bits else 0
 
     def bitcount(self, key: bytes, db: int = 0) -> int:
         """BITCOUNT of the whole string."""
@@ -391,6 +391,7 @@ class Engine:
                 "packed_bitmaps": self._cache.packed_count,
                 "cached_bytes": self._cache.measured_hot_bytes() + self._cache.packed_used,
                 "hot_bytes": self._cache.hot_used,
+                "packed_decodes": self._cache.decodes,
                 "journal_rows": self._journal.rows,
                 "journal_bytes": self._journal.nbytes,
                 "log_bytes": log.state()[1] - HEADER_SIZE if log else 0,

@@ -91,12 +91,13 @@ def plan(ops: Sequence[WriteOp], index: KeyIndex, seq: int) -> FastPlan | None:
 
 def already_set(plan: FastPlan, bitmaps: Bitmaps) -> bool:
     """Whether the plan only sets bits that are set already (loading a key's bits for
-    a one-bit mark, so that the next mark of the same id finds them)."""
+    a one-bit mark, so that the next mark of the same id finds them; a packed key is
+    tested in place)."""
     for entry, offsets, value, db, key, _ in plan.changes:
         if not value:
             return False
         if type(offsets) is int:
-            bits = entry.bits if entry.bits is not None else bitmaps.bits(db, key, entry)
+            bits = entry.bits if entry.bits is not None else bitmaps.tests(db, key, entry)
             if offsets not in bits:
                 return False
         elif entry.bits is None or not offsets <= entry.bits:
@@ -121,7 +122,7 @@ def apply(plan: FastPlan, journal: Journal, index: KeyIndex, bitmaps: Bitmaps) -
                 cache.grow(name, entry, 1 if type(offsets) is int else len(offsets))
             cache.touch(name)
         elif entry.packed is not None:
-            cache.drop(name, entry)  # stale now: reloaded with the change
+            cache.change_packed(name, entry, value, offsets)  # (into its delta)
     journal.rows += 1
     journal.nbytes += len(plan.row[4])
     return [None] * len(plan.changes)

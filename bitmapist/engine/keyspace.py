@@ -8,6 +8,7 @@ from typing import Any
 from pyroaring import BitMap
 
 from ..errors import InvalidInput
+from .packed import Packed
 
 DATABASES = 16
 MAX_OFFSET = 2**32 - 1  # Redis's limit: strings of at most 512 MB
@@ -19,17 +20,16 @@ LogChange = tuple[bool, Any]
 
 class Entry:
     """One key: its length and expiry, and its bits when cached: decoded (`bits`) or
-    packed (`packed`, the serialization, with `count` bits set; see `cache`)."""
+    packed (`packed`: the serialization plus a delta, see `packed` and `cache`)."""
 
-    __slots__ = ("length", "expire_at", "bits", "size", "packed", "count")
+    __slots__ = ("length", "expire_at", "bits", "size", "packed")
 
     def __init__(self, length: int, expire_at: int | None, bits: BitMap | None = None):
         self.length = length
         self.expire_at = expire_at
         self.bits = bits
         self.size = 0
-        self.packed: bytes | None = None
-        self.count = 0
+        self.packed: Packed | None = None
 
 
 class KeyIndex:

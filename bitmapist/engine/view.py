@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from .bitmaps import Bitmaps
 from .glob import compile_glob
@@ -27,6 +27,16 @@ class View:
         if entry is None:
             return None
         return Value(self._bitmaps.bits(db, key, entry), entry.length)
+
+    def bits(self, key: bytes, db: int = 0) -> Container[int] | None:
+        """The key's set bits for `offset in ...` tests (shared with the engine: never
+        modify; valid until the next write), or None when it is missing. A packed key is
+        tested in place, not decoded (see `Bitmaps.tests`)."""
+        key = check_key(key)
+        entry = self._index.live(check_db(db), key, self._now)
+        if entry is None:
+            return None
+        return self._bitmaps.tests(db, key, entry)
 
     def values(self, keys: Sequence[bytes], db: int = 0) -> list[Value | None]:
         """`value` of each key, in order, the ones not in memory read from the file

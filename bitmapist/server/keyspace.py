@@ -26,6 +26,7 @@ class Keyspace:
         self._view_manager: Any = None  # its context manager, open between turns' ends
         self._memo: dict[tuple[int, bytes], Value | None] = {}  # values read this turn
         self._counts: dict[tuple[int, bytes], int] = {}  # and BITCOUNTs (`bitcount`)
+        self._tests: dict[tuple[int, bytes], Container[int]] = {}  # and `bits` (`bits`)
 
     def open_turn(self) -> None:
         """Serve reads from one engine view (one lock, one catch-up check) until `close_turn`.
@@ -47,6 +48,7 @@ class Keyspace:
         self._view = self._view_manager = None
         self._memo = {}
         self._counts = {}
+        self._tests = {}
         manager.__exit__(None, None, None)
 
     def _value(self, db: int, key: bytes) -> Value | None:
@@ -76,20 +78,33 @@ class Keyspace:
     def getbit(self, db: int, key: bytes, offset: int) -> int:
         if self._view is None:
             return self.engine.getbit(key, offset, db=db)
-        try:  # `_value` inline: this is the hottest read
-            value = self._memo[(db, key)]
+        try:  # `bits` inline: this is the hottest read
+            bits = self._tests[(db, key)]
         except KeyError:
-            value = self._value(db, key)
-        return 1 if value is not None and offset in value.bits else 0
+            bits = self._read_bits(db, key)
+        return 1 if offset in bits else 0
 
     def bits(self, db: int, key: bytes) -> Container[int]:
-        """The offsets of the key's set bits (empty when absent), for many `in` tests
-        (shared with the engine: never modify it)."""
-        try:  # `value` inline: runs of GETBIT/SETBIT read one key each
-            value = self._memo[(db, key)]
+        """The offsets of the key's set bits (`NO_BITS` when absent), for many `in` tests
+        (shared with the engine: never modify it). A key the engine holds packed is
+        tested in place, not decoded (engine `View.bits`)."""
+        try:  # runs of GETBIT/SETBIT read one key each
+            return self._tests[(db, key)]
         except KeyError:
+            return self._read_bits(db, key)
+
+    def _read_bits(self, db: int, key: bytes) -> Container[int]:
+        """`bits` not read yet this turn."""
+        name = (db, key)
+        if self._view is None or name in self._memo:  # (a staged value, or no turn)
             value = self.value(db, key)
-        return NO_BITS if value is None else value.bits
+            bits = NO_BITS if value is None else value.bits
+        else:
+            found = self._view.bits(key, db)
+            bits = NO_BITS if found is None else found
+        if self._view is not None:
+            self._tests[name] = bits
+        return bits
 
     def bitcount(self, db: int, key: bytes) -> int:
         if self._view is None:
@@ -145,6 +160,7 @@ class Keyspace:
             return False
         self._memo[(db, key)] = value
         self._counts.pop((db, key), None)
+        self._tests.pop((db, key), None)
         return True
 
     # --- writes
@@ -153,6 +169,7 @@ class Keyspace:
         """Apply `ops` atomically and durably; one result per op."""
         self._memo = {}  # values change (lengths, replaced bitmaps): read them afresh
         self._counts = {}
+        self._tests = {}
         return self.engine.write(ops)
 
     # --- persistence
