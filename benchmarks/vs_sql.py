@@ -1,10 +1,18 @@
 """Product questions on bitmaps vs the same questions in SQL (DuckDB and chDB), same data.
 
-Run from the repo root (needs ``pip install -e '.[bench]'``: duckdb, chdb, numpy, pandas)::
+Run from the repo root, with any Python 3.11+::
 
     python benchmarks/vs_sql.py                      # 10M events, 1M users, 90 days
     python benchmarks/vs_sql.py --events 1000000     # a quicker run (users: events / 10)
+    python benchmarks/vs_sql.py --quick              # a smoke run: 20,000 events, seconds
     python benchmarks/vs_sql.py --json
+
+The engines (duckdb, chdb, numpy, pandas: the `bench` extra) run in a venv of their own,
+`.bench/sql`, made on first use by `_sql_env.py` (about a minute; ~300 MB from PyPI, ~1 GB
+installed), unless the interpreter running this already has them (``pip install -e
+'.[bench]'``). Loading and every engine's answers run in that interpreter, bitmapist's too
+(imported from this checkout), so all three meet the same Python. If the venv cannot be
+made, the script says why and exits with status 3.
 
 One synthetic data set (sign-ups growing over time, visits by users of three habits, and a
 signup -> activate -> invite -> upgrade funnel with drop-off) is loaded into an embedded
@@ -18,7 +26,8 @@ database is opened and the question answered once ("cold": the open and the firs
 imports excluded, OS file cache warm), then answered `--repeat` more times ("warm"). Medians
 over all; ratios are SQL time / bitmapist time (higher is better).
 
-The benchmark is not part of the test suite (it needs the `bench` extra and minutes).
+A full run is not part of the test suite (it takes minutes); `--quick` is, as a smoke run
+(tests/test_benchmarks_smoke.py): answers checked equal, timings meaningless at that size.
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from _sql_env import SqlEnvError, sql_python
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIRST_DAY = datetime(2026, 8, 31, tzinfo=UTC)  # a Monday: 90 days are 12 weeks and 6 days
@@ -383,7 +394,8 @@ def worker(engine: str, question: str, workdir: Path, repeat: int) -> dict:
         again = ask(handle)
         warm.append(time.perf_counter() - started)
         assert again == answer, f"{engine} {question}: answers differ between runs"
-    return {"cold": cold, "warm": warm, "answer": _plain(answer)}
+    version = sys.modules[engine].__version__ if engine != "bitmapist" else None
+    return {"cold": cold, "warm": warm, "answer": _plain(answer), "version": version}
 
 
 def _plain(value):
@@ -395,14 +407,14 @@ def _plain(value):
 # --- driver -----------------------------------------------------------------------------
 
 
-def measure(workdir: Path, processes: int, repeat: int, questions: list[str]) -> dict:
+def measure(python: Path, workdir: Path, processes: int, repeat: int, questions: list[str]) -> dict:
     results: dict[str, dict[str, dict]] = {q: {} for q in questions}
     for question in questions:
         for _ in range(processes):
             for engine in ENGINES:  # interleaved: every engine meets the same machine load
                 proc = subprocess.run(
                     [
-                        sys.executable,
+                        str(python),
                         __file__,
                         "--worker",
                         engine,
@@ -418,7 +430,8 @@ def measure(workdir: Path, processes: int, repeat: int, questions: list[str]) ->
                     raise RuntimeError(f"{engine} {question} failed:\n{proc.stderr[-4000:]}")
                 out = json.loads(proc.stdout.strip().splitlines()[-1])
                 slot = results[question].setdefault(
-                    engine, {"cold": [], "warm": [], "answer": out["answer"]}
+                    engine,
+                    {"cold": [], "warm": [], "answer": out["answer"], "version": out["version"]},
                 )
                 slot["cold"].append(out["cold"])
                 slot["warm"].extend(out["warm"])
@@ -443,7 +456,7 @@ def fmt(seconds: float) -> str:
     return f"{seconds * 1e6:.3g} us"
 
 
-def table(results: dict) -> str:
+def table(results: dict, goals: bool = True) -> str:
     lines = [
         "| question | bitmapist warm | DuckDB warm | chDB warm | warm ratio (DuckDB / chDB) "
         "| bitmapist cold | DuckDB cold | chDB cold | cold ratio (DuckDB / chDB) |",
@@ -455,11 +468,17 @@ def table(results: dict) -> str:
             ours = statistics.median(by_engine["bitmapist"][mode])
             others = [statistics.median(by_engine[e][mode]) for e in ("duckdb", "chdb")]
             ratios = [other / ours for other in others]
-            met = "" if min(ratios) >= GOALS[mode] else " (goal missed)"
+            met = "" if not goals or min(ratios) >= GOALS[mode] else " (goal missed)"
             cells += [fmt(ours), *(fmt(o) for o in others)]
             cells.append(f"{ratios[0]:.1f}x / {ratios[1]:.1f}x{met}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+#: `--quick`: a smoke run (every question, every engine, answers checked) in seconds.
+QUICK = {"events": 20_000, "processes": 1, "repeat": 1}
+#: Exit status when the engines' venv cannot be made (the smoke test skips, saying why).
+EXIT_NO_ENGINES = 3
 
 
 def main() -> None:
@@ -467,7 +486,12 @@ def main() -> None:
         engine, question, workdir, repeat = sys.argv[2:6]
         print(json.dumps(worker(engine, question, Path(workdir), int(repeat))))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--load":
+        workdir, events, users, seed = sys.argv[2:6]
+        print(json.dumps(load(Path(workdir), int(events), int(users), int(seed))))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: " + str(QUICK))
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--users", type=int, default=None, help="default: events / 10")
     parser.add_argument("--seed", type=int, default=2012)
@@ -477,28 +501,41 @@ def main() -> None:
     parser.add_argument("--workdir", default=None, help="keep the data here (default: temp)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
+    if args.quick:
+        for name, value in QUICK.items():
+            setattr(args, name, value)
     users = args.users or max(1, args.events // 10)
     questions = [q for q in args.questions.split(",") if q]
+    try:
+        python = sql_python()
+    except SqlEnvError as exc:
+        print(f"vs_sql: DuckDB and chDB cannot be installed: {exc}", file=sys.stderr)
+        sys.exit(EXIT_NO_ENGINES)
     with tempfile.TemporaryDirectory(prefix="bitmapist-vs-sql-") as tmp:
         workdir = Path(args.workdir or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         if not (workdir / "events.duckdb").exists():
-            loads = load(workdir, args.events, users, args.seed)
+            command = [str(python), __file__, "--load", str(workdir), str(args.events)]
+            proc = subprocess.run(
+                [*command, str(users), str(args.seed)], capture_output=True, text=True
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"loading failed:\n{proc.stderr[-4000:]}")
+            loads = json.loads(proc.stdout.strip().splitlines()[-1])
             (workdir / "load.json").write_text(json.dumps(loads))
         elif (workdir / "load.json").exists():
             loads = json.loads((workdir / "load.json").read_text())
         else:
             loads = {}
-        results = measure(workdir, args.processes, args.repeat, questions)
-    import chdb
-    import duckdb
-
+        results = measure(python, workdir, args.processes, args.repeat, questions)
+    first = results[questions[0]]
     meta = {
         "events": args.events,
         "users": users,
         "days": DAYS,
-        "duckdb": duckdb.__version__,
-        "chdb": chdb.__version__,
+        "python": str(python),
+        "duckdb": first["duckdb"]["version"],
+        "chdb": first["chdb"]["version"],
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "load_seconds": {k: round(v, 1) for k, v in loads.items()},
         "processes": args.processes,
@@ -516,7 +553,9 @@ def main() -> None:
     for question in questions:
         print(f"  {question}: {QUESTIONS[question]}")
     print()
-    print(table(results))
+    if args.quick:
+        print("--quick: a smoke run on a tiny data set; its timings are not measurements\n")
+    print(table(results, goals=not args.quick))
 
 
 if __name__ == "__main__":
