@@ -73,8 +73,9 @@ def test_generated_lcs_matches_redis(pair_factory, a, b, options, protocol):  # 
 
 
 def test_long_strings_with_many_ties_match_redis(pair_factory):  # noqa: F811
-    """Strings of thousands of bytes (several machine words per row, carries across them)
-    with long runs and periodic patterns, where ties are everywhere."""
+    """Strings of thousands of bytes (many machine words per row, carries across them)
+    with long runs and periodic patterns, where ties are everywhere; a table of one row
+    and one of one column."""
     rng = random.Random(5)
     values = {
         "dna1": bytes(rng.choice(b"ACGT") for _ in range(3000)),
@@ -83,11 +84,16 @@ def test_long_strings_with_many_ties_match_redis(pair_factory):  # noqa: F811
         "ba": b"ba" * 1200 + b"a" * 700,
         "runs": b"".join(bytes([rng.choice(b"xy")]) * rng.randrange(1, 90) for _ in range(80)),
         "bytes": rng.randbytes(2000),
+        # one row or one column: the walk runs the length of the other string
+        "one": b"q",
+        "wide": bytes(rng.choice(b"abcq") for _ in range(200_000)),
     }
     commands: list[tuple] = [("SET", key, value) for key, value in values.items()]
     for first, second in [("dna1", "dna2"), ("ab", "ba"), ("ba", "runs"), ("runs", "ab")]:
         commands += [("LCS", first, second, *form) for form in _FORMS]
     commands += [("LCS", "bytes", "dna1", "IDX", "WITHMATCHLEN"), ("LCS", "bytes", "bytes")]
+    commands += [("LCS", "one", "wide", *form) for form in _FORMS]
+    commands += [("LCS", "wide", "one", *form) for form in _FORMS]
     _compare(pair_factory(), commands)
 
 

@@ -11,6 +11,8 @@ errors, and STORE of the empty result (which deletes the destination).
 # ruff: noqa: E501
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from .test_server_differential import pair_factory  # noqa: F401 - the fixture
@@ -132,6 +134,8 @@ DUMP_VALUES = [
     b"2147483647", b"2147483648", b"-2147483648", b"-2147483649", b"12345678901",
     b"012", b"+1", b"-0", b"1 ", b"abc", b"x" * 20, b"x" * 21, b"ab" * 11, b"abc" * 40,
     bytes(range(256)) * 3, b"hello world, " * 700, b"\x00\xff" * 5000, b"a" * 70000,
+    # past 1 MiB (once dumped uncompressed here): a sparse bitmap, and bytes LZF cannot shrink
+    bytes(2_500_000) + b"\x01" + bytes(range(256)) * 5000, random.Random(3).randbytes(1_200_000),
 ]  # fmt: skip
 
 RESTORE_CASES = {
@@ -189,6 +193,16 @@ RESTORE_CASES = {
         ("RESTORE", "badlzf", "0", _payload(b"\x00\xc3\x06\x16\x00a\xe0\x06\x00\x00a")),
         ("RESTORE", "badlzf", "0", _payload(b"\x00\xc3\x03\x15\x00a\xe0")),
         ("RESTORE", "badlzf", "0", _payload(b"\x00\xc3\x03\x15\x00a\x20\x05")),
+        # liblzf's edges: an empty output (Redis takes whatever liblzf makes of the input),
+        # a reference before the start, an output shorter than announced
+        ("RESTORE", "lzf0", "0", _payload(b"\x00\xc3\x00\x00")),
+        ("RESTORE", "lzf1", "0", _payload(b"\x00\xc3\x02\x00\x00a")),
+        ("RESTORE", "lzf2", "0", _payload(b"\x00\xc3\x02\x00\x20\x00")),
+        ("RESTORE", "lzf3", "0", _payload(b"\x00\xc3\x00\x05")),
+        ("RESTORE", "lzf4", "0", _payload(b"\x00\xc3\x02\x05\x20\x00")),
+        ("RESTORE", "lzf5", "0", _payload(b"\x00\xc3\x02\x05\x00a")),
+        ("RESTORE", "lzf6", "0", _payload(b"\x00\xc3\x03\x02\x00a\x00")),
+        ("MGET", "lzf0", "lzf1", "lzf2", "lzf3", "lzf4", "lzf5", "lzf6"),
         ("EXISTS", "old", "future", "bad", "short", "trailing", "badtype", "badenc", "badlzf"),
         ("DBSIZE",),
     ],
