@@ -9,8 +9,8 @@ ours / redis. `--baseline PATH` adds a second bitmapist-server run from another 
 (e.g. `git archive` of an older commit unpacked there), measured in the same rounds.
 
 - LCS of two random 10 KB strings over ACGT (LEN, the string, IDX WITHMATCHLEN); with
-  `--big`, of two 100 KB strings too: Redis refuses those (its table of 40 GB exceeds
-  proto-max-bulk-len), ours is run with the limit raised to show its own cost.
+  `--big`, of two 100 KB strings too, on ours alone: Redis refuses those (its table of
+  40 GB exceeds proto-max-bulk-len), ours is run with the limit raised to show its cost.
 - DUMP of a 1 KiB, 1 MiB and 16 MiB value (a bitmap with 1 bit in 40 set, so LZF has work),
   and RESTORE ... REPLACE of Redis's payload of it.
 """
@@ -29,6 +29,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+from _common import process_status_bytes  # noqa: E402
 
 from tests.resp_client import RawConnection  # noqa: E402
 from tests.servers import RedisServer, free_port  # noqa: E402
@@ -120,7 +122,7 @@ def _run(sides: dict, rounds: int, quick: bool, big: bool) -> list[tuple[str, di
             if args[0] == "RESTORE":
                 args = (*args[:3], payloads[args[3]], "REPLACE")
             for side, connection in connections.items():
-                if which == "ours" and side == "redis":
+                if which == "ours" and side != "ours":
                     continue
                 seconds, reply = _timed(connection, args)
                 if reply.startswith(b"-"):
@@ -148,9 +150,12 @@ def main() -> None:
             servers["ours"] = OurServer(REPO_ROOT, Path(tmp) / "ours", *flags)
             if args.baseline:
                 servers["before"] = OurServer(args.baseline, Path(tmp) / "before", *flags)
-            rows = _run(
-                {s: server.port for s, server in servers.items()}, rounds, args.quick, args.big
-            )
+            ports = {side: server.port for side, server in servers.items()}
+            rows = _run(ports, rounds, args.quick, args.big)
+            peaks = {
+                side: process_status_bytes(server.process.pid, "VmHWM") / 2**20
+                for side, server in servers.items()
+            }
         finally:
             for server in servers.values():
                 server.stop()
@@ -167,6 +172,7 @@ def main() -> None:
             for side in sides[1:]
         ]
         print(f"{label:32}{cells}" + "".join(f"{ratio:>10}" for ratio in ratios))
+    print("peak RSS, MiB: " + ", ".join(f"{side} {peak:.0f}" for side, peak in peaks.items()))
 
 
 if __name__ == "__main__":
