@@ -2,13 +2,20 @@
 
 Each reads the current value (the dispatcher commits queued writes of the key first, or
 stages their value: `batch.WriteBatcher`, so it is the latest) and writes the new one
-with its expiry kept, as Redis overwrites in place.
+with its expiry kept, as Redis overwrites in place. APPEND and SETRANGE make the new
+value from the current one's bits and those of the piece they write, shifted to its
+place (a few C calls), never from the whole string's bytes: the string's bits after
+`APPEND k piece` are k's and piece's moved past k's end; after SETRANGE, k's outside the
+piece's bytes and the piece's within them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from pyroaring import BitMap
+
+from ...bitbytes import to_bitmap
 from ...engine import Put, Value
 from ..batch import Deferred
 from ..resp import Error, strict_int
@@ -21,12 +28,17 @@ _LLONG_MIN = -(2**63)
 
 def overwrite(state: ServerState, db: int, key: bytes, data: bytes, reply: Any) -> Deferred:
     """Write `data` as the key's value (its expiry kept) and answer `reply` once committed."""
+    return _replace(state, db, key, Value.from_bytes(data), reply)
+
+
+def _replace(state: ServerState, db: int, key: bytes, value: Value, reply: Any) -> Deferred:
+    """Write `value` (a new one: the engine and the staged reads share it) as the key's
+    value, its expiry kept, and answer `reply` once committed."""
 
     def finish(results: list[Any]) -> Any:
         state.touch(db, key)
         return reply
 
-    value = Value.from_bytes(data)
     return Deferred([Put(key, value, keep_ttl=True, db=db)], finish, 1, value)
 
 
@@ -36,12 +48,21 @@ def current_value(state: ServerState, db: int, key: bytes) -> bytes | None:
 
 
 def append(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    db, key = session.db, args[1]
-    current = current_value(state, db, key) or b""
-    if len(current) + len(args[2]) > state.settings.max_bulk_len:
+    db, key, piece = session.db, args[1], args[2]
+    current = state.keyspace.value(db, key)
+    length = 0 if current is None else current.length
+    if length + len(piece) > state.settings.max_bulk_len:
         return TOO_BIG
-    data = current + args[2]
-    return overwrite(state, db, key, data, len(data))
+    bits = _placed(piece, length)
+    if current is not None and current.bits:
+        bits = current.bits | bits  # (a new bitmap: the current one is shared)
+    return _replace(state, db, key, Value(bits, length + len(piece)), length + len(piece))
+
+
+def _placed(piece: bytes, start: int) -> BitMap:
+    """The bits of `piece` written from byte `start` of a string on."""
+    bits = to_bitmap(piece)
+    return bits.shift(start * 8) if start and bits else bits
 
 
 def setrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
@@ -51,16 +72,22 @@ def setrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
     if offset < 0:
         return Error("ERR offset is out of range")
     db, key, piece = session.db, args[1], args[3]
-    current = current_value(state, db, key)
+    current = state.keyspace.value(db, key)
     if not piece:
-        return 0 if current is None else len(current)
+        return 0 if current is None else current.length
     if offset + len(piece) > state.settings.max_bulk_len:
         return TOO_BIG
-    data = bytearray(current or b"")
-    if len(data) < offset:
-        data.extend(bytes(offset - len(data)))
-    data[offset : offset + len(piece)] = piece
-    return overwrite(state, db, key, bytes(data), len(data))
+    end = offset + len(piece)
+    bits = _placed(piece, offset)
+    length = end if current is None else max(current.length, end)
+    if current is not None and current.bits:
+        kept = current.bits
+        if kept.max() >= offset * 8:  # the piece's bytes replace those bits
+            window = BitMap()
+            window.add_range(offset * 8, end * 8)
+            kept = kept - window
+        bits = kept | bits  # (a new bitmap: the current one is shared)
+    return _replace(state, db, key, Value(bits, length), length)
 
 
 def _incr(state: ServerState, session: Session, key: bytes, increment: int) -> Any:
