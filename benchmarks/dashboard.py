@@ -68,6 +68,7 @@ PAGES = {
     "retention (expressions, 8 x 8 weeks)": (
         "/retention?cohort=signup+%26+premium%3Au&returning=active+%7C+song%3Aplayed"
     ),
+    "activity (expression, 90 days)": "/activity?event=active+%26+premium%3Au",
 }
 
 
