@@ -301,7 +301,12 @@ class Connection(asyncio.BufferedProtocol):
         transport = self.transport
         assert transport is not None and self.session is not None
         outbox = self.outbox
+        # is_closing: a send failed (the client reset the connection) and connection_lost
+        # is only scheduled: making the rest of a huge reply for nobody would block the loop.
         while outbox and not self.write_paused and not self.closed:
+            if transport.is_closing():
+                outbox.clear()
+                return
             piece = next(outbox[0], None)
             if piece is None:
                 outbox.pop(0)

@@ -1,0 +1,101 @@
+"""What an adversarial round against bitmapist-server found (issue 16's "also found" list
+and the round after it), each compared with a real redis-server 7.0.15 where Redis
+answers: the reply must be Redis's byte for byte, no client may block the others for
+long, and no acknowledged write may be lost.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from bitmapist import Bitmapist
+from bitmapist.stores.embedded import EmbeddedStore
+
+from .bitmapist_server import BitmapistServerProcess
+from .resp_client import RawConnection, command
+from .test_server_differential import Pair, pair_factory, same_reply  # noqa: F401
+
+# A glob whose regex form backtracks over every way of splitting a key among its stars.
+HOSTILE_GLOB = "*a*a*a*a*a*a*a*a*b"
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory):
+    """A server of this module's own, whose log the tests read."""
+    server = BitmapistServerProcess(tmp_path_factory.mktemp("adversarial"))
+    yield server
+    server.stop()
+
+
+# --- issue 16's "also found" list
+
+
+@pytest.mark.timeout(120)  # a backtracking matcher takes hours on these keys
+def test_many_star_globs_answer_at_once_on_long_keys(pair_factory):  # noqa: F811
+    pair = pair_factory()
+    for key in ("a" * 60_000, "a" * 200 + "c", "ab" * 100):
+        pair.check(("SET", key, "1"))
+    for args in (
+        ("KEYS", HOSTILE_GLOB),
+        ("KEYS", "*a*a*a*a*a*a*a*a*a*a*a*a*c"),
+        ("SCAN", "0", "MATCH", HOSTILE_GLOB, "COUNT", "1000"),
+    ):
+        pair.check(args)
+
+
+@pytest.mark.timeout(120)
+def test_event_names_with_a_hostile_prefix_answer_at_once(tmp_path):
+    store = EmbeddedStore(tmp_path / "names.db")
+    client = Bitmapist(store)
+    client.mark_unique("a" * 300, 1)
+    client.mark_unique("ab", 1)
+    try:
+        assert client.get_event_names(prefix=HOSTILE_GLOB) == []
+        assert client.get_event_names(prefix="*a*a*a*a*a*a*a*a*a") == ["a" * 300]
+    finally:
+        client.close()
+
+
+@pytest.mark.timeout(120)  # bit by bit in Python: ~2 s per MB on the event loop
+def test_a_huge_value_of_ones_does_not_stall_other_clients(own_server):
+    """SET and GET of 16 MiB of 0xff (a bitmap of 134 million bits) once took ~30 s and
+    ~15 s on the event loop; a PING of another client waits for neither."""
+    value = b"\xff" * (16 << 20)
+    with (
+        RawConnection(own_server.port, timeout=60) as writer,
+        RawConnection(own_server.port, timeout=60) as other,
+    ):
+        writer.send(command("SET", "ones", value) + command("GET", "ones"))
+        time.sleep(0.05)  # the SET is being read or run
+        started = time.monotonic()
+        assert other.call("PING") == b"+PONG\r\n"
+        waited = time.monotonic() - started
+        assert writer.reply() == b"+OK\r\n"
+        assert writer.reply() == b"$%d\r\n%s\r\n" % (len(value), value)
+    assert waited < 10, f"a PING waited {waited:.1f} s behind a 16 MiB SET and GET"
+
+
+# --- replies to clients that go away
+
+
+def test_a_client_that_resets_mid_reply_costs_no_more_pieces(own_server):
+    """A client that resets its connection in the middle of a streamed GET: asyncio only
+    schedules connection_lost, and the rest of the reply (64 pieces of 256 KiB here, a
+    512 MB value has 2,048) used to be made and written to the dead transport at once,
+    blocking every client and logging asyncio's 'socket.send() raised exception' per piece."""
+    pattern = b"\x92\x49\x24"  # every third bit: bitset containers, the costly kind
+    value = pattern * ((16 << 20) // len(pattern))
+    with RawConnection(own_server.port, timeout=60) as conn:
+        assert conn.call("SET", "dense", value) == b"+OK\r\n"
+        for _ in range(5):
+            sock = socket.create_connection(("127.0.0.1", own_server.port))
+            sock.sendall(command("GET", "dense"))
+            sock.recv(1000)
+            # SO_LINGER 0: close with a reset, as a killed client does
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01" + b"\x00" * 7)
+            sock.close()
+        assert conn.call("STRLEN", "dense") == b":%d\r\n" % len(value)
+    assert "socket.send() raised exception" not in own_server.log()
