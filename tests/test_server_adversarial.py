@@ -99,3 +99,39 @@ def test_a_client_that_resets_mid_reply_costs_no_more_pieces(own_server):
             sock.close()
         assert conn.call("STRLEN", "dense") == b":%d\r\n" % len(value)
     assert "socket.send() raised exception" not in own_server.log()
+
+
+# --- commands whose options or context were not checked as Redis checks them
+
+TRANSACTION_AND_CLIENT_CASES = [
+    ("MULTI",),
+    ("SAVE",),  # no_multi in Redis: refused when queued, and EXEC aborts
+    ("EXEC",),
+    ("MULTI",),
+    ("BGSAVE", "x"),
+    ("EXEC",),
+    ("CLIENT", "LIST", "TYPE", "bogus"),
+    ("CLIENT", "LIST", "TYPE", "normal", "x"),
+    ("CLIENT", "LIST", "TYPE", "MASTER"),
+    ("CLIENT", "LIST", "TYPE", "replica"),
+    ("CLIENT", "LIST", "TYPE", "slave"),
+    ("CLIENT", "LIST", "TYPE", "pubsub"),
+    ("CLIENT", "LIST", "ID"),
+    ("CLIENT", "LIST", "ID", "x"),
+    ("CLIENT", "LIST", "ID", "0", "x"),
+    ("CLIENT", "LIST", "ID", "1.5"),
+    ("CLIENT", "LIST", "ID", "0", "-1", "9223372036854775807"),
+    ("CLIENT", "LIST", "ID", "9223372036854775808"),
+    ("CLIENT", "LIST", "BOGUS"),
+    ("CLIENT", "LIST", "BOGUS", "x"),
+]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_transaction_rules_and_client_list_options_match_redis(pair_factory, protocol):  # noqa: F811
+    pair_factory(protocol).run(TRANSACTION_AND_CLIENT_CASES)
+
+
+def test_bgsave_inside_exec_is_scheduled_as_in_redis(pair_factory):  # noqa: F811
+    pair = pair_factory()
+    pair.run([("MULTI",), ("BGSAVE",), ("EXEC",)])

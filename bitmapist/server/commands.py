@@ -55,7 +55,7 @@ class Command(NamedTuple):
     batched: bool = False  # a writer that may return Deferred (no flush before it)
     noauth: bool = False  # allowed before AUTH
     unqueued: bool = False  # runs at once inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT)
-    nomulti: bool = False  # refused inside MULTI (SHUTDOWN)
+    nomulti: bool = False  # refused inside MULTI (SAVE, SHUTDOWN: Redis's no_multi flag)
     subcommands: dict[bytes, Command] | None = None
 
 
@@ -207,13 +207,17 @@ def exec_(state: ServerState, session: Session, args: list[bytes]) -> Any:
     session.multi = None
     state.unwatch(session)
     replies = []
-    for queued_args in queued:
-        cmd = lookup(queued_args)
-        if type(cmd) is Error:  # cannot happen: it was checked when queued
-            replies.append(cmd)
-            continue
-        state.commands_processed += 1
-        replies.append(call(state, session, cmd, queued_args))
+    state.in_exec = True
+    try:
+        for queued_args in queued:
+            cmd = lookup(queued_args)
+            if type(cmd) is Error:  # cannot happen: it was checked when queued
+                replies.append(cmd)
+                continue
+            state.commands_processed += 1
+            replies.append(call(state, session, cmd, queued_args))
+    finally:
+        state.in_exec = False
     return replies
 
 
@@ -438,7 +442,7 @@ COMMANDS: list[Command] = [
     C("watch", -2, transactions.watch, unqueued=True),
     C("unwatch", 1, transactions.unwatch),
     # persistence
-    C("save", 1, server.save),
+    C("save", 1, server.save, nomulti=True),
     C("bgsave", -1, server.bgsave),
     C("lastsave", 1, server.lastsave),
     C("shutdown", -1, server.shutdown, nomulti=True),

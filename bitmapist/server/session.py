@@ -94,6 +94,7 @@ class ServerState:
     started_monotonic: float = field(default_factory=time.monotonic)
     lastsave: int = field(default_factory=lambda: int(time.time()))
     saving: bool = False
+    in_exec: bool = False  # EXEC is running its queued commands (BGSAVE is only scheduled)
     commands_processed: int = 0
     #: Reads of a key by a read command, found / not found (Redis counts in `lookupKey`).
     keyspace_hits: int = 0

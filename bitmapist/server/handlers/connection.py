@@ -153,8 +153,30 @@ def client_setinfo(state: ServerState, session: Session, args: list[bytes]) -> A
     return OK
 
 
+# CLIENT LIST TYPE: Redis's client type names; every client here is a normal one.
+_CLIENT_TYPES = (b"normal", b"slave", b"replica", b"pubsub", b"master")
+
+
 def client_list(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    text = "".join(info.client_line(state, other) + "\n" for other in state.clients.values())
+    """CLIENT LIST [TYPE type | ID id ...], parsed as Redis 7.0's clientCommand."""
+    clients = list(state.clients.values())
+    if len(args) == 4 and args[2].lower() == b"type":
+        kind = args[3].lower()
+        if kind not in _CLIENT_TYPES:
+            return Error(f"ERR Unknown client type '{cstr(args[3], 1 << 30)}'")
+        if kind != b"normal":
+            clients = []
+    elif len(args) > 3 and args[2].lower() == b"id":
+        clients = []
+        for arg in args[3:]:
+            client_id = strict_int(arg)
+            if client_id is None:
+                return Error("ERR Invalid client ID")
+            if client_id in state.clients:
+                clients.append(state.clients[client_id])
+    elif len(args) != 2:
+        return SYNTAX
+    text = "".join(info.client_line(state, other) + "\n" for other in clients)
     return Verbatim(text.encode("utf-8", "surrogateescape"))
 
 

@@ -58,18 +58,15 @@ def save(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 
 def bgsave(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    schedule = False
-    if len(args) > 1:
-        if len(args) == 2 and args[1].lower() == b"schedule":
-            schedule = True
-        else:
-            return SYNTAX
+    if len(args) > 1 and (len(args) > 2 or args[1].lower() != b"schedule"):
+        return SYNTAX
+    # Redis 7.0's order: a save in progress refuses even SCHEDULE (which only waits for
+    # another kind of child, and there is none here); inside EXEC it is only scheduled
+    # (serverCron starts it), here it starts at once.
     if state.saving:
-        if schedule:
-            return Status("Background saving scheduled")
         return Error("ERR Background save already in progress")
     state.start_background_save()
-    return Status("Background saving started")
+    return Status("Background saving scheduled" if state.in_exec else "Background saving started")
 
 
 def lastsave(state: ServerState, session: Session, args: list[bytes]) -> Any:
