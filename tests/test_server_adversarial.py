@@ -135,3 +135,69 @@ def test_transaction_rules_and_client_list_options_match_redis(pair_factory, pro
 def test_bgsave_inside_exec_is_scheduled_as_in_redis(pair_factory):  # noqa: F811
     pair = pair_factory()
     pair.run([("MULTI",), ("BGSAVE",), ("EXEC",)])
+
+
+# --- values near the 512 MB limit
+
+
+def _peak_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_writes_refused_by_length_make_no_copy_of_a_512_mb_value(own_server):
+    """APPEND/SETRANGE past proto-max-bulk-len and INCR/INCRBYFLOAT of a value too long to
+    be a number answer Redis's error from the value's length: each used to make the
+    value's 512 MB of bytes first (peak RSS +0.5-1 GB, ~1 s on the loop each)."""
+    assert own_server.process is not None
+    with RawConnection(own_server.port, timeout=60) as conn:
+        assert conn.call("SETBIT", "huge", 2**32 - 1, 1) == b":0\r\n"  # 512 MB, one bit
+        before = _peak_rss_mib(own_server.process.pid)
+        for args, reply in [
+            (("APPEND", "huge", "x"), b"-ERR string exceeds maximum allowed size"),
+            (("SETRANGE", "huge", 2**29, "x"), b"-ERR string exceeds maximum allowed size"),
+            (("SETRANGE", "huge", 0, ""), b":536870912\r\n"),
+            (("INCR", "huge"), b"-ERR value is not an integer or out of range\r\n"),
+            (("DECRBY", "huge", 5), b"-ERR value is not an integer or out of range\r\n"),
+            (("INCRBYFLOAT", "huge", 1), b"-ERR value is not a valid float\r\n"),
+        ]:
+            assert conn.call(*args).startswith(reply), args
+        assert conn.call("DEL", "huge") == b":1\r\n"
+    grown = _peak_rss_mib(own_server.process.pid) - before
+    assert grown < 256, f"peak RSS grew {grown:.0f} MiB answering errors about a 512 MB value"
+
+
+@pytest.fixture(scope="module")
+def small_output_server(tmp_path_factory: pytest.TempPathFactory):
+    server = BitmapistServerProcess(
+        tmp_path_factory.mktemp("small-output"), "--max-output-buffer", str(2 << 20)
+    )
+    yield server
+    server.stop()
+
+
+def test_old_values_past_the_output_limit_are_streamed(small_output_server, redis_server):
+    """GETSET, SET ... GET, GETEX and GETDEL answer with the old value as GET does: a value
+    past --max-output-buffer (Redis's normal clients have no limit) used to be built whole
+    and cut the client off."""
+    value = bytes(range(256)) * (6 << 12)  # 6 MiB
+    commands = [
+        ("SET", "k", value),
+        ("GETSET", "k", value[::-1]),
+        ("SET", "k", value, "GET"),
+        ("GETEX", "k", "EX", "1000"),
+        ("GETEX", "k", "PERSIST"),
+        ("GETDEL", "k"),
+        ("EXISTS", "k"),
+        ("PING",),
+    ]
+    with (
+        RawConnection(redis_server.port, timeout=60) as redis,
+        RawConnection(small_output_server.port, timeout=60) as ours,
+    ):
+        redis.call("DEL", "k")
+        for args in commands:  # one at a time: a client sending 24 MiB values must read too
+            assert ours.call(*args) == redis.call(*args), args[:2]

@@ -31,7 +31,18 @@ from typing import TYPE_CHECKING, Any
 from .commands import execute
 from .handlers import bits
 from .request import ProtocolError, RequestParser
-from .resp import NO_REPLY, Ack, Acks, Error, Status, Streamed, bulk_pieces, encode, encode_int
+from .resp import (
+    NO_REPLY,
+    Ack,
+    Acks,
+    Error,
+    Later,
+    Status,
+    Streamed,
+    bulk_pieces,
+    encode,
+    encode_int,
+)
 from .session import Session
 
 if TYPE_CHECKING:
@@ -260,7 +271,10 @@ class Connection(asyncio.BufferedProtocol):
         if replies:
             if self.lazy:
                 self.lazy = False
-                if any(type(x) is Streamed for x in replies):
+                if any(
+                    type(x) is Streamed or (type(x) is tuple and _streamed(x) is not None)
+                    for x in replies
+                ):
                     self._stream(replies)
                     return
                 data = b"".join([x if type(x) is bytes else _late(x) for x in replies])
@@ -286,9 +300,10 @@ class Connection(asyncio.BufferedProtocol):
         self.transport.pause_reading()  # no commands run until the stream is written
         batch: list[bytes] = []
         for item in replies:
-            if type(item) is Streamed:
+            streamed = _streamed(item)
+            if streamed is not None:
                 self.outbox.append(iter(batch))
-                self.outbox.append(item.pieces())
+                self.outbox.append(streamed.pieces())
                 batch = []
             else:
                 batch.append(item if type(item) is bytes else _late(item))
@@ -322,6 +337,16 @@ class Connection(asyncio.BufferedProtocol):
             self.server.schedule_continue(self)
         elif not self.write_paused:  # else resume_writing resumes reading
             transport.resume_reading()
+
+
+def _streamed(item: Any) -> Streamed | None:
+    """The reply to stream that `item` is: a huge GET's, or a write's whose reply is a
+    huge old value (GETSET, GETDEL, SET ... GET), known once the write committed."""
+    if type(item) is Streamed:
+        return item
+    if type(item) is tuple and type(item[0]) is Later and type(item[0].value) is Streamed:
+        return item[0].value
+    return None
 
 
 def _late(item: Any) -> bytes:

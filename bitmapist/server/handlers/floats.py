@@ -76,7 +76,7 @@ def format_long_double(value: Fraction) -> bytes:
 
 def incrbyfloat(state: ServerState, session: Session, args: list[bytes]) -> Any:
     db, key = session.db, args[1]
-    current = current_value(state, db, key)
+    current = current_value(state, db, key, longest=MAX_CHARS)  # longer: not a float
     value = Fraction(0) if current is None else parse_long_double(current)
     if type(value) is Error:
         return value

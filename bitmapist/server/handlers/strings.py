@@ -30,6 +30,12 @@ def _bulk(value: Value, start: int, end: int) -> bytes | Streamed:
     return Streamed(end - start, lambda a, b: bits.byte_range(start + a, start + b))
 
 
+def _whole(value: Value) -> bytes | Streamed:
+    """A value as a reply (GETSET, GETDEL, GETEX, SET ... GET): streamed when huge, as
+    GET's, instead of one bulk string past the client's output-buffer limit."""
+    return _bulk(value, 0, value.length)
+
+
 def strlen(state: ServerState, session: Session, args: list[bytes]) -> Any:
     length = state.keyspace.strlen(session.db, args[1])
     state.looked_up(length > 0 or state.keyspace.exists(session.db, args[1]))
@@ -94,7 +100,7 @@ def set_(state: ServerState, session: Session, args: list[bytes]) -> Any:
         current = state.keyspace.value(db, key)
         if get_old:
             state.looked_up(current is not None)
-            old = None if current is None else current.to_bytes()
+            old = None if current is None else _whole(current)
         if (nx and current is not None) or (xx and current is None):
             return old if get_old else None
     value = Value.from_bytes(args[2])
@@ -160,7 +166,7 @@ def psetex(state: ServerState, session: Session, args: list[bytes]) -> Any:
 def getset(state: ServerState, session: Session, args: list[bytes]) -> Any:
     current = state.keyspace.value(session.db, args[1])
     state.looked_up(current is not None)
-    old = None if current is None else current.to_bytes()
+    old = None if current is None else _whole(current)
     return _put(state, session.db, args[1], args[2], old)
 
 
@@ -170,7 +176,7 @@ def getdel(state: ServerState, session: Session, args: list[bytes]) -> Any:
     state.looked_up(current is not None)
     if current is None:
         return None
-    old = current.to_bytes()
+    old = _whole(current)
 
     def finish(results: list[Any]) -> Any:
         state.touch(db, key)
@@ -210,7 +216,7 @@ def getex(state: ServerState, session: Session, args: list[bytes]) -> Any:
         expire_at = expire_time(expire_arg, unit, "getex")
         if type(expire_at) is Error:
             return expire_at
-    old = current.to_bytes()
+    old = _whole(current)
     if expire_at is not None and unit in (b"exat", b"pxat") and expire_at <= now_ms():
         op: Any = Delete(key, db)  # already expired: Redis deletes it
     elif expire_at is not None:

@@ -42,9 +42,14 @@ def _replace(state: ServerState, db: int, key: bytes, value: Value, reply: Any) 
     return Deferred([Put(key, value, keep_ttl=True, db=db)], finish, 1, value)
 
 
-def current_value(state: ServerState, db: int, key: bytes) -> bytes | None:
+def current_value(state: ServerState, db: int, key: bytes, longest: int = -1) -> bytes | None:
+    """The key's value, None when it is missing; b"" stands for a value longer than
+    `longest` bytes (when given), whose bytes are not made: the caller refuses it as
+    Redis does, by its length, without a copy of up to 512 MB."""
     value = state.keyspace.value(db, key)
-    return None if value is None else value.to_bytes()
+    if value is None:
+        return None
+    return b"" if 0 <= longest < value.length else value.to_bytes()
 
 
 def append(state: ServerState, session: Session, args: list[bytes]) -> Any:
@@ -92,7 +97,7 @@ def setrange(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 def _incr(state: ServerState, session: Session, key: bytes, increment: int) -> Any:
     db = session.db
-    current = current_value(state, db, key)
+    current = current_value(state, db, key, longest=20)  # longer: no 64-bit integer
     value = 0 if current is None else strict_int(current)
     if value is None:
         return NOT_INTEGER
