@@ -201,3 +201,111 @@ def test_old_values_past_the_output_limit_are_streamed(small_output_server, redi
         redis.call("DEL", "k")
         for args in commands:  # one at a time: a client sending 24 MiB values must read too
             assert ours.call(*args) == redis.call(*args), args[:2]
+
+
+# --- CONFIG SET checks values as Redis 7.0 does, and CONFIG GET reads them back normalized
+
+CONFIG_CASES = [
+    ("CONFIG", "SET", "maxmemory", "1gb"),
+    ("CONFIG", "GET", "maxmemory"),
+    ("CONFIG", "SET", "maxmemory", "1Kb"),
+    ("CONFIG", "GET", "maxmemory"),
+    ("CONFIG", "SET", "maxmemory", "00012"),
+    ("CONFIG", "GET", "maxmemory"),
+    ("CONFIG", "SET", "maxmemory", "99999999999999999999"),
+    ("CONFIG", "GET", "maxmemory"),
+    ("CONFIG", "SET", "maxmemory", "17179869184gb"),
+    ("CONFIG", "GET", "maxmemory"),
+    *[("CONFIG", "SET", "maxmemory", v) for v in ("-1", "1.5", " 1", "+1", "0x10", "1 gb")],
+    ("CONFIG", "SET", "maxmemory", "0"),
+    ("CONFIG", "SET", "maxmemory-policy", "bogus"),
+    ("CONFIG", "SET", "maxmemory-policy", "ALLKEYS-LRU"),
+    ("CONFIG", "GET", "maxmemory-policy"),
+    ("CONFIG", "SET", "maxmemory-policy", "noeviction"),
+    *[("CONFIG", "SET", "save", v) for v in ("900 1 300", "x y", "0 1", "1 -1", " 3600 1")],
+    *[("CONFIG", "SET", "save", v) for v in ("3600  1", "3600\t1", '"3600" 1')],
+    ("CONFIG", "SET", "save", "3600 1 300 100 60 +10000"),
+    ("CONFIG", "GET", "save"),
+    ("CONFIG", "SET", "save", "5 4294967297"),
+    ("CONFIG", "GET", "save"),
+    ("CONFIG", "SET", "save", ""),
+    ("CONFIG", "GET", "save"),
+    ("CONFIG", "SET", "appendonly", "maybe"),
+    ("CONFIG", "SET", "appendonly", "NO"),
+    ("CONFIG", "GET", "appendonly"),
+    ("CONFIG", "SET", "appendfsync", "sometimes"),
+    *[("CONFIG", "SET", "timeout", v) for v in ("-1", "4294967296", "1.0", "01", "")],
+    ("CONFIG", "SET", "hz", "1000"),
+    ("CONFIG", "GET", "hz"),
+    ("CONFIG", "SET", "hz", "0"),
+    ("CONFIG", "GET", "hz"),
+    ("CONFIG", "SET", "hz", "10"),
+    ("CONFIG", "SET", "loglevel", "bogus"),
+    ("CONFIG", "SET", "slowlog-max-len", "-1"),
+    ("CONFIG", "SET", "slowlog-log-slower-than", "-2"),
+    ("CONFIG", "SET", "port", "99999"),
+    ("CONFIG", "SET", "databases", "32"),
+    ("CONFIG", "SET", "dir", "/"),
+    ("CONFIG", "SET", "dbfilename", "../x"),
+    ("CONFIG", "SET", "maxclients", "0"),
+    ("CONFIG", "SET", "proto-max-bulk-len", "1048575"),
+    ("CONFIG", "SET", "proto-max-bulk-len", "18446744073709551615"),
+    ("CONFIG", "GET", "proto-max-bulk-len"),
+    ("CONFIG", "SET", "notify-keyspace-events", "Q"),
+    ("CONFIG", "SET", "notify-keyspace-events", "KEA"),
+    ("CONFIG", "GET", "notify-keyspace-events"),
+    ("CONFIG", "SET", "notify-keyspace-events", "nmExg$"),
+    ("CONFIG", "GET", "notify-keyspace-events"),
+    ("CONFIG", "SET", "notify-keyspace-events", ""),
+    ("CONFIG", "SET", "lua-time-limit", "7"),
+    ("CONFIG", "GET", "busy-reply-threshold"),
+    ("CONFIG", "SET", "lua-time-limit", "1", "busy-reply-threshold", "2"),
+    ("CONFIG", "GET", "lua-time-limit"),
+    ("CONFIG", "SET", "lua-time-limit", "-1"),
+    ("CONFIG", "SET", "busy-reply-threshold", "5000"),
+    ("CONFIG", "SET", "slave-read-only", "no"),
+    ("CONFIG", "GET", "replica-read-only"),
+    ("CONFIG", "SET", "replica-read-only", "yes"),
+    ("CONFIG", "SET", "list-max-ziplist-size", "9"),
+    ("CONFIG", "GET", "list-max-listpack-size"),
+    ("CONFIG", "SET", "list-max-ziplist-size", "-2"),
+    ("CONFIG", "SET", "maxmemory", "1", "maxmemory", "2"),
+    ("CONFIG", "SET", "maxmemory", "1", "MAXMEMORY", "2"),
+    ("CONFIG", "SET", "maxmemory", "5", "timeout", "-5"),
+    ("CONFIG", "SET", "databases", "1", "nosuch", "1"),
+    ("CONFIG", "SET", "nosuch", "1", "databases", "1"),
+    ("CONFIG", "SET", "maxmemory", "x", "nosuch", "1"),
+    ("CONFIG", "GET", "maxmemory"),
+]
+
+
+def test_config_set_checks_values_like_redis(pair_factory):  # noqa: F811
+    pair = pair_factory()
+    try:
+        pair.run(CONFIG_CASES)
+    finally:  # the servers are shared: back to the defaults
+        pair.call("CONFIG", "SET", "maxmemory", "0", "save", "", "hz", "10", "timeout", "0")
+        pair.call("CONFIG", "SET", "notify-keyspace-events", "", "busy-reply-threshold", "5000")
+
+
+def test_config_set_requirepass_takes_effect_as_in_redis(own_server, tmp_path):
+    """A password set by CONFIG SET protects the server (it used to be remembered only):
+    new connections must AUTH, the connection that set it stays in; "" removes it."""
+    from .servers import RedisServer
+
+    redis = RedisServer(tmp_path / "redis")
+    pair = Pair(redis.port, own_server.port)
+    try:
+        pair.run([("CONFIG", "SET", "requirepass", "s3cret"), ("PING",)])
+        newcomer = Pair(redis.port, own_server.port)
+        newcomer.run([("GET", "x"), ("AUTH", "wrong"), ("AUTH", "s3cret"), ("GET", "x")])
+        later = Pair(redis.port, own_server.port)
+        later.run([("PING",)])
+        pair.run([("CONFIG", "SET", "requirepass", ""), ("AUTH", "x")])
+        later.run([("PING",)])  # no password any more: the unauthenticated client is in
+        for conn in (newcomer, later):
+            conn.close()
+    finally:
+        pair.call("CONFIG", "SET", "requirepass", "")
+        pair.close()
+        redis.stop()

@@ -15,6 +15,7 @@ from typing import Any
 from ...engine import glob_match
 from ..resp import OK, Error, Map, strict_int
 from ..session import ServerState, Session
+from . import config_types
 from .arguments import NOT_INTEGER, SYNTAX, cstr
 
 # Redis 7.0's defaults for parameters that mean nothing here (no eviction, no RDB/AOF,
@@ -33,7 +34,6 @@ _FIXED: dict[bytes, bytes] = {
     b"slowlog-max-len": b"128",
     b"latency-monitor-threshold": b"0",
     b"notify-keyspace-events": b"",
-    b"lua-time-limit": b"5000",
     b"busy-reply-threshold": b"5000",
     b"cluster-enabled": b"no",
     b"replica-read-only": b"yes",
@@ -57,6 +57,8 @@ def _parameters(state: ServerState) -> dict[bytes, bytes]:
         }
     )
     values.update(state.config)
+    for alias, canonical in config_types.ALIASES.items():
+        values[alias] = values[canonical]
     return values
 
 
@@ -76,18 +78,50 @@ def config_get(state: ServerState, session: Session, args: list[bytes]) -> Any:
 
 
 def config_set(state: ServerState, session: Session, args: list[bytes]) -> Any:
+    """Redis 7.0's configSetCommand: every name known and settable, none twice, then every
+    value checked (the first bad one named) before any is set; values kept normalized."""
     if len(args) % 2:
         return SYNTAX
     known = _parameters(state)
     pairs = list(zip(args[2::2], args[3::2]))
+    unknown: bytes | None = None
+    problem: tuple[bytes, str] | None = None
+    seen: set[bytes] = set()
     for name, _ in pairs:
-        if name.lower() not in known:
-            return Error(
-                "ERR Unknown option or number of arguments for CONFIG SET - "
-                f"'{cstr(name, 1 << 30)}'"
-            )
-    for name, value in pairs:
-        state.config[name.lower()] = value
+        canonical = config_types.ALIASES.get(name.lower(), name.lower())
+        if canonical not in known:
+            if problem is None and unknown is None:
+                unknown = name
+            continue
+        if problem is not None or unknown is not None:
+            continue
+        if canonical in config_types.IMMUTABLE or canonical in config_types.PROTECTED:
+            kind = "immutable" if canonical in config_types.IMMUTABLE else "protected"
+            problem = (name, f"can't set {kind} config")
+        elif name.lower() in seen:  # (an alias is a config entry of its own, as in Redis)
+            problem = (name, "duplicate parameter")
+        seen.add(name.lower())
+    if unknown is not None:
+        return Error(
+            f"ERR Unknown option or number of arguments for CONFIG SET - '{cstr(unknown, 1 << 30)}'"
+        )
+    if problem is None:
+        values = {}
+        for name, value in pairs:
+            canonical = config_types.ALIASES.get(name.lower(), name.lower())
+            checked = config_types.check(canonical, value)
+            if type(checked) is str:
+                problem = (name.lower(), checked)
+                break
+            values[canonical] = checked  # an alias and its name both set: the last wins
+    if problem is not None:
+        return Error(
+            f"ERR CONFIG SET failed (possibly related to argument "
+            f"'{cstr(problem[0], 1 << 30)}') - {problem[1]}"
+        )
+    for canonical, value in values.items():
+        state.config[canonical] = value
+        config_types.apply(state, canonical, value)
     return OK
 
 
