@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...engine import Value
 from ..resp import Error, Status, strict_int
 from ..session import ServerState, Session
 from .arguments import NOT_INTEGER, SYNTAX
@@ -76,11 +77,13 @@ def integer_value(data: bytes) -> int | None:
     return strict_int(data)
 
 
-def encoding(data: bytes) -> str:
-    """Redis's encoding of a string loaded with these bytes."""
+def encoding(data: bytes, length: int | None = None) -> str:
+    """Redis's encoding of a string loaded with these bytes (`length` of them: `data` may
+    be b"" for a value longer than EMBSTR_LIMIT, whose bytes do not matter)."""
+    length = len(data) if length is None else length
     if integer_value(data) is not None:
         return "int"
-    return "embstr" if len(data) <= EMBSTR_LIMIT else "raw"
+    return "embstr" if length <= EMBSTR_LIMIT else "raw"
 
 
 def jemalloc_size(size: int) -> int:
@@ -108,28 +111,37 @@ def sds_size(length: int) -> int:
     return jemalloc_size(header + length + 1)
 
 
-def memory_usage(key: bytes, data: bytes) -> int:
-    """MEMORY USAGE of a string key (see the module docstring)."""
-    kind = encoding(data)
+def memory_usage(key: bytes, data: bytes, length: int | None = None) -> int:
+    """MEMORY USAGE of a string key (see the module docstring; `data` and `length` as
+    `encoding` takes them)."""
+    length = len(data) if length is None else length
+    kind = encoding(data, length)
     if kind == "int":
         value = _ROBJ
     elif kind == "embstr":
-        value = jemalloc_size(_ROBJ + 3 + len(data) + 1)  # robj + sdshdr8 in one block
+        value = jemalloc_size(_ROBJ + 3 + length + 1)  # robj + sdshdr8 in one block
     else:
-        value = _ROBJ + sds_size(len(data))
+        value = _ROBJ + sds_size(length)
     return value + sds_size(len(key)) + _DICT_ENTRY
 
 
+def _head(value: Value) -> bytes:
+    """The value's bytes when they can matter (an int or an embstr is at most
+    EMBSTR_LIMIT bytes), else b"": a 512 MB value is not made to find it is `raw`."""
+    return value.to_bytes() if value.length <= EMBSTR_LIMIT else b""
+
+
 def _data(state: ServerState, session: Session, key: bytes) -> bytes | None:
-    """The key's bytes, looked up as Redis's OBJECT does (a read: hit or miss)."""
+    """The key's `_head`, looked up as Redis's OBJECT does (a read: hit or miss)."""
     value = state.keyspace.value(session.db, key)
     state.looked_up(value is not None)
-    return None if value is None else value.to_bytes()
+    return None if value is None else _head(value)
 
 
 def object_encoding(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    data = _data(state, session, args[2])
-    return None if data is None else encoding(data).encode()
+    value = state.keyspace.value(session.db, args[2])
+    state.looked_up(value is not None)
+    return None if value is None else encoding(_head(value), value.length).encode()
 
 
 def object_refcount(state: ServerState, session: Session, args: list[bytes]) -> Any:
@@ -166,7 +178,7 @@ def memory_usage_(state: ServerState, session: Session, args: list[bytes]) -> An
         else:
             return SYNTAX
     value = state.keyspace.value(session.db, args[2])  # (Redis: no hit or miss counted)
-    return None if value is None else memory_usage(args[2], value.to_bytes())
+    return None if value is None else memory_usage(args[2], _head(value), value.length)
 
 
 def memory_help(state: ServerState, session: Session, args: list[bytes]) -> Any:
