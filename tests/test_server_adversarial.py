@@ -345,3 +345,31 @@ def test_restore_of_hostile_payloads_matches_redis(pair_factory):  # noqa: F811
     for n, body in enumerate(bodies):
         pair.run([("RESTORE", f"k{n}", "0", payload(body)), ("GET", f"k{n}")])
     pair.run([("DBSIZE",)])
+
+
+# --- arguments whose size hides their cost
+
+HUGE_EXPONENTS = [
+    "1e1000000",  # a 10-byte argument: 64 s of big-integer arithmetic on the loop
+    "1e5000000",
+    "1e-1000000",
+    "0x1p9999999999",
+    "0x1p" + "9" * 5000,
+    "1e" + "9" * 5000,
+    "1e-" + "9" * 5000,
+    "0e-99999999",  # zero whatever the exponent: valid
+    "0x0p99999999999",
+    "0." + "0" * 5000 + "1e9000",
+    "0x0." + "0" * 5000 + "1p20000",
+]
+
+
+@pytest.mark.timeout(120)
+def test_incrbyfloat_of_huge_exponents_answers_at_once(redis_server, own_server):
+    pair = Pair(redis_server.port, own_server.port)
+    try:
+        for increment in HUGE_EXPONENTS:
+            pair.run([("SET", "f", "1"), ("INCRBYFLOAT", "f", increment)])
+        pair.run([("SET", "f", "1e" + "9" * 5000), ("INCRBYFLOAT", "f", "1")])
+    finally:
+        pair.close()

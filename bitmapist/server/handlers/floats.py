@@ -48,20 +48,53 @@ def parse_long_double(data: bytes) -> Fraction | None | Error:
         return NOT_FLOAT
     if _INF.fullmatch(data):
         return INFINITY
-    if _DECIMAL.fullmatch(data):
-        exact = Fraction(Decimal(data.decode()))  # (int(str) refuses > 4300 digits)
+    decimal = _DECIMAL.fullmatch(data)
+    if decimal:
+        magnitude = _magnitude(decimal[1], decimal[2], 10)
+        if magnitude is not None and not -4960 < magnitude < 4940:
+            return NOT_FLOAT  # far past the range: strtold's ERANGE, without the arithmetic
+        # (int(str) refuses > 4300 digits; Decimal does not)
+        exact = Fraction(0) if magnitude is None else Fraction(Decimal(data.decode()))
     else:
         match = _HEX.fullmatch(data)
         if match is None or not (match[2] or match[3]):
             return NOT_FLOAT
-        digits = match[2] + match[3]
-        exact = Fraction(int(digits, 16), 16 ** len(match[3])) * Fraction(2) ** int(match[4] or 0)
-        if match[1] == b"-":
-            exact = -exact
+        mantissa = match[2] + b"." + match[3]
+        magnitude = _magnitude(mantissa, b"p" + (match[4] or b"0"), 16)
+        if magnitude is None:
+            exact = Fraction(0)
+        elif not _MIN_EXPONENT - 16 < 4 * magnitude < _MAX_EXPONENT + 16:
+            return NOT_FLOAT
+        else:
+            digits = match[2] + match[3]
+            scale = Fraction(2) ** int(match[4] or 0)
+            exact = Fraction(int(digits, 16), 16 ** len(match[3])) * scale
+            if match[1] == b"-":
+                exact = -exact
     value = round_long_double(exact)
     if value is INFINITY or (value == 0 and exact != 0):
         return NOT_FLOAT  # strtold's ERANGE
     return value
+
+
+def _magnitude(mantissa: bytes, exponent: bytes | None, base: int) -> int | None:
+    """About where the leading digit of `mantissa` (digits with an optional point) lands
+    once scaled by `exponent` ("e12", "p-3": a power of 10, of 2 for hex), in digits of
+    `base` (hex: a digit is 4 bits, the exponent counted in digits by //4); None for zero.
+    Exponents of any length: one of ten million digits must cost nothing."""
+    whole, _, fraction = mantissa.lstrip(b"+-").partition(b".")
+    whole = whole.lstrip(b"0")
+    if whole:
+        leading = len(whole) - 1
+    elif fraction.strip(b"0"):
+        leading = -(len(fraction) - len(fraction.lstrip(b"0")) + 1)
+    else:
+        return None  # zero, whatever the exponent
+    power = exponent[1:] if exponent else b"0"
+    sign = -1 if power[:1] == b"-" else 1
+    power = power.lstrip(b"+-").lstrip(b"0") or b"0"
+    scale = sign * (10**9 if len(power) > 9 else int(power))
+    return leading + (scale if base == 10 else scale // 4)
 
 
 def format_long_double(value: Fraction) -> bytes:
