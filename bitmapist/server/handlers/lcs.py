@@ -70,18 +70,22 @@ def _rows(a: bytes, b: bytes, keep: bool) -> tuple[int, list[int]]:
     return width - (row & ((1 << width) - 1)).bit_count(), rows
 
 
-def _run_end(bits: bytes, partial: bytes, other: bytes, char: int, k: int) -> int:
+def _run_end(bits: bytes, other: bytes, char: int, k: int) -> int:
     """Where a run of the walk along one row (or column) `bits`, from position k down,
     ends: the last position before k where the row grows (its bit is clear) or `other`
-    matches `char` there, else 0. `partial` flags the bytes of `bits` that are not 0xff.
-    Scans in C, only as far as the walk goes."""
+    matches `char` there, else 0. Scans in C past the first few bytes, and only as far
+    as the walk goes."""
     grows = 0
     position = k - 2  # the bit of position k - 1
     if position >= 0:
         byte = position >> 3
         clear = ~bits[byte] & ((2 << (position & 7)) - 1)
-        if not clear:
-            byte = partial.rfind(1, 0, byte)
+        low = max(byte - 8, 0)
+        while not clear and byte > low:  # most runs end within a few bytes
+            byte -= 1
+            clear = ~bits[byte] & 0xFF
+        if not clear and byte > 0:
+            byte = bits[:byte].translate(_PARTIAL).rfind(1)
             clear = ~bits[byte] & 0xFF if byte >= 0 else 0
         if clear:
             grows = (byte << 3) + clear.bit_length()
@@ -136,8 +140,7 @@ def _walk_rows(a: bytes, b: bytes, rows: list[int], reply: _Reply) -> None:
     column that would step left again (a run emits no range after its first step)."""
     i, j = len(a), len(b)
     size = (len(b) + 7) // 8 + 8  # and the carry count above the row's bits
-    bits = partial = b""
-    bits_of = 0  # row bits_of as bytes: a bit test on an int copies the int
+    bits, bits_of = b"", 0  # row bits_of as bytes: a bit test on an int copies the int
     while i > 0 and j > 0:
         char = a[i - 1]
         if char == b[j - 1]:
@@ -147,9 +150,8 @@ def _walk_rows(a: bytes, b: bytes, rows: list[int], reply: _Reply) -> None:
             continue
         if bits_of != i:  # the walk leaves a row for good: one copy per row
             bits, bits_of = rows[i - 1].to_bytes(size, "little"), i
-            partial = bits.translate(_PARTIAL)
         if bits[(j - 1) >> 3] >> ((j - 1) & 7) & 1:
-            j = _run_end(bits, partial, b, char, j)
+            j = _run_end(bits, b, char, j)
         else:
             i -= 1
         reply.emit()
@@ -169,8 +171,7 @@ def _walk_columns(a: bytes, b: bytes, columns: list[int], reply: _Reply) -> None
 
     i, j = len(a), len(b)
     here, left = lcs_at(i, j), lcs_at(i, j - 1)
-    bits = partial = b""
-    bits_of = 0
+    bits, bits_of = b"", 0
     while i > 0 and j > 0:
         char = b[j - 1]
         if a[i - 1] == char:
@@ -181,9 +182,8 @@ def _walk_columns(a: bytes, b: bytes, columns: list[int], reply: _Reply) -> None
             continue
         if bits_of != j:
             bits, bits_of = columns[j - 1].to_bytes(width, "little"), j
-            partial = bits.translate(_PARTIAL)
         if here > left and bits[(i - 1) >> 3] >> ((i - 1) & 7) & 1:
-            i = _run_end(bits, partial, a, char, i)
+            i = _run_end(bits, a, char, i)
             left = lcs_at(i, j - 1)
         else:
             j -= 1
