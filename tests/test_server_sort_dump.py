@@ -202,7 +202,15 @@ RESTORE_CASES = {
         ("RESTORE", "lzf4", "0", _payload(b"\x00\xc3\x02\x05\x20\x00")),
         ("RESTORE", "lzf5", "0", _payload(b"\x00\xc3\x02\x05\x00a")),
         ("RESTORE", "lzf6", "0", _payload(b"\x00\xc3\x03\x02\x00a\x00")),
-        ("MGET", "lzf0", "lzf1", "lzf2", "lzf3", "lzf4", "lzf5", "lzf6"),
+        # lengths no LZF input this short can reach (1 GiB, 1 TiB): refused, not allocated
+        ("RESTORE", "lzf7", "0", _payload(b"\x00\xc3\x02\x80\x40\x00\x00\x00\x00a")),
+        (
+            "RESTORE",
+            "lzf8",
+            "0",
+            _payload(b"\x00\xc3\x02\x81" + (1 << 40).to_bytes(8, "big") + b"\x00a"),
+        ),
+        ("MGET", "lzf0", "lzf1", "lzf2", "lzf3", "lzf4", "lzf5", "lzf6", "lzf7", "lzf8"),
         ("EXISTS", "old", "future", "bad", "short", "trailing", "badtype", "badenc", "badlzf"),
         ("DBSIZE",),
     ],

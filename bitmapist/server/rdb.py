@@ -46,8 +46,9 @@ def lzf_compress(data: bytes, out_len: int) -> bytes | None:
     by liblzf's own conservative checks (as it returns 0)."""
     if not data or out_len < 2:
         return None
-    # The binding hands liblzf one byte more room than it is asked for.
-    return lzf.compress(data, out_len - 1)
+    # The binding hands liblzf one byte more room than it is asked for, and takes only
+    # read-only bytes (a value may come as a bytearray or a memoryview).
+    return lzf.compress(data if type(data) is bytes else bytes(data), out_len - 1)
 
 
 def lzf_decompress(data: bytes, out_len: int) -> bytes:
@@ -55,9 +56,11 @@ def lzf_decompress(data: bytes, out_len: int) -> bytes:
     else BadPayload."""
     if out_len == 0:  # liblzf returns 0 whatever the input, which is the length asked
         return b""
+    if out_len > 90 * len(data):  # past LZF's most (264 bytes from 3): never allocated
+        raise BadPayload("LZF output longer than its input can encode")
     try:
-        out = lzf.decompress(data, out_len)
-    except ValueError as error:  # a back reference before the start
+        out = lzf.decompress(data if type(data) is bytes else bytes(data), out_len)
+    except (ValueError, MemoryError) as error:  # a reference before the start; no room
         raise BadPayload("bad LZF data") from error
     if out is None or len(out) != out_len:
         raise BadPayload("LZF output of the wrong length")
