@@ -151,7 +151,8 @@ def _peak_rss_mib(pid: int) -> float:
 def test_writes_refused_by_length_make_no_copy_of_a_512_mb_value(own_server):
     """APPEND/SETRANGE past proto-max-bulk-len and INCR/INCRBYFLOAT of a value too long to
     be a number answer Redis's error from the value's length, and OBJECT and MEMORY USAGE
-    know a value that long is `raw`: each used to make the value's 512 MB of bytes first
+    know a value that long is `raw`, and LCS refuses the table from the lengths: each used to
+    make the value's 512 MB of bytes first
     (peak RSS +0.5-1 GB, ~1 s on the loop each)."""
     assert own_server.process is not None
     with RawConnection(own_server.port, timeout=60) as conn:
@@ -167,6 +168,8 @@ def test_writes_refused_by_length_make_no_copy_of_a_512_mb_value(own_server):
             (("OBJECT", "ENCODING", "huge"), b"$3\r\nraw\r\n"),
             (("OBJECT", "REFCOUNT", "huge"), b":1\r\n"),
             (("MEMORY", "USAGE", "huge"), b":"),
+            (("LCS", "huge", "huge", "LEN"), b"-ERR Insufficient memory, transient memory"),
+            (("LCS", "huge", "nosuch", "LEN"), b"-ERR Insufficient memory, transient memory"),
         ]:
             assert conn.call(*args).startswith(reply), args
         assert conn.call("DEL", "huge") == b":1\r\n"

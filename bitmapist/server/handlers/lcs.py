@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...engine import Value
 from ..resp import Error, Map, strict_int
 from ..session import ServerState, Session
 from .arguments import NOT_INTEGER, SYNTAX
@@ -33,11 +34,11 @@ _DIGITS = [b"0" * char + b"1" + b"0" * (255 - char) for char in range(256)]
 _PARTIAL = bytes([1] * 255 + [0])
 
 
-def _string(state: ServerState, session: Session, key: bytes) -> bytes:
-    """The key's value, or the empty string for a missing key (as Redis)."""
+def _value(state: ServerState, session: Session, key: bytes) -> Value | None:
+    """The key's value (a missing key is the empty string for LCS, as in Redis)."""
     value = state.keyspace.value(session.db, key)
     state.looked_up(value is not None)
-    return b"" if value is None else value.to_bytes()
+    return value
 
 
 def _masks(a: bytes, b: bytes) -> tuple[list[int], list[int]]:
@@ -192,8 +193,9 @@ def _walk_columns(a: bytes, b: bytes, columns: list[int], reply: _Reply) -> None
 
 
 def lcs(state: ServerState, session: Session, args: list[bytes]) -> Any:
-    a = _string(state, session, args[1])
-    b = _string(state, session, args[2])
+    # The keys are looked up first (as Redis), their bytes made only once the sizes pass.
+    values = [_value(state, session, args[1]), _value(state, session, args[2])]
+    a_len, b_len = (0 if value is None else value.length for value in values)
     getlen = getidx = withmatchlen = False
     minmatchlen = 0
     position = 3
@@ -216,10 +218,11 @@ def lcs(state: ServerState, session: Session, args: list[bytes]) -> Any:
         position += 1
     if getidx and getlen:
         return _BOTH
-    if len(a) >= _UINT32_MAX - 1 or len(b) >= _UINT32_MAX - 1:
+    if a_len >= _UINT32_MAX - 1 or b_len >= _UINT32_MAX - 1:
         return _TOO_LONG
-    if (len(a) + 1) * (len(b) + 1) * 4 > state.settings.max_bulk_len:
+    if (a_len + 1) * (b_len + 1) * 4 > state.settings.max_bulk_len:
         return _TOO_MUCH
+    a, b = (b"" if value is None else value.to_bytes() for value in values)
     # One row per byte of the shorter string: the Python loop runs once per row.
     tall = len(a) > len(b)
     length, rows = _rows(b, a, not getlen) if tall else _rows(a, b, not getlen)
