@@ -208,6 +208,15 @@ class Connection(asyncio.BufferedProtocol):
         elif kind is Streamed:  # written piece by piece by send_replies
             self.replies.append(reply)
             self.lazy = True
+        elif kind is list and any(type(item) is Streamed for item in reply):
+            # An array with a huge element (MGET): its header and elements in turn, so
+            # that the huge one is streamed as GET's is.
+            self.replies.append(b"*%d\r\n" % len(reply))
+            for item in reply:
+                self.replies.append(
+                    item if type(item) is Streamed else encode(item, session.protocol)
+                )
+            self.lazy = True
         elif reply is not NO_REPLY:
             self.replies.append((reply, session.protocol))
             self.lazy = True

@@ -237,7 +237,7 @@ def mget(state: ServerState, session: Session, args: list[bytes]) -> Any:
     values = state.keyspace.values(session.db, args[1:])
     for value in values:
         state.looked_up(value is not None)
-    return [None if value is None else value.to_bytes() for value in values]
+    return [None if value is None else _whole(value) for value in values]
 
 
 def _mset(state: ServerState, session: Session, args: list[bytes], nx: bool) -> Any:
