@@ -380,3 +380,22 @@ def test_incrbyfloat_of_huge_exponents_answers_at_once(redis_server, own_server)
         pair.run([("SET", "f", "1e" + "9" * 5000), ("INCRBYFLOAT", "f", "1")])
     finally:
         pair.close()
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_exec_with_writes_and_a_huge_read_matches_redis(pair_factory, protocol):  # noqa: F811
+    """An EXEC whose replies hold a write's (known once it commits) and a huge value's:
+    the array must not be streamed element by element before the write's reply is known."""
+    pair = pair_factory(protocol)
+    pair.run([("SET", "big", b"x" * (2 << 20))])
+    sequence = [
+        ("MULTI",),
+        ("SET", "a", "1"),
+        ("GET", "big"),
+        ("INCR", "n"),
+        ("MGET", "big", "nosuch"),  # (a read of "a" here would commit the writes first)
+        ("EXEC",),
+        ("MGET", "big", "nosuch", "a"),
+    ]
+    expected = pair.redis.pipeline(sequence)
+    assert pair.ours.pipeline(sequence) == expected

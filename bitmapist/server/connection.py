@@ -208,9 +208,14 @@ class Connection(asyncio.BufferedProtocol):
         elif kind is Streamed:  # written piece by piece by send_replies
             self.replies.append(reply)
             self.lazy = True
-        elif kind is list and any(type(item) is Streamed for item in reply):
+        elif (
+            kind is list
+            and any(type(item) is Streamed for item in reply)
+            and all(item is None or type(item) in _FINAL for item in reply)
+        ):
             # An array with a huge element (MGET): its header and elements in turn, so
-            # that the huge one is streamed as GET's is.
+            # that the huge one is streamed as GET's is. Not one with a write's reply
+            # (EXEC), whose bytes are known only once the write commits.
             self.replies.append(b"*%d\r\n" % len(reply))
             for item in reply:
                 self.replies.append(
@@ -346,6 +351,9 @@ class Connection(asyncio.BufferedProtocol):
             self.server.schedule_continue(self)
         elif not self.write_paused:  # else resume_writing resumes reading
             transport.resume_reading()
+
+
+_FINAL = (bytes, Streamed)  # array elements whose bytes are known when the command runs
 
 
 def _streamed(item: Any) -> Streamed | None:
