@@ -10,13 +10,15 @@ writes and reopening run in any order.
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyroaring import BitMap
 
 from bitmapist.engine import Engine, Put, SetBits, Value
-from bitmapist.engine.packed import MIN_DELTA, Packed
+from bitmapist.engine.packed import INDEX_BYTES, MIN_DELTA, Packed
 
 # A few container keys, near and far, so that containers hold several values, neighbour
 # each other and sit at both ends of the 32-bit space.
@@ -221,3 +223,25 @@ def test_a_packed_key_is_decoded_for_tests_when_the_hot_tier_has_room(tmp_path):
         engine.hot_bytes = 1 << 20
         assert engine.getbit(b"k", 7) == 1
         assert engine.stats()["packed_bitmaps"] == 0  # decoded: tests of hot bits are cheaper
+
+
+@pytest.mark.parametrize("changes", [1, 16, 173, 1366, 5000])
+def test_a_packed_value_takes_at_most_the_memory_it_is_counted_for(changes):
+    """`nbytes` counts the parsed header and the delta by upper bounds of what they take
+    (also just after the delta's dict grew, at 173 and 1366 offsets)."""
+    data = BitMap(range(0, 1 << 26, 64)).serialize()  # a bound far above `changes`
+    packed = Packed(data, 1 << 20)
+    assert packed.delta_limit >= 5000
+    tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        packed.prepare()
+        parsed = tracemalloc.get_traced_memory()[0]
+        for n in range(changes):
+            assert packed.change(True, (1 << 30) + 7919 * n)  # (its int is the delta's)
+        changed = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(packed.delta) == changes
+    assert parsed - start <= INDEX_BYTES
+    assert changed - parsed <= packed.nbytes - len(data) - INDEX_BYTES

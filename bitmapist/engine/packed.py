@@ -45,10 +45,12 @@ _LITTLE_ENDIAN = sys.byteorder == "little"  # memoryview casts read native uint1
 
 MIN_DELTA = 64  # offsets a delta may hold whatever the serialization's size
 DELTA_SHARE = 4  # ...or up to 1/DELTA_SHARE of the serialization's bytes in memory
-# Memory of one delta offset, an upper bound: its dict slot (up to ~55 bytes just after
-# the dict grows) and its int (32 bytes; the bools are shared).
-DELTA_BYTES_PER_OFFSET = 96
-INDEX_BYTES = 1024  # the parsed header: a few memoryviews over the bytes (~184 bytes each)
+# Memory of a delta, upper bounds (tracemalloc, tests/test_engine_packed.py): a dict's
+# own (256 bytes), and per offset its slot (up to ~65 bytes just after the dict grows)
+# and its int (32 bytes; the bools are shared).
+DELTA_BASE_BYTES = 256
+DELTA_BYTES_PER_OFFSET = 100
+INDEX_BYTES = 1024  # the parsed header: a few memoryviews over the bytes (~864 bytes)
 
 
 def change_bits(bits: BitMap, value: bool, offsets: BitMap | int) -> None:
@@ -81,10 +83,11 @@ class Packed:
     def nbytes(self) -> int:
         """Memory this takes beyond its fixed overhead: the bytes, the parsed header
         (once parsed) and the delta (upper bounds)."""
+        delta = self.delta
         return (
             len(self.data)
             + (INDEX_BYTES if self._index is not None else 0)
-            + DELTA_BYTES_PER_OFFSET * len(self.delta)
+            + (DELTA_BASE_BYTES + DELTA_BYTES_PER_OFFSET * len(delta) if delta else 0)
         )
 
     @property
