@@ -382,3 +382,63 @@ def test_runs_of_one_piece_parse_like_the_exact_parser(piece, vary):
         for cuts in ([], [len(data) - 2]):
             runs = _parse_runs(RequestParser(), data, cuts, 128, vary)
             assert runs == _parse_runs(_ExactParser(), data, cuts, 0, 0)
+
+
+# --- a request on its own (`lone`): one whole command parsed without buffering it
+
+
+def _parse_lone(parser: RequestParser, chunks: list[bytes], lone: bool = True) -> list:
+    """Feed `chunks` as the server does: a chunk that is one whole command with nothing
+    buffered before it is taken by `lone` (unless `lone` is False), any other is fed and
+    parsed one command at a time (those before a protocol error are kept)."""
+    parsed: list = []
+    try:
+        for chunk in chunks:
+            args = parser.lone(chunk) if lone else None
+            if args is not None:
+                parsed.append(args)
+                continue
+            parser.feed(chunk)
+            while (args := parser.next_command()) is not None:
+                parsed.append(args)
+    except ProtocolError as exc:
+        parsed.append(str(exc))
+    return parsed
+
+
+@given(
+    pieces=st.lists(st.sampled_from(_RUN_PIECES + _PIECES), min_size=1, max_size=12),
+    joined=st.lists(st.booleans(), min_size=12, max_size=12),
+)
+def test_lone_commands_parse_like_the_exact_parser(pieces, joined):
+    # chunks of one piece each (the lone path's case), or several, or partial ones
+    chunks: list[bytes] = []
+    for piece, join in zip(pieces, joined, strict=False):
+        if join and chunks:
+            chunks[-1] += piece
+        else:
+            chunks.append(piece)
+    assert _parse_lone(RequestParser(), chunks) == _parse_lone(_ExactParser(), chunks, False)
+
+
+@pytest.mark.parametrize("piece", _RUN_PIECES + _PIECES, ids=range(len(_RUN_PIECES + _PIECES)))
+def test_lone_takes_only_one_whole_canonical_command(piece):
+    args = RequestParser().lone(piece)
+    if args is not None:
+        assert _parse_lone(_ExactParser(), [piece], False) == [args]
+    parser = RequestParser()
+    parser.feed(b"*1\r\n")  # a partial command buffered: what comes next belongs to it
+    assert parser.lone(piece) is None
+
+
+def test_lone_commands_of_each_size():
+    parser = RequestParser()
+    assert parser.lone(command("GET", "k")) == [b"GET", b"k"]
+    assert parser.lone(command("SETBIT", "k", 7, 1)) == [b"SETBIT", b"k", b"7", b"1"]
+    assert parser.lone(command("ECHO", "x" * 999)) == [b"ECHO", b"x" * 999]
+    assert parser.lone(command("ECHO", "x" * 1000)) is None  # left to the other paths
+    assert parser.lone(command("ECHO", "")) == [b"ECHO", b""]
+    assert parser.lone(command("PING") * 2) is None  # a pipeline
+    assert parser.lone(command("PING")[:-1]) is None  # not whole yet
+    assert parser.lone(b"PING\r\n") is None  # inline
+    assert parser.buffered == 0

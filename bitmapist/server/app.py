@@ -75,8 +75,8 @@ class BitmapistServer:
         self.loop.call_soon(connection.continue_processing)
 
     def open_turn(self) -> None:
-        """Read from one engine view until the turn's `flush` (see `Keyspace.open_turn`);
-        the caller ends the turn with `end_turn`."""
+        """Read from one engine view until the turn ends (see `Keyspace.open_turn`: the
+        view is opened by the turn's first read); the caller ends it with `end_turn`."""
         self.state.keyspace.open_turn()
         self.turn_open = True
 
@@ -85,18 +85,26 @@ class BitmapistServer:
         event-loop iteration (one commit for every connection's writes, one pass sending
         every reply) unless it is the first connection of the iteration and no write is
         queued (a read commits the queue before it runs): then they go out at once, and
-        a lone client is answered without waiting for another pass of the loop. `flush`
-        closes the turn's view either way."""
-        first = not self._flush_scheduled
-        if first:
-            self._flush_scheduled = True
-            assert self.loop is not None
-            self.loop.call_soon(self.flush)
-        if not first or self.state.batcher.queued or connection.dirty:
+        a lone client is answered without waiting for another pass of the loop. A turn
+        that opened an engine view leaves it open until `flush`, so that the iteration's
+        other connections read through it (and its cached bits); a turn that read no key
+        (PING, ECHO, ...) ends here, and schedules nothing."""
+        if self._flush_scheduled or self.state.batcher.queued or connection.dirty:
             if not connection.dirty:
                 connection.dirty = True
                 self._dirty.append(connection)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                assert self.loop is not None
+                self.loop.call_soon(self.flush)
             return
+        if self.state.keyspace.reading:
+            self._flush_scheduled = True  # the first of the iteration: the others wait
+            assert self.loop is not None
+            self.loop.call_soon(self.flush)
+        elif self.turn_open:
+            self.turn_open = False
+            self.state.keyspace.close_turn()
         connection.send_replies()
 
     def flush(self) -> None:

@@ -102,10 +102,24 @@ class Connection(asyncio.BufferedProtocol):
         return self.server.read_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        if self.session is None or self.closed or self.session.closing:
+        session = self.session
+        if session is None or self.closed or session.closing:
             return
-        self.parser.feed(self.server.read_buffer[:nbytes])
-        self._process()
+        data = self.server.read_buffer[:nbytes]
+        args = self.parser.lone(data)
+        if args is None or self.write_paused or self.outbox:
+            self.parser.feed(data)
+            self._process()
+            return
+        # One whole command with nothing before it (a request on its own, the common
+        # case of a client waiting for each reply): run it without buffering or looking
+        # for a run; the same `_execute` and the same end of the turn as any other.
+        server = self.server
+        if not server.turn_open:
+            server.open_turn()
+        self._execute(args)
+        self.parser.authenticated = session.authenticated
+        server.end_turn(self)
 
     def _process(self) -> None:
         """Run buffered commands: at most a turn's share, and none while writes are stuck."""

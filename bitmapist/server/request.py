@@ -23,7 +23,7 @@ from collections.abc import Container
 import hiredis
 
 from .resp import Error, strict_int
-from .runs import RunShape, take_run
+from .runs import RunShape, lone_command, take_run
 
 __all__ = [
     "DEFAULT_MAX_ARGS",
@@ -45,6 +45,8 @@ _INT_MAX = 2**31 - 1
 _FAST_WINDOW = 256 * 1024
 _FAST_BATCH = 1024
 _HEADER = [len(b"%d" % size) + 3 for size in range(1000)]  # len(b"$<size>\r\n")
+# The longest command `lone` takes: 9 arguments of 999 bytes and their headers.
+_LONE_MAX = 4 + 9 * (6 + 999 + 2)
 # hiredis spends time per *declared* element when freed: big counts go the exact way.
 _BIG_AGGREGATE = re.compile(rb"[*%~>|][0-9]{5}")
 # A well-formed bulk header (Redis's strict integer syntax), for the exact parser.
@@ -223,6 +225,23 @@ class RequestParser:
             return None
         finally:
             self._consumed(self._pos)
+
+    def lone(self, data: bytes | memoryview) -> list[bytes] | None:
+        """The command `data` holds when nothing is buffered before it and it is exactly
+        one complete command that `take_run` could read (1 to 9 arguments, each under
+        1000 bytes, no CRLF inside, canonical headers): a request on its own, parsed
+        without buffering it. None otherwise, consuming nothing (`feed` it then)."""
+        if (
+            self._pos != len(self._buf)
+            or self._ready
+            or self._remaining
+            or not self._fast
+            or self.max_bulk_len < 1000
+            or self.max_args < 9
+            or len(data) > _LONE_MAX
+        ):
+            return None
+        return lone_command(bytes(data))
 
     def take_run(self, limit: int, vary: int, names: Container[bytes]) -> list[list[bytes]] | None:
         """Consume up to `limit` complete commands at the front of the buffer that all

@@ -15,7 +15,7 @@ from collections.abc import Callable, Container
 from struct import Struct
 from typing import Any, NamedTuple
 
-__all__ = ["RunShape", "take_run"]
+__all__ = ["RunShape", "lone_command", "take_run"]
 
 # The canonical headers of arguments shorter than 1000 bytes, the counts runs may have,
 # and how far a split run looks (128 commands of up to 128 bytes).
@@ -90,6 +90,34 @@ def take_run(
             return same, shape
     split = _take_split(buf, pos, limit, star, count)
     return None if split is None else (split, shape)
+
+
+def lone_command(data: bytes) -> list[bytes] | None:
+    """The arguments of the one command `data` holds, when it holds exactly one complete
+    command of 1 to 9 arguments, each under 1000 bytes and without a CRLF inside, with the
+    canonical headers of what follows them (what a client sends on its own); else None.
+
+    Then splitting at every CRLF reads what Redis's length-prefixed parse reads: each
+    header is the canonical `$<length>` of the part after it, so every part is exactly
+    one argument and every CRLF the one its header's length implies.
+    """
+    count = _COUNTS.get(data[:2])
+    # (counted before splitting: a pipeline is not split only to be refused)
+    if (
+        count is None
+        or data[2:4] != b"\r\n"
+        or data[-2:] != b"\r\n"
+        or data.count(b"\r\n") != 2 * count + 1
+    ):
+        return None
+    parts = data.split(b"\r\n")
+    args = parts[2::2]
+    try:
+        if parts[1:-1:2] != list(map(_HEADERS.__getitem__, map(len, args))):
+            return None
+    except IndexError:  # an argument of 1000 bytes or more
+        return None
+    return args
 
 
 def _take_same(buf: bytearray, pos: int, limit: int, shape: RunShape) -> Taken | None:
