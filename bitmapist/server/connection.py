@@ -1,7 +1,9 @@
 """One client connection: socket bytes -> request parser -> commands -> queued replies.
 
 Each connection parses commands one at a time (as Redis does: a protocol error comes
-after the replies of the commands before it) and runs them at once; a pipeline of plain
+after the replies of the commands before it) and runs them at once; a read that holds one
+whole command and nothing else (a client waiting for each reply) is parsed and run
+without buffering it (`RequestParser.lone`); a pipeline of plain
 GETBITs or SETBITs is taken and run as a whole (`RequestParser.take_run`,
 `handlers.bits.run`), with the same replies in the same order. When writes are queued,
 replies wait for the end of the event-loop iteration (`app.BitmapistServer.flush`): then
