@@ -51,7 +51,6 @@ class BitmapistServer:
         self.read_buffer = memoryview(bytearray(_READ_SIZE))
         self._dirty: list[Connection] = []
         self._flush_scheduled = False
-        self.turn_open = False  # the keyspace serves this turn's reads from one view
         self._servers: list[asyncio.base_events.Server] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._save_task: asyncio.Future[Any] | None = None
@@ -73,12 +72,6 @@ class BitmapistServer:
         """Run more of `connection`'s buffered commands in a later turn."""
         assert self.loop is not None
         self.loop.call_soon(connection.continue_processing)
-
-    def open_turn(self) -> None:
-        """Read from one engine view until the turn ends (see `Keyspace.open_turn`: the
-        view is opened by the turn's first read); the caller ends it with `end_turn`."""
-        self.state.keyspace.open_turn()
-        self.turn_open = True
 
     def end_turn(self, connection: Connection) -> None:
         """`connection` ran its commands. Its replies wait for `flush` at the end of the
@@ -102,8 +95,7 @@ class BitmapistServer:
             self._flush_scheduled = True  # the first of the iteration: the others wait
             assert self.loop is not None
             self.loop.call_soon(self.flush)
-        elif self.turn_open:
-            self.turn_open = False
+        else:
             self.state.keyspace.close_turn()
         connection.send_replies()
 
@@ -114,9 +106,7 @@ class BitmapistServer:
         try:
             batcher.flush()
         finally:
-            if self.turn_open:
-                self.turn_open = False
-                self.state.keyspace.close_turn()
+            self.state.keyspace.close_turn()
         dirty, self._dirty = self._dirty, []
         for connection in dirty:
             connection.dirty = False

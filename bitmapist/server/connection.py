@@ -65,6 +65,7 @@ class Connection(asyncio.BufferedProtocol):
     def __init__(self, server: BitmapistServer):
         self.server = server
         self.state = server.state
+        self.keyspace = server.state.keyspace
         self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
         settings = self.state.settings
@@ -116,12 +117,11 @@ class Connection(asyncio.BufferedProtocol):
         # One whole command with nothing before it (a request on its own, the common
         # case of a client waiting for each reply): run it without buffering or looking
         # for a run; the same `_execute` and the same end of the turn as any other.
-        server = self.server
-        if not server.turn_open:
-            server.open_turn()
+        if not self.keyspace.turn:  # (see `_process`)
+            self.keyspace.open_turn()
         self._execute(args)
         self.parser.authenticated = session.authenticated
-        server.end_turn(self)
+        self.server.end_turn(self)
 
     def _process(self) -> None:
         """Run buffered commands: at most a turn's share, and none while writes are stuck."""
@@ -129,8 +129,8 @@ class Connection(asyncio.BufferedProtocol):
         assert session is not None and self.transport is not None
         replies = self.replies
         server = self.server
-        if not server.turn_open:  # one engine view for the turn, closed by flush()
-            server.open_turn()
+        if not self.keyspace.turn:  # reads share one engine view until the turn ends
+            self.keyspace.open_turn()
         try:
             self._run(_COMMANDS_PER_TURN)
         except ProtocolError as exc:

@@ -27,7 +27,9 @@ class Keyspace:
         self._memo: dict[tuple[int, bytes], Value | None] = {}  # values read this turn
         self._counts: dict[tuple[int, bytes], int] = {}  # and BITCOUNTs (`bitcount`)
         self._tests: dict[tuple[int, bytes], Container[int]] = {}  # and `bits` (`bits`)
-        self._turn = False  # between `open_turn` and `close_turn`
+        #: Whether a turn is open (`open_turn`) / has opened its engine view (its first read).
+        self.turn = False
+        self.reading = False
 
     def open_turn(self) -> None:
         """Serve reads from one engine view (one lock, one catch-up check) until `close_turn`.
@@ -37,11 +39,11 @@ class Keyspace:
         The view itself is opened by the turn's first read: a turn of commands that read
         no key (PING, ECHO, CLIENT ...) costs no lock and no catch-up check.
         """
-        self._turn = True
+        self.turn = True
 
     def close_turn(self) -> None:
         """End the turn `open_turn` started (no-op when none is open)."""
-        self._turn = False
+        self.turn = self.reading = False
         manager = self._view_manager
         if manager is None:
             return
@@ -51,18 +53,12 @@ class Keyspace:
         self._tests = {}
         manager.__exit__(None, None, None)
 
-    @property
-    def reading(self) -> bool:
-        """Whether this turn has opened its engine view (`close_turn` closes it)."""
-        return self._view is not None
-
     def _opened(self) -> Any:
-        """The turn's view, opened now (the turn's first read); None outside a turn."""
-        if not self._turn:
-            return None
+        """The turn's view, opened now: by the turn's first read (callers are in a turn)."""
         manager = self.engine.view()
         self._view = manager.__enter__()
         self._view_manager = manager
+        self.reading = True
         return self._view
 
     def _value(self, db: int, key: bytes) -> Value | None:
@@ -78,20 +74,20 @@ class Keyspace:
 
     def value(self, db: int, key: bytes) -> Value | None:
         """The whole value (shared with the engine: never modify it), or None if absent."""
-        if self._turn:
+        if self.turn:
             return self._value(db, key)
         with self.engine.view() as view:
             return view.value(key, db)
 
     def values(self, db: int, keys: Sequence[bytes]) -> list[Value | None]:
         """Several values read from one consistent state (shared: never modify)."""
-        if self._turn:
+        if self.turn:
             return [self._value(db, key) for key in keys]
         with self.engine.view() as view:
             return [view.value(key, db) for key in keys]
 
     def getbit(self, db: int, key: bytes, offset: int) -> int:
-        if not self._turn:
+        if not self.turn:
             return self.engine.getbit(key, offset, db=db)
         try:  # `bits` inline: this is the hottest read
             bits = self._tests[(db, key)]
@@ -111,18 +107,18 @@ class Keyspace:
     def _read_bits(self, db: int, key: bytes) -> Container[int]:
         """`bits` not read yet this turn."""
         name = (db, key)
-        if not self._turn or name in self._memo:  # (a staged value, or no turn)
+        if not self.turn or name in self._memo:  # (a staged value, or no turn)
             value = self.value(db, key)
             bits = NO_BITS if value is None else value.bits
         else:
             found = (self._view or self._opened()).bits(key, db)
             bits = NO_BITS if found is None else found
-        if self._turn:
+        if self.turn:
             self._tests[name] = bits
         return bits
 
     def bitcount(self, db: int, key: bytes) -> int:
-        if not self._turn:
+        if not self.turn:
             return self.engine.bitcount(key, db=db)
         try:  # BITCOUNT of one key many times a turn (a month's actives, polled)
             return self._counts[(db, key)]
@@ -138,28 +134,28 @@ class Keyspace:
         return count
 
     def strlen(self, db: int, key: bytes) -> int:
-        if not self._turn:
+        if not self.turn:
             return self.engine.strlen(key, db=db)
         return (self._view or self._opened()).strlen(key, db)
 
     def exists(self, db: int, key: bytes) -> bool:
-        if not self._turn:
+        if not self.turn:
             return self.engine.exists(key, db=db)
         return (self._view or self._opened()).exists(key, db)
 
     def keys(self, db: int, pattern: bytes = b"*") -> list[bytes]:
-        if not self._turn:
+        if not self.turn:
             return self.engine.keys(pattern, db=db)
         return (self._view or self._opened()).keys(pattern, db)
 
     def dbsize(self, db: int) -> int:
-        if not self._turn:
+        if not self.turn:
             return self.engine.dbsize(db=db)
         return (self._view or self._opened()).dbsize(db)
 
     def expiry(self, db: int, key: bytes) -> int:
         """The key's expiry time in ms; -1 when it has none, -2 when it does not exist."""
-        if not self._turn:
+        if not self.turn:
             return self.engine.expiry(key, db=db)
         return (self._view or self._opened()).expiry(key, db)
 
@@ -174,7 +170,7 @@ class Keyspace:
         leaves it with (its expiry kept), until the next `write`. Stages nothing and
         returns False when no turn is open or the key has an expiry (it could expire
         before the commit, which `value` would not show)."""
-        if not self._turn or (self._view or self._opened()).expiry(key, db) >= 0:
+        if not self.turn or (self._view or self._opened()).expiry(key, db) >= 0:
             return False
         self._memo[(db, key)] = value
         self._counts.pop((db, key), None)

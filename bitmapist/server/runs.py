@@ -102,15 +102,12 @@ def lone_command(data: bytes) -> list[bytes] | None:
     one argument and every CRLF the one its header's length implies.
     """
     count = _COUNTS.get(data[:2])
-    # (counted before splitting: a pipeline is not split only to be refused)
-    if (
-        count is None
-        or data[2:4] != b"\r\n"
-        or data[-2:] != b"\r\n"
-        or data.count(b"\r\n") != 2 * count + 1
-    ):
+    if count is None:
         return None
-    parts = data.split(b"\r\n")
+    # split at the first command's line ends only: a pipeline's rest is one last part
+    parts = data.split(b"\r\n", 2 * count + 1)
+    if len(parts) != 2 * count + 2 or parts[-1] or len(parts[0]) != 2:
+        return None
     args = parts[2::2]
     try:
         if parts[1:-1:2] != list(map(_HEADERS.__getitem__, map(len, args))):
