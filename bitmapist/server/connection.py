@@ -73,6 +73,7 @@ class Connection(asyncio.BufferedProtocol):
         # Replies of this turn: bytes, or `_late` items encoded once writes commit.
         self.replies: list[Any] = []
         self.lazy = False  # some replies are not bytes yet
+        self.may_stream = False  # and one of them may be streamed (`_streamed`)
         self.closed = False
         self.write_paused = False  # the client does not read its replies
         self.backlog = False  # commands wait in the parser's buffer
@@ -191,7 +192,8 @@ class Connection(asyncio.BufferedProtocol):
             self.replies.extend([encode(Error(f"ERR internal error: {exc}"))] * count)
             handled = True
         if handled:
-            self.lazy = True
+            if len(columns) == 4:  # SETBITs' `Acks` (GETBITs' replies are bytes)
+                self.lazy = True
             state.commands_processed += count
             state.command_calls["getbit" if len(columns) == 3 else "setbit"] += count
             session.last_command = columns[0][-1]
@@ -223,7 +225,7 @@ class Connection(asyncio.BufferedProtocol):
             self.replies.append(encode(reply))
         elif kind is Streamed:  # written piece by piece by send_replies
             self.replies.append(reply)
-            self.lazy = True
+            self.lazy = self.may_stream = True
         elif (
             kind is list
             and any(type(item) is Streamed for item in reply)
@@ -237,10 +239,12 @@ class Connection(asyncio.BufferedProtocol):
                 self.replies.append(
                     item if type(item) is Streamed else encode(item, session.protocol)
                 )
-            self.lazy = True
+            self.lazy = self.may_stream = True
         elif reply is not NO_REPLY:
             self.replies.append((reply, session.protocol))
             self.lazy = True
+            if kind is Later:  # a write's old value, maybe huge (GETSET, GETDEL ...)
+                self.may_stream = True
 
     def _set_backlog(self, backlog: bool) -> None:
         """Stop reading while commands are already waiting in the buffer."""
@@ -301,12 +305,14 @@ class Connection(asyncio.BufferedProtocol):
         if replies:
             if self.lazy:
                 self.lazy = False
-                if any(
-                    type(x) is Streamed or (type(x) is tuple and _streamed(x) is not None)
-                    for x in replies
-                ):
-                    self._stream(replies)
-                    return
+                if self.may_stream:
+                    self.may_stream = False
+                    if any(
+                        type(x) is Streamed or (type(x) is tuple and _streamed(x) is not None)
+                        for x in replies
+                    ):
+                        self._stream(replies)
+                        return
                 data = b"".join([x if type(x) is bytes else _late(x) for x in replies])
             else:
                 data = b"".join(replies)

@@ -142,8 +142,8 @@ class RequestParser:
     `feed(data)` appends bytes; `next_command()` returns the next complete command and
     `take_run()` a run of them as columns; both raise `ProtocolError` once the stream is
     broken (after which the parser must not be fed). `authenticated = False` applies
-    Redis's tighter pre-AUTH limits. `fast=False` leaves only the exact parse (the
-    reference the fast paths are tested against).
+    Redis's tighter pre-AUTH limits; the others are set when it is made. `fast=False`
+    leaves only the exact parse (the reference the fast paths are tested against).
     """
 
     __slots__ = (
@@ -155,6 +155,7 @@ class RequestParser:
         "_shape",
         "_ready",
         "_fast",
+        "_short",
         "max_bulk_len",
         "max_args",
         "max_inline",
@@ -179,6 +180,8 @@ class RequestParser:
         self._fast = fast
         self.max_bulk_len = max_bulk_len
         self.max_args = max_args
+        # `take_run` and `lone` may take commands (9 arguments under 1000 bytes at most)
+        self._short = fast and max_bulk_len >= 1000 and max_args >= 9
         self.max_inline = max_inline
         self.authenticated = True
 
@@ -235,9 +238,7 @@ class RequestParser:
             self._pos != len(self._buf)
             or self._ready
             or self._remaining
-            or not self._fast
-            or self.max_bulk_len < 1000
-            or self.max_args < 9
+            or not self._short
             or len(data) > _LONE_MAX
         ):
             return None
@@ -252,14 +253,7 @@ class RequestParser:
         (`next_command` takes it from there). Commands that differ only in argument
         `vary` are taken fastest.
         """
-        if (
-            not self._fast
-            or self._remaining
-            or self._ready
-            or not self.authenticated
-            or self.max_bulk_len < 1000
-            or self.max_args < 9
-        ):
+        if not self._short or self._remaining or self._ready or not self.authenticated:
             return None
         taken = take_run(self._buf, self._pos, limit, vary, names, self._shape)
         if taken is None:

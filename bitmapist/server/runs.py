@@ -94,17 +94,19 @@ def take_run(
 
 def lone_command(data: bytes) -> list[bytes] | None:
     """The arguments of the one command `data` holds, when it holds exactly one complete
-    command of 1 to 9 arguments, each under 1000 bytes and without a CRLF inside, with the
-    canonical headers of what follows them (what a client sends on its own); else None.
+    command of 1 to 9 arguments, each under 1000 bytes, without a CRLF inside and not
+    starting with '*', with the canonical headers of what follows them (what a client
+    sends on its own); else None.
 
     Then splitting at every CRLF reads what Redis's length-prefixed parse reads: each
     header is the canonical `$<length>` of the part after it, so every part is exactly
     one argument and every CRLF the one its header's length implies.
     """
+    # A line starting with '*' after the first: a pipeline (or an argument starting with
+    # '*', left to the other paths), refused before any splitting.
     count = _COUNTS.get(data[:2])
-    if count is None:
+    if count is None or data.find(b"\r\n*", 2) >= 0:
         return None
-    # split at the first command's line ends only: a pipeline's rest is one last part
     parts = data.split(b"\r\n", 2 * count + 1)
     if len(parts) != 2 * count + 2 or parts[-1] or len(parts[0]) != 2:
         return None
